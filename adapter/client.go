@@ -109,3 +109,16 @@ func (s *TaccuinoService) Summary(ctx context.Context, patientCF string) (*Taccu
 func (s *TaccuinoService) Items(ctx context.Context, q TaccuinoQuery) (*TaccuinoPage, error) {
 	return nil, errNotWired
 }
+
+// New validates cfg and builds a Client. Configuration mistakes (unknown ASL, production
+// without the opt-in, an unusable certificate) fail here, before anything is sent.
+func New(cfg Config, opts ...Option) (*Client, error) {
+	c := &Client{cfg: cfg, log: nopLogger{}, now: time.Now}
+	for _, o := range opts {
+		o(c)
+	}
+	c.Documents = &DocumentService{c}
+	c.Consents = &ConsentService{c}
+	c.Taccuino = &TaccuinoService{c}
+	return c, nil
+}
