@@ -1,0 +1,516 @@
+package wssec
+
+import (
+	"bytes"
+	"crypto"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/beevik/etree"
+	"github.com/fsepuglia/fsepuglia/adapter/wssec/saml"
+)
+
+// Kind classifies a verification failure so that the simulator can answer the right fault.
+type Kind int
+
+const (
+	// KindMalformed: not a usable SOAP 1.1 envelope, or WS-Addressing headers missing or
+	// repeated (→ FSE-00400).
+	KindMalformed Kind = iota + 1
+	// KindSecurity: WS-Security missing or invalid: Timestamp absent or stale, signature
+	// missing, wrapped or wrong, certificate untrusted (→ FSE-00401).
+	KindSecurity
+	// KindAssertion: SAML assertions missing or invalid (→ FSE-00407).
+	KindAssertion
+)
+
+// String returns the kind's name.
+func (k Kind) String() string {
+	switch k {
+	case KindMalformed:
+		return "malformed"
+	case KindSecurity:
+		return "security"
+	case KindAssertion:
+		return "assertion"
+	}
+	return fmt.Sprintf("Kind(%d)", int(k))
+}
+
+// Error is the error Verify returns. Reason is safe to put in a fault string: it never
+// carries personal data. Err, when set, is the underlying cause.
+type Error struct {
+	Kind   Kind
+	Reason string
+	Err    error
+}
+
+// Error implements error.
+func (e *Error) Error() string {
+	if e.Err != nil {
+		return "wssec: " + e.Kind.String() + ": " + e.Reason + ": " + e.Err.Error()
+	}
+	return "wssec: " + e.Kind.String() + ": " + e.Reason
+}
+
+// Unwrap returns the cause.
+func (e *Error) Unwrap() error { return e.Err }
+
+func fail(k Kind, reason string, err error) *Error { return &Error{Kind: k, Reason: reason, Err: err} }
+
+// DefaultSkew is the clock skew Verify allows when VerifyOptions.Skew is zero.
+const DefaultSkew = 2 * time.Minute
+
+// VerifyOptions configure Verify. At least one of Roots or Pinned must be set.
+type VerifyOptions struct {
+	Clock func() time.Time // time.Now when nil
+	Skew  time.Duration    // allowed clock skew; DefaultSkew when zero, none when negative
+
+	Roots         *x509.CertPool      // trusted CAs: the signer's certificate must chain to one
+	Intermediates *x509.CertPool      // optional intermediates for chain building
+	Pinned        []*x509.Certificate // certificates trusted as they are (self-signed test certs)
+
+	// AssertionsOptional accepts a message without SAML assertions (Message.Attributes is
+	// then nil). Assertions that are present are always verified.
+	AssertionsOptional bool
+}
+
+// Message is what a verified envelope states.
+type Message struct {
+	MessageID string
+	Action    string
+	To        string
+	Created   time.Time // wsu:Timestamp/Created
+	Expires   time.Time // wsu:Timestamp/Expires
+
+	SignerCert *x509.Certificate // the BinarySecurityToken's certificate
+	SignerCF   string            // CF in SignerCert ("TINIT-<CF>" serialNumber or a CF in the CN); "" if none
+
+	Attributes *saml.Attributes // from the two assertions; nil when absent and optional
+	Identity   *saml.Assertion  // the verified identity assertion
+	Attribute  *saml.Assertion  // the verified attribute assertion
+	BodySigned bool             // the Timestamp signature also covers soap:Body
+}
+
+// Verify parses envelope and checks, in this order: SOAP 1.1 shape and WS-Addressing; the
+// wsse:Security header with exactly one fresh wsu:Timestamp; its ds:Signature (exclusive
+// c14n, every reference resolving to exactly one element in the whole document, and to the
+// Timestamp or soap:Body only, the Timestamp among them); the BinarySecurityToken
+// certificate's trust; then both SAML assertions (signature with goxmldsig on the detached
+// element, trust, Conditions). Failures are *Error values.
+func Verify(envelope []byte, o VerifyOptions) (*Message, error) {
+	now := time.Now()
+	if o.Clock != nil {
+		now = o.Clock()
+	}
+	skew := o.Skew
+	if skew == 0 {
+		skew = DefaultSkew
+	} else if skew < 0 {
+		skew = 0
+	}
+	if o.Roots == nil && len(o.Pinned) == 0 {
+		return nil, fail(KindSecurity, "no trust anchors configured", nil)
+	}
+	trust := func(c *x509.Certificate) error { return trusted(c, o, now) }
+
+	doc := etree.NewDocument()
+	if err := doc.ReadFromBytes(envelope); err != nil {
+		return nil, fail(KindMalformed, "envelope is not well-formed XML", err)
+	}
+	root := doc.Root()
+	if root == nil || root.Tag != "Envelope" || root.NamespaceURI() != NSSOAP11 {
+		return nil, fail(KindMalformed, "not a SOAP 1.1 envelope", nil)
+	}
+	headers, bodies := childrenNS(root, NSSOAP11, "Header"), childrenNS(root, NSSOAP11, "Body")
+	if len(bodies) != 1 || len(headers) > 1 {
+		return nil, fail(KindMalformed, "envelope needs one Body and at most one Header", nil)
+	}
+	if len(headers) == 0 {
+		return nil, fail(KindSecurity, "wsse:Security header missing", nil)
+	}
+	header, body := headers[0], bodies[0]
+
+	m := &Message{}
+	for _, h := range []struct {
+		name string
+		dst  *string
+	}{{"MessageID", &m.MessageID}, {"Action", &m.Action}, {"To", &m.To}} {
+		els := childrenNS(header, NSWSA, h.name)
+		if len(els) > 1 {
+			return nil, fail(KindMalformed, "wsa:"+h.name+" repeated", nil)
+		}
+		if len(els) == 1 {
+			*h.dst = strings.TrimSpace(els[0].Text())
+		}
+	}
+	if m.MessageID == "" || m.Action == "" {
+		return nil, fail(KindMalformed, "wsa:MessageID and wsa:Action are required", nil)
+	}
+
+	secs := childrenNS(header, NSWSSE, "Security")
+	if len(secs) != 1 {
+		return nil, fail(KindSecurity, "exactly one wsse:Security header is required", nil)
+	}
+	sec := secs[0]
+
+	// Every Id-like attribute of the document, for reference resolution and wrapping checks.
+	ids := indexIDs(root)
+	for id, els := range ids {
+		if len(els) > 1 {
+			k := KindSecurity
+			for _, e := range els {
+				if e.Tag == "Assertion" && e.NamespaceURI() == saml.NS {
+					k = KindAssertion
+				}
+			}
+			return nil, fail(k, fmt.Sprintf("identifier %q used by %d elements", id, len(els)), nil)
+		}
+	}
+
+	// Timestamp.
+	tss := childrenNS(sec, NSWSU, "Timestamp")
+	if len(tss) != 1 {
+		return nil, fail(KindSecurity, "exactly one wsu:Timestamp is required", nil)
+	}
+	ts := tss[0]
+	var err error
+	if m.Created, m.Expires, err = timestamp(ts); err != nil {
+		return nil, fail(KindSecurity, "wsu:Timestamp unreadable", err)
+	}
+	if m.Created.After(now.Add(skew)) {
+		return nil, fail(KindSecurity, "wsu:Timestamp created in the future", nil)
+	}
+	if !m.Expires.After(now.Add(-skew)) {
+		return nil, fail(KindSecurity, "wsu:Timestamp expired", nil)
+	}
+
+	// Signature over the Timestamp.
+	sigs := childrenNS(sec, NSDSig, "Signature")
+	if len(sigs) != 1 {
+		return nil, fail(KindSecurity, "exactly one ds:Signature is required in wsse:Security", nil)
+	}
+	cert, err := tokenCert(sigs[0], sec, ids)
+	if err != nil {
+		return nil, err
+	}
+	if err := trust(cert); err != nil {
+		return nil, fail(KindSecurity, "signer certificate not trusted", err)
+	}
+	covered, err := verifySignature(sigs[0], cert, ids)
+	if err != nil {
+		return nil, err
+	}
+	if !covered[ts] {
+		return nil, fail(KindSecurity, "the signature does not cover the Timestamp", nil)
+	}
+	for el := range covered {
+		switch el {
+		case ts:
+		case body:
+			m.BodySigned = true
+		default:
+			return nil, fail(KindSecurity, "the signature references an unexpected element", nil)
+		}
+	}
+	m.SignerCert = cert
+	m.SignerCF = CFFromCertificate(cert)
+
+	// SAML assertions.
+	var identityEl, attributeEl *etree.Element
+	asserts := childrenNS(sec, saml.NS, "Assertion")
+	for _, a := range asserts {
+		if a.SelectAttrValue("ID", "") == saml.IdentityAssertionID {
+			identityEl = a
+		} else if attributeEl == nil {
+			attributeEl = a
+		} else {
+			return nil, fail(KindAssertion, "more than two SAML assertions", nil)
+		}
+	}
+	if len(asserts) == 0 && o.AssertionsOptional {
+		return m, nil
+	}
+	if identityEl == nil || attributeEl == nil {
+		return nil, fail(KindAssertion, "identity and attribute assertions are required", nil)
+	}
+	vo := saml.VerifyOptions{Now: now, Skew: skew, Trust: trust}
+	if m.Identity, _, err = saml.Verify(identityEl, vo); err != nil {
+		return nil, fail(KindAssertion, "identity assertion invalid", err)
+	}
+	if m.Attribute, _, err = saml.Verify(attributeEl, vo); err != nil {
+		return nil, fail(KindAssertion, "attribute assertion invalid", err)
+	}
+	if !m.Identity.Authn {
+		return nil, fail(KindAssertion, "identity assertion has no AuthnStatement", nil)
+	}
+	if m.Identity.NameID != m.Attribute.NameID {
+		return nil, fail(KindAssertion, "the assertions name different subjects", nil)
+	}
+	attrs := saml.AttributesFrom(m.Identity, m.Attribute)
+	if err := attrs.Check(); err != nil {
+		return nil, fail(KindAssertion, "required attribute missing", err)
+	}
+	if attrs.OperatorCF != m.Identity.NameID {
+		return nil, fail(KindAssertion, "subject-id differs from the assertion subject", nil)
+	}
+	m.Attributes = &attrs
+	return m, nil
+}
+
+// trusted reports whether c is pinned or chains to o.Roots at now.
+func trusted(c *x509.Certificate, o VerifyOptions, now time.Time) error {
+	for _, p := range o.Pinned {
+		if p.Equal(c) {
+			if now.Before(c.NotBefore) || now.After(c.NotAfter) {
+				return errors.New("pinned certificate outside its validity period")
+			}
+			return nil
+		}
+	}
+	if o.Roots == nil {
+		return errors.New("certificate is not pinned")
+	}
+	_, err := c.Verify(x509.VerifyOptions{
+		Roots: o.Roots, Intermediates: o.Intermediates, CurrentTime: now,
+		KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny},
+	})
+	return err
+}
+
+// timestamp reads Created and Expires.
+func timestamp(ts *etree.Element) (created, expires time.Time, err error) {
+	c, e := childrenNS(ts, NSWSU, "Created"), childrenNS(ts, NSWSU, "Expires")
+	if len(c) != 1 || len(e) != 1 {
+		return created, expires, errors.New("Created and Expires are required once each")
+	}
+	if created, err = time.Parse(time.RFC3339Nano, strings.TrimSpace(c[0].Text())); err != nil {
+		return created, expires, err
+	}
+	if expires, err = time.Parse(time.RFC3339Nano, strings.TrimSpace(e[0].Text())); err != nil {
+		return created, expires, err
+	}
+	if !expires.After(created) {
+		return created, expires, errors.New("Expires is not after Created")
+	}
+	return created, expires, nil
+}
+
+// indexIDs maps every wsu:Id, ID and Id attribute value of the document to its elements.
+func indexIDs(root *etree.Element) map[string][]*etree.Element {
+	ids := map[string][]*etree.Element{}
+	var walk func(*etree.Element)
+	walk = func(el *etree.Element) {
+		for _, a := range el.Attr {
+			if a.Space == "xmlns" || (a.Space == "" && a.Key == "xmlns") {
+				continue
+			}
+			isID := a.Key == "ID" || a.Key == "Id"
+			if isID {
+				ids[a.Value] = append(ids[a.Value], el)
+			}
+		}
+		for _, c := range el.ChildElements() {
+			walk(c)
+		}
+	}
+	walk(root)
+	return ids
+}
+
+// tokenCert follows KeyInfo/SecurityTokenReference/Reference to the BinarySecurityToken.
+func tokenCert(sig, sec *etree.Element, ids map[string][]*etree.Element) (*x509.Certificate, error) {
+	ki := childrenNS(sig, NSDSig, "KeyInfo")
+	if len(ki) != 1 {
+		return nil, fail(KindSecurity, "ds:KeyInfo required once", nil)
+	}
+	strs := childrenNS(ki[0], NSWSSE, "SecurityTokenReference")
+	if len(strs) != 1 {
+		return nil, fail(KindSecurity, "KeyInfo must hold one wsse:SecurityTokenReference", nil)
+	}
+	refs := childrenNS(strs[0], NSWSSE, "Reference")
+	if len(refs) != 1 {
+		return nil, fail(KindSecurity, "SecurityTokenReference must hold one wsse:Reference", nil)
+	}
+	uri := refs[0].SelectAttrValue("URI", "")
+	if !strings.HasPrefix(uri, "#") {
+		return nil, fail(KindSecurity, "token reference must be a local #id", nil)
+	}
+	targets := ids[uri[1:]]
+	if len(targets) != 1 {
+		return nil, fail(KindSecurity, "token reference must match exactly one element", nil)
+	}
+	bst := targets[0]
+	if bst.Tag != "BinarySecurityToken" || bst.NamespaceURI() != NSWSSE || bst.Parent() != sec {
+		return nil, fail(KindSecurity, "token reference does not point to a BinarySecurityToken of this header", nil)
+	}
+	if vt := bst.SelectAttrValue("ValueType", ""); vt != ValueTypeX509v3 {
+		return nil, fail(KindSecurity, "BinarySecurityToken is not X509v3", nil)
+	}
+	if et := bst.SelectAttrValue("EncodingType", EncodingBase64Binary); et != EncodingBase64Binary {
+		return nil, fail(KindSecurity, "BinarySecurityToken is not Base64Binary", nil)
+	}
+	der, err := base64.StdEncoding.DecodeString(strings.Join(strings.Fields(bst.Text()), ""))
+	if err != nil {
+		return nil, fail(KindSecurity, "BinarySecurityToken is not base64", err)
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		return nil, fail(KindSecurity, "BinarySecurityToken is not a certificate", err)
+	}
+	return cert, nil
+}
+
+var signatureMethods = map[string]crypto.Hash{AlgRSASHA256: crypto.SHA256, AlgRSASHA1: crypto.SHA1}
+var digestMethods = map[string]crypto.Hash{AlgDigSHA256: crypto.SHA256, AlgDigSHA1: crypto.SHA1}
+
+// verifySignature checks the SignedInfo signature with cert, then every reference, and
+// returns the set of elements covered. References are read from the verified canonical
+// bytes, never from the tree.
+func verifySignature(sig *etree.Element, cert *x509.Certificate, ids map[string][]*etree.Element) (map[*etree.Element]bool, error) {
+	sis, svs := childrenNS(sig, NSDSig, "SignedInfo"), childrenNS(sig, NSDSig, "SignatureValue")
+	if len(sis) != 1 || len(svs) != 1 {
+		return nil, fail(KindSecurity, "Signature needs one SignedInfo and one SignatureValue", nil)
+	}
+	cms := childrenNS(sis[0], NSDSig, "CanonicalizationMethod")
+	if len(cms) != 1 || cms[0].SelectAttrValue("Algorithm", "") != AlgExcC14N {
+		return nil, fail(KindSecurity, "SignedInfo must use exclusive c14n", nil)
+	}
+	canon, err := canonicalInContext(sis[0], prefixList(cms[0]))
+	if err != nil {
+		return nil, fail(KindSecurity, "SignedInfo cannot be canonicalised", err)
+	}
+	signed := etree.NewDocument()
+	if err := signed.ReadFromBytes(canon); err != nil {
+		return nil, fail(KindSecurity, "SignedInfo cannot be re-read", err)
+	}
+	si := signed.Root()
+	sms := childrenNS(si, NSDSig, "SignatureMethod")
+	if len(sms) != 1 {
+		return nil, fail(KindSecurity, "SignatureMethod required once", nil)
+	}
+	hash, ok := signatureMethods[sms[0].SelectAttrValue("Algorithm", "")]
+	if !ok {
+		return nil, fail(KindSecurity, "unsupported SignatureMethod", nil)
+	}
+	pub, ok := cert.PublicKey.(*rsa.PublicKey)
+	if !ok {
+		return nil, fail(KindSecurity, "signer key is not RSA", nil)
+	}
+	sv, err := base64.StdEncoding.DecodeString(strings.Join(strings.Fields(svs[0].Text()), ""))
+	if err != nil {
+		return nil, fail(KindSecurity, "SignatureValue is not base64", err)
+	}
+	h := hash.New()
+	h.Write(canon)
+	if err := rsa.VerifyPKCS1v15(pub, hash, h.Sum(nil), sv); err != nil {
+		return nil, fail(KindSecurity, "signature value does not verify", err)
+	}
+
+	covered := map[*etree.Element]bool{}
+	refs := childrenNS(si, NSDSig, "Reference")
+	if len(refs) == 0 {
+		return nil, fail(KindSecurity, "SignedInfo has no Reference", nil)
+	}
+	for _, ref := range refs {
+		uri := ref.SelectAttrValue("URI", "")
+		if !strings.HasPrefix(uri, "#") || len(uri) < 2 {
+			return nil, fail(KindSecurity, "references must be local #id", nil)
+		}
+		targets := ids[uri[1:]]
+		if len(targets) != 1 {
+			return nil, fail(KindSecurity, "a reference must match exactly one element", nil)
+		}
+		el := targets[0]
+		if covered[el] {
+			return nil, fail(KindSecurity, "element referenced twice", nil)
+		}
+		var pl string
+		if trs := childrenNS(ref, NSDSig, "Transforms"); len(trs) == 1 {
+			tr := childrenNS(trs[0], NSDSig, "Transform")
+			if len(tr) != 1 || tr[0].SelectAttrValue("Algorithm", "") != AlgExcC14N {
+				return nil, fail(KindSecurity, "only the exclusive c14n transform is accepted", nil)
+			}
+			pl = prefixList(tr[0])
+		} else {
+			return nil, fail(KindSecurity, "reference must declare the exclusive c14n transform", nil)
+		}
+		dms, dvs := childrenNS(ref, NSDSig, "DigestMethod"), childrenNS(ref, NSDSig, "DigestValue")
+		if len(dms) != 1 || len(dvs) != 1 {
+			return nil, fail(KindSecurity, "reference needs one DigestMethod and one DigestValue", nil)
+		}
+		dh, ok := digestMethods[dms[0].SelectAttrValue("Algorithm", "")]
+		if !ok {
+			return nil, fail(KindSecurity, "unsupported DigestMethod", nil)
+		}
+		want, err := base64.StdEncoding.DecodeString(strings.Join(strings.Fields(dvs[0].Text()), ""))
+		if err != nil {
+			return nil, fail(KindSecurity, "DigestValue is not base64", err)
+		}
+		c, err := canonicalInContext(el, pl)
+		if err != nil {
+			return nil, fail(KindSecurity, "referenced element cannot be canonicalised", err)
+		}
+		d := dh.New()
+		d.Write(c)
+		if !bytes.Equal(d.Sum(nil), want) {
+			return nil, fail(KindSecurity, "digest mismatch: signed content changed", nil)
+		}
+		covered[el] = true
+	}
+	return covered, nil
+}
+
+// prefixList returns the PrefixList of an ec:InclusiveNamespaces child, if any.
+func prefixList(el *etree.Element) string {
+	for _, c := range el.ChildElements() {
+		if c.Tag == "InclusiveNamespaces" {
+			return c.SelectAttrValue("PrefixList", "")
+		}
+	}
+	return ""
+}
+
+// childrenNS returns the direct children of el with the given namespace and local name.
+func childrenNS(el *etree.Element, ns, local string) []*etree.Element {
+	var out []*etree.Element
+	for _, c := range el.ChildElements() {
+		if c.Tag == local && c.NamespaceURI() == ns {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+var cfPattern = regexp.MustCompile(`[A-Z]{6}[0-9LMNPQRSTUV]{2}[ABCDEHLMPRST][0-9LMNPQRSTUV]{2}[A-Z][0-9LMNPQRSTUV]{3}[A-Z]`)
+
+// CFFromCertificate returns the codice fiscale a certificate carries: the subject
+// serialNumber "TINIT-<CF>" (CNS and qualified certificates) or a CF inside the CN
+// (older CNS use "CF/serial.hash"). It returns "" when there is none.
+func CFFromCertificate(c *x509.Certificate) string {
+	if c == nil {
+		return ""
+	}
+	if sn := strings.ToUpper(c.Subject.SerialNumber); strings.HasPrefix(sn, "TINIT-") {
+		if cf := sn[len("TINIT-"):]; len(cf) == 16 && cfPattern.MatchString(cf) {
+			return cf
+		}
+	}
+	cn := strings.ToUpper(c.Subject.CommonName)
+	for _, loc := range cfPattern.FindAllStringIndex(cn, -1) {
+		before := loc[0] == 0 || !isAlnum(cn[loc[0]-1])
+		after := loc[1] == len(cn) || !isAlnum(cn[loc[1]])
+		if before && after {
+			return cn[loc[0]:loc[1]]
+		}
+	}
+	return ""
+}
+
+func isAlnum(b byte) bool { return b >= 'A' && b <= 'Z' || b >= '0' && b <= '9' }
