@@ -288,7 +288,7 @@ func trusted(c *x509.Certificate, o VerifyOptions, now time.Time) error {
 func timestamp(ts *etree.Element) (created, expires time.Time, err error) {
 	c, e := childrenNS(ts, NSWSU, "Created"), childrenNS(ts, NSWSU, "Expires")
 	if len(c) != 1 || len(e) != 1 {
-		return created, expires, errors.New("Created and Expires are required once each")
+		return created, expires, errors.New("created and expires are required once each")
 	}
 	if created, err = time.Parse(time.RFC3339Nano, strings.TrimSpace(c[0].Text())); err != nil {
 		return created, expires, err
@@ -297,7 +297,7 @@ func timestamp(ts *etree.Element) (created, expires time.Time, err error) {
 		return created, expires, err
 	}
 	if !expires.After(created) {
-		return created, expires, errors.New("Expires is not after Created")
+		return created, expires, errors.New("expires is not after created")
 	}
 	return created, expires, nil
 }
