@@ -78,7 +78,7 @@ func TestRoundTrip(t *testing.T) {
 		"existing header": []byte(`<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Header><x:Custom xmlns:x="urn:x">v</x:Custom></soap:Header>` +
 			"\n<soap:Body>" + addDocumentBody + `</soap:Body></soap:Envelope>`),
 		"self-closing header": []byte(`<?xml version="1.0" encoding="UTF-8"?>` + "\n" + `<S:Envelope xmlns:S="http://schemas.xmlsoap.org/soap/envelope/"><S:Header/><S:Body>` + addDocumentBody + `</S:Body></S:Envelope>`),
-		"default namespace": []byte(`<Envelope xmlns="http://schemas.xmlsoap.org/soap/envelope/"><Body>` + addDocumentBody + `</Body></Envelope>`),
+		"default namespace":   []byte(`<Envelope xmlns="http://schemas.xmlsoap.org/soap/envelope/"><Body>` + addDocumentBody + `</Body></Envelope>`),
 	}
 	for name, env := range shapes {
 		for _, alg := range []wssec.Algorithm{wssec.RSASHA256, wssec.RSASHA1} {
