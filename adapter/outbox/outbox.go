@@ -1,0 +1,497 @@
+// Package outbox is a durable queue for batch publication. A batch is first enqueued, every
+// file in one transaction, then items are sent with bounded concurrency and each state change
+// is committed (pending → sending → done | failed). A run killed at any point resumes on the
+// next Run without losing an item or sending one twice: an item that was ever marked sending
+// is in doubt, and it is reconciled with Sender.Lookup before it is sent again.
+//
+// The outbox knows nothing of SOAP: it calls a Sender, which the CLI implements on top of
+// adapter.Client and tests implement with fakes.
+package outbox
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"sync"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
+)
+
+// State is the state of an item.
+type State string
+
+// The item states.
+const (
+	Pending State = "pending"
+	Sending State = "sending"
+	Done    State = "done"
+	Failed  State = "failed"
+)
+
+// Outcome says how an item reached Done.
+type Outcome string
+
+// The outcomes of a done item.
+const (
+	// Sent: this outbox sent the document and the region accepted it.
+	Sent Outcome = "sent"
+	// AlreadyPresent: the region already held the document with the same hash (an in-doubt
+	// item reconciled, or a duplicate fault confirmed by Lookup).
+	AlreadyPresent Outcome = "already-present"
+)
+
+// ErrDuplicate is what a Sender's Send error must match (errors.Is) when the region answers
+// that the uniqueId is already published (FSE-00409). The outbox then calls Lookup and counts
+// the item as done only if the region's copy has the same hash.
+var ErrDuplicate = errors.New("outbox: uniqueId already published")
+
+// ErrLocked is returned by Open when another process holds the outbox open.
+var ErrLocked = errors.New("outbox: database is in use by another process")
+
+// Entry is a file to enqueue.
+type Entry struct {
+	// Path is the file's path as given by the user (kept for reporting and to read the
+	// body when the item is sent).
+	Path string `json:"path"`
+	// SHA256 is the hex SHA-256 of the file's bytes.
+	SHA256 string `json:"sha256"`
+	// Size is the file's size in bytes.
+	Size int64 `json:"size"`
+	// UniqueID is the document uniqueId the file is published under.
+	UniqueID string `json:"unique_id"`
+	// Metadata is the document's metadata as the caller encoded it (the CLI stores an
+	// adapter.Metadata as JSON); the outbox keeps it opaque.
+	Metadata json.RawMessage `json:"metadata,omitempty"`
+}
+
+// Item is an enqueued entry with its state.
+type Item struct {
+	Entry
+	// Key identifies the item: SHA256 and UniqueID.
+	Key string `json:"key"`
+	// State is the item's current state.
+	State State `json:"state"`
+	// Outcome is set when State is Done.
+	Outcome Outcome `json:"outcome,omitempty"`
+	// Reason is why the item failed (State Failed).
+	Reason string `json:"reason,omitempty"`
+	// Retryable says whether a failed item is sent again by the next Run.
+	Retryable bool `json:"retryable,omitempty"`
+	// Attempts counts how many times the item was marked sending. An item with Attempts > 0
+	// may have reached the region and is reconciled with Lookup before any new send.
+	Attempts int `json:"attempts"`
+	// Enqueued and Updated are the times of enqueue and of the last state change.
+	Enqueued time.Time `json:"enqueued"`
+	Updated  time.Time `json:"updated"`
+}
+
+// Sender sends items to the region and looks them up there. Implementations must be safe for
+// concurrent use.
+type Sender interface {
+	// Send publishes the item. An answer that the uniqueId already exists must match
+	// ErrDuplicate with errors.Is.
+	Send(ctx context.Context, it Item) error
+	// Lookup asks the region whether it holds it.UniqueID, and if so whether its hash equals
+	// it.SHA256.
+	Lookup(ctx context.Context, it Item) (found bool, sameHash bool, err error)
+}
+
+// Key returns the identity of an entry: the same file under the same uniqueId is one item.
+func Key(sha256Hex, uniqueID string) string { return sha256Hex + "|" + uniqueID }
+
+var bucketItems = []byte("items")
+
+// Outbox is a durable queue in one bbolt file. It is safe for concurrent use within one
+// process; a second process opening the same file gets ErrLocked.
+type Outbox struct {
+	db  *bolt.DB
+	now func() time.Time
+
+	// afterSend, when set (tests), runs after a successful or failed Send and before its
+	// state is committed; a non-nil error aborts the item without committing anything.
+	afterSend func(it Item) error
+}
+
+// Open opens (creating if needed) the outbox at path. It waits at most one second for
+// another process's lock and then returns an error matching ErrLocked.
+func Open(path string) (*Outbox, error) {
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second})
+	if err != nil {
+		if errors.Is(err, berrors.ErrTimeout) {
+			return nil, fmt.Errorf("outbox %s: %w (wait for the other fsepuglia to finish)", path, ErrLocked)
+		}
+		return nil, fmt.Errorf("outbox %s: %w", path, err)
+	}
+	if err := db.Update(func(tx *bolt.Tx) error {
+		_, err := tx.CreateBucketIfNotExists(bucketItems)
+		return err
+	}); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("outbox %s: %w", path, err)
+	}
+	return &Outbox{db: db, now: time.Now}, nil
+}
+
+// Close closes the database file.
+func (o *Outbox) Close() error { return o.db.Close() }
+
+// EnqueueResult counts what Enqueue did.
+type EnqueueResult struct {
+	// Added items are new.
+	Added int
+	// Requeued items had failed and are pending again (their metadata refreshed).
+	Requeued int
+	// Existing items were already pending, in doubt or done and are left as they are.
+	Existing int
+	// AlreadyDone is the subset of Existing that is done.
+	AlreadyDone int
+}
+
+// Enqueue records entries in one transaction: either all are recorded or none. An entry whose
+// key is already present is not duplicated; if that item had failed it becomes pending again
+// with the entry's metadata.
+func (o *Outbox) Enqueue(entries []Entry) (EnqueueResult, error) {
+	var res EnqueueResult
+	for i, e := range entries {
+		if e.SHA256 == "" || e.UniqueID == "" {
+			return res, fmt.Errorf("outbox: entry %d (%s): sha256 and unique id are required", i, e.Path)
+		}
+	}
+	now := o.now().UTC()
+	err := o.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketItems)
+		res = EnqueueResult{}
+		for _, e := range entries {
+			key := Key(e.SHA256, e.UniqueID)
+			if raw := b.Get([]byte(key)); raw != nil {
+				var it Item
+				if err := json.Unmarshal(raw, &it); err != nil {
+					return fmt.Errorf("outbox: item %s: %w", key, err)
+				}
+				if it.State != Failed {
+					res.Existing++
+					if it.State == Done {
+						res.AlreadyDone++
+					}
+					continue
+				}
+				it.Entry, it.State, it.Reason, it.Retryable, it.Updated = e, Pending, "", false, now
+				if err := put(b, it); err != nil {
+					return err
+				}
+				res.Requeued++
+				continue
+			}
+			it := Item{Entry: e, Key: key, State: Pending, Enqueued: now, Updated: now}
+			if err := put(b, it); err != nil {
+				return err
+			}
+			res.Added++
+		}
+		return nil
+	})
+	if err != nil {
+		return EnqueueResult{}, err
+	}
+	return res, nil
+}
+
+func put(b *bolt.Bucket, it Item) error {
+	raw, err := json.Marshal(it)
+	if err != nil {
+		return fmt.Errorf("outbox: item %s: %w", it.Key, err)
+	}
+	return b.Put([]byte(it.Key), raw)
+}
+
+// Items returns every item, ordered by enqueue time then key.
+func (o *Outbox) Items() ([]Item, error) {
+	var items []Item
+	err := o.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketItems).ForEach(func(k, v []byte) error {
+			var it Item
+			if err := json.Unmarshal(v, &it); err != nil {
+				return fmt.Errorf("outbox: item %s: %w", k, err)
+			}
+			items = append(items, it)
+			return nil
+		})
+	})
+	sort.SliceStable(items, func(i, j int) bool {
+		if !items[i].Enqueued.Equal(items[j].Enqueued) {
+			return items[i].Enqueued.Before(items[j].Enqueued)
+		}
+		return items[i].Key < items[j].Key
+	})
+	return items, err
+}
+
+// Get returns the item with key.
+func (o *Outbox) Get(key string) (Item, bool, error) {
+	var it Item
+	var ok bool
+	err := o.db.View(func(tx *bolt.Tx) error {
+		raw := tx.Bucket(bucketItems).Get([]byte(key))
+		if raw == nil {
+			return nil
+		}
+		ok = true
+		return json.Unmarshal(raw, &it)
+	})
+	return it, ok, err
+}
+
+// Unfinished counts items that the next Run would process.
+func (o *Outbox) Unfinished() (int, error) {
+	items, err := o.Items()
+	n := 0
+	for _, it := range items {
+		if runnable(it) {
+			n++
+		}
+	}
+	return n, err
+}
+
+func runnable(it Item) bool {
+	switch it.State {
+	case Pending, Sending:
+		return true
+	case Failed:
+		return it.Retryable
+	}
+	return false
+}
+
+// Options tune a Run.
+type Options struct {
+	// Concurrency bounds the items in flight; 0 or less means 4.
+	Concurrency int
+	// Retryable classifies a Send or Lookup error; nil means every error except ErrDuplicate
+	// and context cancellation is permanent. A retryable failure is sent again by the next Run.
+	Retryable func(error) bool
+	// OnChange, when set, is called after each committed state change (from several
+	// goroutines at once: it must be safe for concurrent use).
+	OnChange func(Item)
+	// Keys, when non-empty, limits the run to these items.
+	Keys []string
+}
+
+// Summary counts the items processed by a Run.
+type Summary struct {
+	// Sent items were sent and accepted.
+	Sent int `json:"sent"`
+	// AlreadyPresent items were found on the region with the same hash.
+	AlreadyPresent int `json:"already_present"`
+	// Failed items failed in this run (see Item.Reason).
+	Failed int `json:"failed"`
+	// Interrupted items were left pending or in doubt because the context ended.
+	Interrupted int `json:"interrupted"`
+}
+
+// Run processes every pending, in-doubt and retryable failed item (or only opts.Keys) with at
+// most opts.Concurrency in flight, committing each state change. It returns when every item
+// is done or failed, or when ctx ends (then with ctx's error; the outbox resumes next time).
+// A database error stops the run and is returned.
+func (o *Outbox) Run(ctx context.Context, s Sender, opts Options) (Summary, error) {
+	n := opts.Concurrency
+	if n <= 0 {
+		n = 4
+	}
+	items, err := o.Items()
+	if err != nil {
+		return Summary{}, err
+	}
+	want := map[string]bool{}
+	for _, k := range opts.Keys {
+		want[k] = true
+	}
+	var todo []Item
+	for _, it := range items {
+		if runnable(it) && (len(want) == 0 || want[it.Key]) {
+			todo = append(todo, it)
+		}
+	}
+
+	var (
+		mu      sync.Mutex
+		sum     Summary
+		firstDB error
+	)
+	jobs := make(chan Item)
+	var wg sync.WaitGroup
+	for range min(n, max(len(todo), 1)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for it := range jobs {
+				res, err := o.process(ctx, s, opts, it)
+				mu.Lock()
+				switch {
+				case err != nil && !errors.Is(err, errAborted):
+					if firstDB == nil {
+						firstDB = err
+					}
+				case res == resSent:
+					sum.Sent++
+				case res == resPresent:
+					sum.AlreadyPresent++
+				case res == resFailed:
+					sum.Failed++
+				case res == resInterrupted:
+					sum.Interrupted++
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+feed:
+	for i, it := range todo {
+		mu.Lock()
+		stop := firstDB != nil
+		mu.Unlock()
+		if stop {
+			break
+		}
+		select {
+		case jobs <- it:
+		case <-ctx.Done():
+			mu.Lock()
+			sum.Interrupted += len(todo) - i
+			mu.Unlock()
+			break feed
+		}
+	}
+	close(jobs)
+	wg.Wait()
+	if firstDB != nil {
+		return sum, firstDB
+	}
+	return sum, ctx.Err()
+}
+
+type result int
+
+const (
+	resSent result = iota + 1
+	resPresent
+	resFailed
+	resInterrupted
+)
+
+var errAborted = errors.New("outbox: aborted before commit")
+
+func (o *Outbox) process(ctx context.Context, s Sender, opts Options, it Item) (result, error) {
+	if ctx.Err() != nil {
+		return resInterrupted, nil
+	}
+	retryable := func(err error) bool {
+		if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+			return true
+		}
+		return opts.Retryable != nil && opts.Retryable(err)
+	}
+	// An item that may have reached the region is reconciled before anything is sent.
+	if it.Attempts > 0 {
+		found, same, err := s.Lookup(ctx, it)
+		if err != nil {
+			if ctx.Err() != nil {
+				return resInterrupted, nil
+			}
+			// Still in doubt: never permanent, the next run reconciles again.
+			return resFailed, o.fail(&it, opts, fmt.Sprintf("reconciling an in-doubt item: %v", err), true)
+		}
+		if found && same {
+			return resPresent, o.finish(&it, opts, AlreadyPresent)
+		}
+		if found {
+			return resFailed, o.fail(&it, opts, "the region holds a different document under this unique id", false)
+		}
+	}
+	it.State, it.Attempts, it.Reason, it.Retryable = Sending, it.Attempts+1, "", false
+	if err := o.save(&it, opts); err != nil {
+		return 0, err
+	}
+	sendErr := s.Send(ctx, it)
+	if o.afterSend != nil {
+		if err := o.afterSend(it); err != nil {
+			return 0, errAborted
+		}
+	}
+	if sendErr == nil {
+		return resSent, o.finish(&it, opts, Sent)
+	}
+	if errors.Is(sendErr, ErrDuplicate) {
+		found, same, err := s.Lookup(ctx, it)
+		switch {
+		case err != nil:
+			return resFailed, o.fail(&it, opts, fmt.Sprintf("unique id already published, and checking its hash failed: %v", err), retryable(err))
+		case found && same:
+			return resPresent, o.finish(&it, opts, AlreadyPresent)
+		default:
+			return resFailed, o.fail(&it, opts, "unique id already published with a different document: give this file a new unique id, or use replace", false)
+		}
+	}
+	if ctx.Err() != nil && errors.Is(sendErr, ctx.Err()) {
+		// Left in doubt (state sending): the next run reconciles it.
+		return resInterrupted, nil
+	}
+	return resFailed, o.fail(&it, opts, sendErr.Error(), retryable(sendErr))
+}
+
+func (o *Outbox) finish(it *Item, opts Options, out Outcome) error {
+	it.State, it.Outcome, it.Reason, it.Retryable = Done, out, "", false
+	return o.save(it, opts)
+}
+
+func (o *Outbox) fail(it *Item, opts Options, reason string, retryable bool) error {
+	it.State, it.Reason, it.Retryable = Failed, reason, retryable
+	return o.save(it, opts)
+}
+
+func (o *Outbox) save(it *Item, opts Options) error {
+	it.Updated = o.now().UTC()
+	err := o.db.Update(func(tx *bolt.Tx) error { return put(tx.Bucket(bucketItems), *it) })
+	if err != nil {
+		return fmt.Errorf("outbox: committing item %s: %w", it.Key, err)
+	}
+	if opts.OnChange != nil {
+		opts.OnChange(*it)
+	}
+	return nil
+}
+
+// Forget removes done items enqueued before t and returns how many it removed.
+func (o *Outbox) Forget(before time.Time) (int, error) {
+	n := 0
+	err := o.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketItems)
+		var del [][]byte
+		err := b.ForEach(func(k, v []byte) error {
+			var it Item
+			if err := json.Unmarshal(v, &it); err != nil {
+				return err
+			}
+			if it.State == Done && it.Enqueued.Before(before) {
+				del = append(del, bytes.Clone(k))
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		for _, k := range del {
+			if err := b.Delete(k); err != nil {
+				return err
+			}
+		}
+		n = len(del)
+		return nil
+	})
+	return n, err
+}

@@ -1,0 +1,409 @@
+package outbox
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+)
+
+// fakeRegion is an in-memory region: it records every Send and answers Lookup from that record.
+type fakeRegion struct {
+	mu    sync.Mutex
+	held  map[string]string // uniqueId -> hash
+	sends map[string]int    // uniqueId -> accepted sends
+	// failOnce makes the first Send of a uniqueId fail with this error.
+	failOnce map[string]error
+	// lookupErr makes Lookup fail.
+	lookupErr error
+	// gate, when set, is called inside Send while the item is in flight.
+	gate func()
+}
+
+func newFakeRegion() *fakeRegion {
+	return &fakeRegion{held: map[string]string{}, sends: map[string]int{}, failOnce: map[string]error{}}
+}
+
+func (f *fakeRegion) Send(ctx context.Context, it Item) error {
+	if f.gate != nil {
+		f.gate()
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err, ok := f.failOnce[it.UniqueID]; ok {
+		delete(f.failOnce, it.UniqueID)
+		return err
+	}
+	if _, ok := f.held[it.UniqueID]; ok {
+		return fmt.Errorf("FSE-00409: %w", ErrDuplicate)
+	}
+	f.held[it.UniqueID] = it.SHA256
+	f.sends[it.UniqueID]++
+	return nil
+}
+
+func (f *fakeRegion) Lookup(ctx context.Context, it Item) (bool, bool, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.lookupErr != nil {
+		return false, false, f.lookupErr
+	}
+	h, ok := f.held[it.UniqueID]
+	return ok, ok && h == it.SHA256, nil
+}
+
+func entries(n int) []Entry {
+	out := make([]Entry, n)
+	for i := range out {
+		id := fmt.Sprintf("2.16.840.1.113883.2.9.2.160.4.4^doc%03d", i)
+		out[i] = Entry{Path: fmt.Sprintf("doc%03d.pdf", i), SHA256: fmt.Sprintf("%064x", i+1), Size: int64(100 + i), UniqueID: id,
+			Metadata: []byte(`{"unique_id":"` + id + `"}`)}
+	}
+	return out
+}
+
+func openTemp(t *testing.T) (*Outbox, string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "outbox.db")
+	o, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { o.Close() })
+	return o, path
+}
+
+func states(t *testing.T, o *Outbox) map[State]int {
+	t.Helper()
+	items, err := o.Items()
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := map[State]int{}
+	for _, it := range items {
+		m[it.State]++
+	}
+	return m
+}
+
+func TestEnqueueIdempotent(t *testing.T) {
+	o, _ := openTemp(t)
+	es := entries(3)
+	r1, err := o.Enqueue(es)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r2, err := o.Enqueue(append(es, entries(4)[3]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r1.Added != 3 || r2.Added != 1 || r2.Existing != 3 {
+		t.Fatalf("first %+v, second %+v: want 3 added then 1 added + 3 existing", r1, r2)
+	}
+	items, _ := o.Items()
+	if len(items) != 4 {
+		t.Fatalf("%d items, want 4", len(items))
+	}
+	// Same uniqueId with a different file is a different item (the region will refuse one).
+	other := es[0]
+	other.SHA256 = fmt.Sprintf("%064x", 999)
+	r3, _ := o.Enqueue([]Entry{other})
+	if r3.Added != 1 {
+		t.Fatalf("same id, other hash: %+v, want added", r3)
+	}
+}
+
+func TestEnqueueIsAtomic(t *testing.T) {
+	o, _ := openTemp(t)
+	es := entries(3)
+	es[2].SHA256 = ""
+	if _, err := o.Enqueue(es); err == nil {
+		t.Fatal("entry without hash accepted")
+	}
+	if items, _ := o.Items(); len(items) != 0 {
+		t.Fatalf("%d items recorded from a refused batch, want 0", len(items))
+	}
+}
+
+func TestRunSendsEachOnce(t *testing.T) {
+	o, _ := openTemp(t)
+	f := newFakeRegion()
+	if _, err := o.Enqueue(entries(10)); err != nil {
+		t.Fatal(err)
+	}
+	sum, err := o.Run(context.Background(), f, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Sent != 10 || sum.Failed != 0 {
+		t.Fatalf("summary %+v, want 10 sent", sum)
+	}
+	// A second run and a second enqueue of the same files send nothing.
+	if r, _ := o.Enqueue(entries(10)); r.AlreadyDone != 10 {
+		t.Fatalf("re-enqueue %+v, want 10 already done", r)
+	}
+	sum, err = o.Run(context.Background(), f, Options{})
+	if err != nil || sum != (Summary{}) {
+		t.Fatalf("second run %+v %v, want nothing to do", sum, err)
+	}
+	for id, n := range f.sends {
+		if n != 1 {
+			t.Errorf("%s sent %d times", id, n)
+		}
+	}
+}
+
+// TestCrashAfterSendBeforeCommit simulates a process that dies after the region accepted a
+// document but before "done" was committed: the database is closed without committing, then
+// reopened and resumed.
+func TestCrashAfterSendBeforeCommit(t *testing.T) {
+	for _, crashAt := range []int{1, 4, 10} {
+		t.Run(fmt.Sprintf("crash after send %d", crashAt), func(t *testing.T) {
+			o, path := openTemp(t)
+			f := newFakeRegion()
+			if _, err := o.Enqueue(entries(10)); err != nil {
+				t.Fatal(err)
+			}
+			var mu sync.Mutex
+			n := 0
+			ctx, cancel := context.WithCancel(context.Background())
+			o.afterSend = func(Item) error {
+				mu.Lock()
+				defer mu.Unlock()
+				n++
+				if n >= crashAt {
+					cancel() // the process "dies": nothing else is sent or committed
+					return errors.New("crash")
+				}
+				return nil
+			}
+			_, _ = o.Run(ctx, f, Options{Concurrency: 1})
+			o.Close()
+			if len(f.sends) != crashAt {
+				t.Fatalf("region holds %d before resume, want %d", len(f.sends), crashAt)
+			}
+
+			o2, err := Open(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer o2.Close()
+			if st := states(t, o2); st[Sending] != 1 {
+				t.Fatalf("states after crash %v, want exactly one in doubt", st)
+			}
+			sum, err := o2.Run(context.Background(), f, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if sum.AlreadyPresent != 1 || sum.Sent != 10-crashAt || sum.Failed != 0 {
+				t.Fatalf("resume summary %+v, want 1 already present and %d sent", sum, 10-crashAt)
+			}
+			if len(f.held) != 10 {
+				t.Fatalf("region holds %d documents, want 10", len(f.held))
+			}
+			for id, c := range f.sends {
+				if c != 1 {
+					t.Errorf("%s sent %d times", id, c)
+				}
+			}
+			if st := states(t, o2); st[Done] != 10 {
+				t.Fatalf("states %v, want 10 done", st)
+			}
+		})
+	}
+}
+
+// TestCrashBeforeSend: the item was marked sending but the request never left; on resume
+// Lookup finds nothing and the item is sent.
+func TestCrashBeforeSend(t *testing.T) {
+	o, path := openTemp(t)
+	f := newFakeRegion()
+	o.Enqueue(entries(2))
+	ctx, cancel := context.WithCancel(context.Background())
+	blocking := &blockingSender{inner: f, cancel: cancel}
+	o.Run(ctx, blocking, Options{Concurrency: 1})
+	o.Close()
+	o2, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer o2.Close()
+	if st := states(t, o2); st[Sending] != 1 || st[Pending] != 1 {
+		t.Fatalf("states %v, want 1 in doubt and 1 pending", st)
+	}
+	sum, err := o2.Run(context.Background(), f, Options{})
+	if err != nil || sum.Sent != 2 || sum.AlreadyPresent != 0 {
+		t.Fatalf("resume %+v %v, want 2 sent", sum, err)
+	}
+}
+
+// blockingSender dies (cancels) at its first Send before reaching the region.
+type blockingSender struct {
+	inner  Sender
+	cancel func()
+}
+
+func (b *blockingSender) Send(ctx context.Context, it Item) error {
+	b.cancel()
+	return ctx.Err()
+}
+
+func (b *blockingSender) Lookup(ctx context.Context, it Item) (bool, bool, error) {
+	return b.inner.Lookup(ctx, it)
+}
+
+func TestDuplicateFault(t *testing.T) {
+	tests := []struct {
+		name        string
+		regionHash  string // what the region already holds for doc000
+		wantPresent int
+		wantFailed  int
+	}{
+		{"same hash is success", fmt.Sprintf("%064x", 1), 1, 0},
+		{"different hash fails", fmt.Sprintf("%064x", 77), 0, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o, _ := openTemp(t)
+			f := newFakeRegion()
+			es := entries(1)
+			f.held[es[0].UniqueID] = tt.regionHash
+			o.Enqueue(es)
+			sum, err := o.Run(context.Background(), f, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if sum.AlreadyPresent != tt.wantPresent || sum.Failed != tt.wantFailed {
+				t.Fatalf("summary %+v", sum)
+			}
+			it, _, _ := o.Get(Key(es[0].SHA256, es[0].UniqueID))
+			if tt.wantFailed == 1 && (it.State != Failed || it.Retryable) {
+				t.Fatalf("item %+v, want permanently failed", it)
+			}
+		})
+	}
+}
+
+func TestFailedRetryableIsRetriedWithReconcile(t *testing.T) {
+	o, _ := openTemp(t)
+	f := newFakeRegion()
+	es := entries(3)
+	errTransient := errors.New("connection reset")
+	errInvalid := errors.New("FSE-00400 invalid")
+	f.failOnce[es[0].UniqueID] = errTransient
+	f.failOnce[es[1].UniqueID] = errInvalid
+	o.Enqueue(es)
+	opts := Options{Retryable: func(err error) bool { return errors.Is(err, errTransient) }}
+	sum, _ := o.Run(context.Background(), f, opts)
+	if sum.Sent != 1 || sum.Failed != 2 {
+		t.Fatalf("first run %+v, want 1 sent 2 failed", sum)
+	}
+	if n, _ := o.Unfinished(); n != 1 {
+		t.Fatalf("unfinished %d, want 1 (only the retryable one)", n)
+	}
+	// The retryable one may have reached the region: a failing Lookup must stop a resend.
+	f.lookupErr = errors.New("lookup down")
+	sum, _ = o.Run(context.Background(), f, opts)
+	if sum.Failed != 1 || f.sends[es[0].UniqueID] != 0 {
+		t.Fatalf("run with lookup down %+v sends %v: want failed and not sent", sum, f.sends)
+	}
+	f.lookupErr = nil
+	sum, _ = o.Run(context.Background(), f, opts)
+	if sum.Sent != 1 {
+		t.Fatalf("third run %+v, want the retryable one sent", sum)
+	}
+	// Enqueueing the permanently failed file again makes it pending again.
+	r, _ := o.Enqueue(es[1:2])
+	if r.Requeued != 1 {
+		t.Fatalf("re-enqueue of failed: %+v", r)
+	}
+	sum, _ = o.Run(context.Background(), f, opts)
+	if sum.Sent != 1 {
+		t.Fatalf("after requeue %+v, want sent", sum)
+	}
+}
+
+func TestConcurrencyBound(t *testing.T) {
+	for _, n := range []int{1, 3, 4} {
+		t.Run(fmt.Sprint(n), func(t *testing.T) {
+			o, _ := openTemp(t)
+			f := newFakeRegion()
+			var mu sync.Mutex
+			inflight, maxSeen := 0, 0
+			reached := make(chan struct{})
+			var once sync.Once
+			f.gate = func() {
+				mu.Lock()
+				inflight++
+				if inflight > maxSeen {
+					maxSeen = inflight
+				}
+				if inflight == n {
+					once.Do(func() { close(reached) })
+				}
+				mu.Unlock()
+				// Hold the slot until the bound is reached once, so that a pool that
+				// ignored the bound would show more than n in flight.
+				select {
+				case <-reached:
+				case <-time.After(2 * time.Second):
+				}
+				time.Sleep(time.Millisecond)
+				mu.Lock()
+				inflight--
+				mu.Unlock()
+			}
+			o.Enqueue(entries(12))
+			sum, err := o.Run(context.Background(), f, Options{Concurrency: n})
+			if err != nil || sum.Sent != 12 {
+				t.Fatalf("%+v %v", sum, err)
+			}
+			if maxSeen != n {
+				t.Fatalf("max in flight %d, want %d", maxSeen, n)
+			}
+		})
+	}
+}
+
+func TestOpenLocked(t *testing.T) {
+	_, path := openTemp(t)
+	if _, err := Open(path); !errors.Is(err, ErrLocked) {
+		t.Fatalf("second open: %v, want ErrLocked", err)
+	}
+}
+
+func TestOnChangeSeesEveryState(t *testing.T) {
+	o, _ := openTemp(t)
+	o.Enqueue(entries(2))
+	var mu sync.Mutex
+	seen := map[State]int{}
+	o.Run(context.Background(), newFakeRegion(), Options{OnChange: func(it Item) {
+		mu.Lock()
+		seen[it.State]++
+		mu.Unlock()
+	}})
+	if seen[Sending] != 2 || seen[Done] != 2 {
+		t.Fatalf("changes %v", seen)
+	}
+}
+
+func BenchmarkRun(b *testing.B) {
+	for b.Loop() {
+		b.StopTimer()
+		o, err := Open(filepath.Join(b.TempDir(), "o.db"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		o.Enqueue(entries(50))
+		b.StartTimer()
+		if _, err := o.Run(context.Background(), newFakeRegion(), Options{}); err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		o.Close()
+		b.StartTimer()
+	}
+}
