@@ -161,18 +161,9 @@ func Verify(envelope []byte, o VerifyOptions) (*Message, error) {
 	sec := secs[0]
 
 	// Every Id-like attribute of the document, for reference resolution and wrapping checks.
+	// Duplicates only matter for the identifiers security depends on (checked where used):
+	// a payload may legitimately repeat its own IDs.
 	ids := indexIDs(root)
-	for id, els := range ids {
-		if len(els) > 1 {
-			k := KindSecurity
-			for _, e := range els {
-				if e.Tag == "Assertion" && e.NamespaceURI() == saml.NS {
-					k = KindAssertion
-				}
-			}
-			return nil, fail(k, fmt.Sprintf("identifier %q used by %d elements", id, len(els)), nil)
-		}
-	}
 
 	// Timestamp.
 	tss := childrenNS(sec, NSWSU, "Timestamp")
@@ -226,7 +217,11 @@ func Verify(envelope []byte, o VerifyOptions) (*Message, error) {
 	var identityEl, attributeEl *etree.Element
 	asserts := childrenNS(sec, saml.NS, "Assertion")
 	for _, a := range asserts {
-		if a.SelectAttrValue("ID", "") == saml.IdentityAssertionID {
+		id := a.SelectAttrValue("ID", "")
+		if id == "" || len(ids[id]) != 1 {
+			return nil, fail(KindAssertion, fmt.Sprintf("assertion identifier %q missing or not unique in the document", id), nil)
+		}
+		if id == saml.IdentityAssertionID {
 			identityEl = a
 		} else if attributeEl == nil {
 			attributeEl = a
@@ -262,6 +257,13 @@ func Verify(envelope []byte, o VerifyOptions) (*Message, error) {
 	}
 	m.Attributes = &attrs
 	return m, nil
+}
+
+// CFMismatch reports whether the signer's certificate carries a fiscal code that differs
+// from the operator's in the assertions (fault FSE-00231 on the real gateway). It is false
+// when either is unknown, e.g. a structure certificate without a CF.
+func (m *Message) CFMismatch() bool {
+	return m.SignerCF != "" && m.Attributes != nil && m.SignerCF != m.Attributes.OperatorCF
 }
 
 // trusted reports whether c is pinned or chains to o.Roots at now.

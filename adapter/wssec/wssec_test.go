@@ -478,3 +478,42 @@ func checkXMLSec1(t *testing.T, env []byte, cert *x509.Certificate, xpath string
 		t.Errorf("xmlsec1 on %s: ok=%v, want %v\n%s", xpath, ok, wantOK, out)
 	}
 }
+
+func TestPayloadIDsDoNotMatter(t *testing.T) {
+	s := testSigner(t)
+	// CDA sections carry ID attributes; two documents in one Body may repeat them.
+	body := `<addDocument xmlns="` + fseNS + `"><section ID="s1"/><section ID="s1"/><x Id="TS-1"/></addDocument>`
+	for _, signBody := range []bool{false, true} {
+		out, err := wssec.Secure(gowsdlEnvelope(body), params(s, wssec.RSASHA256, signBody))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := wssec.Verify(out, pinned(s, t0)); err != nil {
+			t.Errorf("signBody=%v: %v", signBody, err)
+		}
+	}
+}
+
+func TestCFMismatch(t *testing.T) {
+	same := testSigner(t)
+	other := wssectest.NewTestSigner(t, "OPRSEC75M41A662D")
+	for _, tt := range []struct {
+		name string
+		s    wssec.Signer
+		want bool
+	}{{"same CF", same, false}, {"other CF", other, true}} {
+		t.Run(tt.name, func(t *testing.T) {
+			out, err := wssec.Secure(gowsdlEnvelope(addDocumentBody), params(tt.s, wssec.RSASHA256, false))
+			if err != nil {
+				t.Fatal(err)
+			}
+			m, err := wssec.Verify(out, pinned(tt.s, t0))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if m.CFMismatch() != tt.want {
+				t.Errorf("CFMismatch = %v, want %v (signer %q)", m.CFMismatch(), tt.want, m.SignerCF)
+			}
+		})
+	}
+}
