@@ -1,0 +1,67 @@
+package store
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"testing"
+	"time"
+)
+
+// zeros is an io.Reader of n zero bytes that never materialises them in memory.
+type zeros struct{ n int64 }
+
+func (z *zeros) Read(p []byte) (int, error) {
+	if z.n <= 0 {
+		return 0, io.EOF
+	}
+	if int64(len(p)) > z.n {
+		p = p[:z.n]
+	}
+	clear(p)
+	z.n -= int64(len(p))
+	return len(p), nil
+}
+
+// BenchmarkPublish20MB streams a 20 MB body: B/op shows the body is not buffered in memory.
+func BenchmarkPublish20MB(b *testing.B) {
+	s, err := Open(b.TempDir(), Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	const size = 20 << 20
+	b.SetBytes(size)
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		// Each body differs in its first byte run, so every blob is a new file.
+		r := io.MultiReader(bytes.NewReader(fmt.Appendf(nil, "%d", i)), &zeros{n: size})
+		if _, err := s.Publish(meta(fmt.Sprint("big-", i), cfA, t0), r); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkSearch measures one patient's first page among 2,000 documents of 2 patients.
+func BenchmarkSearch(b *testing.B) {
+	s, err := Open(b.TempDir(), Options{NoSync: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	for i := 0; i < 2000; i++ {
+		cf := cfA
+		if i%2 == 1 {
+			cf = cfB
+		}
+		if _, err := s.Publish(meta(fmt.Sprint("d", i), cf, t0.Add(-time.Duration(i)*time.Second)), bytes.NewReader([]byte{byte(i)})); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, _, err := s.Search(Filter{PatientCF: cfA, Limit: 20}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

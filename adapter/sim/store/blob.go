@@ -1,0 +1,84 @@
+package store
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+)
+
+// stagedBlob is a body written to blobs/tmp, hashed, synced, not yet in place.
+type stagedBlob struct {
+	tmp  string
+	hash string
+	size int64
+}
+
+// stage streams r into a temporary file while hashing it: the body is never held in memory.
+func (s *Store) stage(r io.Reader) (*stagedBlob, error) {
+	f, err := os.CreateTemp(filepath.Join(s.blobs, "tmp"), "blob-*")
+	if err != nil {
+		return nil, fmt.Errorf("store: create temporary blob: %w", err)
+	}
+	h := sha256.New()
+	n, err := io.Copy(io.MultiWriter(f, h), r)
+	if err == nil && s.sync {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		_ = os.Remove(f.Name())
+		return nil, fmt.Errorf("store: write blob: %w", err)
+	}
+	return &stagedBlob{tmp: f.Name(), hash: hex.EncodeToString(h.Sum(nil)), size: n}, nil
+}
+
+func (b *stagedBlob) discard() { _ = os.Remove(b.tmp) }
+
+// blobPath is blobs/<first two hex>/<full hash>.
+func (s *Store) blobPath(hash string) string {
+	return filepath.Join(s.blobs, hash[:2], hash)
+}
+
+// commit moves the staged file to its content address. An existing file with the same hash
+// already holds the same bytes, so the staged copy is dropped.
+func (s *Store) commit(b *stagedBlob) error {
+	dst := s.blobPath(b.hash)
+	if _, err := os.Stat(dst); err == nil {
+		b.discard()
+		return nil
+	}
+	dir := filepath.Dir(dst)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("store: blob directory: %w", err)
+	}
+	if err := os.Rename(b.tmp, dst); err != nil {
+		return fmt.Errorf("store: place blob: %w", err)
+	}
+	if s.sync {
+		if d, err := os.Open(dir); err == nil {
+			err = d.Sync()
+			_ = d.Close()
+			if err != nil {
+				return fmt.Errorf("store: sync blob directory: %w", err)
+			}
+		}
+	}
+	return nil
+}
+
+// openBlob opens the body with the given hash.
+func (s *Store) openBlob(hash string) (*os.File, error) {
+	if len(hash) != sha256.Size*2 {
+		return nil, fmt.Errorf("store: bad blob hash %q: %w", hash, ErrInvalid)
+	}
+	f, err := os.Open(s.blobPath(hash))
+	if err != nil {
+		return nil, fmt.Errorf("store: open blob: %w", err)
+	}
+	return f, nil
+}
