@@ -16,6 +16,14 @@
 // the message states. Its errors are *Error values whose Kind tells the simulator which
 // fault to answer.
 //
+// Defaults, and why: RSA-SHA256 with SHA-256 digests (the national FSE infrastructure's
+// choice; RSASHA1 is selectable because the sister SIST service on the same gateway
+// documents RSA-SHA1/SHA-1); exclusive c14n everywhere (assertions and Timestamp must stay
+// valid inside an envelope that declares other prefixes); Timestamp lifetime 5 minutes;
+// assertions valid as long as the Timestamp; Body not signed (the documented SIST profile
+// signs the Timestamp only, and signing the Body forces parsing a 20+ MB document);
+// ReplyTo/FaultTo anonymous (synchronous HTTP); MessageID uuid:<v4> as in public traces.
+//
 // Nothing here logs; error texts never carry fiscal codes, names or document content.
 package wssec
 
