@@ -455,13 +455,11 @@ func verifySignature(sig *etree.Element, cert *x509.Certificate, ids map[string]
 		if err != nil {
 			return nil, fail(KindSecurity, "DigestValue is not base64", err)
 		}
-		c, err := canonicalInContext(el, pl)
+		got, err := digestOf(el, pl, dh)
 		if err != nil {
 			return nil, fail(KindSecurity, "referenced element cannot be canonicalised", err)
 		}
-		d := dh.New()
-		d.Write(c)
-		if !bytes.Equal(d.Sum(nil), want) {
+		if !bytes.Equal(got, want) {
 			return nil, fail(KindSecurity, "digest mismatch: signed content changed", nil)
 		}
 		covered[el] = true

@@ -28,6 +28,7 @@
 package wssec
 
 import (
+	"bytes"
 	"crypto"
 	"crypto/rand"
 	"crypto/rsa"
@@ -388,21 +389,41 @@ func signature(refs []reference, bstID string, key crypto.Signer, alg Algorithm)
 // canonicalInContext returns the exclusive canonical form of el with its in-scope
 // namespaces (the element is copied, el is untouched).
 func canonicalInContext(el *etree.Element, prefixList string) ([]byte, error) {
+	var b bytes.Buffer
+	if err := canonicalTo(&b, el, prefixList); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
+}
+
+// canonicalTo writes the exclusive canonical form of el to w (a hash, for large elements:
+// the canonical bytes are never held in memory).
+func canonicalTo(w io.Writer, el *etree.Element, prefixList string) error {
 	ctx, err := etreeutils.NSBuildParentContext(el)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	det, err := etreeutils.NSDetatch(ctx, el)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if err := etreeutils.TransformExcC14n(det, prefixList, false); err != nil {
-		return nil, err
+		return err
 	}
 	doc := etree.NewDocument()
 	doc.SetRoot(det)
 	doc.WriteSettings = etree.WriteSettings{CanonicalAttrVal: true, CanonicalEndTags: true, CanonicalText: true}
-	return doc.WriteToBytes()
+	_, err = doc.WriteTo(w)
+	return err
+}
+
+// digestOf hashes the exclusive canonical form of el.
+func digestOf(el *etree.Element, prefixList string, h crypto.Hash) ([]byte, error) {
+	d := h.New()
+	if err := canonicalTo(d, el, prefixList); err != nil {
+		return nil, err
+	}
+	return d.Sum(nil), nil
 }
 
 // digestFragment parses a small <wsse:Security> fragment and digests its first child.
@@ -415,13 +436,7 @@ func digestFragment(fragment string, h crypto.Hash) ([]byte, error) {
 	if len(children) == 0 {
 		return nil, errors.New("empty fragment")
 	}
-	canon, err := canonicalInContext(children[0], "")
-	if err != nil {
-		return nil, err
-	}
-	d := h.New()
-	d.Write(canon)
-	return d.Sum(nil), nil
+	return digestOf(children[0], "", h)
 }
 
 // digestBody parses the envelope, gives soap:Body the wsu:Id it will carry and digests it.
@@ -441,13 +456,11 @@ func digestBody(envelope []byte, id string, h crypto.Hash) ([]byte, error) {
 	}
 	body.CreateAttr("xmlns:wsu", NSWSU)
 	body.CreateAttr("wsu:Id", id)
-	canon, err := canonicalInContext(body, "")
+	d, err := digestOf(body, "", h)
 	if err != nil {
 		return nil, fmt.Errorf("wssec: canonical Body: %w", err)
 	}
-	d := h.New()
-	d.Write(canon)
-	return d.Sum(nil), nil
+	return d, nil
 }
 
 // childNS returns the only direct child of el with the given namespace and local name, or nil.
