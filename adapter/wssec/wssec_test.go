@@ -214,9 +214,13 @@ func TestSecureReaderMatchesSecure(t *testing.T) {
 	s := testSigner(t)
 	for _, signBody := range []bool{false, true} {
 		env := gowsdlEnvelope(addDocumentBody)
+		orig := bytes.Clone(env)
 		want, err := wssec.Secure(env, params(s, wssec.RSASHA256, signBody))
 		if err != nil {
 			t.Fatal(err)
+		}
+		if !bytes.Equal(env, orig) {
+			t.Fatal("Secure modified its input")
 		}
 		r, n, err := wssec.SecureReader(env, params(s, wssec.RSASHA256, signBody))
 		if err != nil {
