@@ -58,11 +58,11 @@ func TestEnsureCreatesAndReuses(t *testing.T) {
 
 func TestEnsureRegeneratesOnlyWhatIsMissing(t *testing.T) {
 	tests := []struct {
-		name    string
-		remove  string
-		want    []string
+		name   string
+		remove string
+		want   []string
 		caSame bool
-		now     time.Duration
+		now    time.Duration
 	}{
 		{"server cert missing", FileServerCert, []string{FileServerCert, FileServerKey}, true, 0},
 		{"operator key missing", FileOperatorKey, []string{FileOperatorCert, FileOperatorKey}, true, 0},
