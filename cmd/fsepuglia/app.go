@@ -1,0 +1,207 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/fsepuglia/fsepuglia/adapter"
+	"github.com/fsepuglia/fsepuglia/adapter/codicefiscale"
+	"github.com/urfave/cli/v2"
+	"golang.org/x/term"
+)
+
+// deps are the parts of the outside world a command touches; tests replace them.
+type deps struct {
+	getenv        func(string) string
+	userConfigDir func() (string, error)
+	userCacheDir  func() (string, error)
+	// newBackend turns the configuration into the library client.
+	newBackend func(cfg adapter.Config, log adapter.Logger) (*backend, error)
+	// isTerminal says whether w is a terminal (progress bar) or not (plain lines).
+	isTerminal func(w io.Writer) bool
+	// docMetadata reads metadata from the document itself (the CDA inside the PDF). nil
+	// until adapter/docmeta lands; publish then falls back to the sidecar file and flags.
+	docMetadata func(path string, body []byte) (adapter.Metadata, error)
+	now         func() time.Time
+}
+
+func defaultDeps() deps {
+	return deps{
+		getenv:        os.Getenv,
+		userConfigDir: os.UserConfigDir,
+		userCacheDir:  os.UserCacheDir,
+		newBackend:    newAdapterBackend,
+		isTerminal: func(w io.Writer) bool {
+			f, ok := w.(*os.File)
+			return ok && term.IsTerminal(int(f.Fd()))
+		},
+		now: time.Now,
+	}
+}
+
+// appEnv is the state shared by the commands of one run: output writers, the loaded
+// configuration and, once a command needs it, the library client.
+type appEnv struct {
+	stdout, stderr io.Writer
+	deps           deps
+	cfg            adapter.Config
+	opts           cliOptions
+	log            logrusLogger
+	be             *backend
+}
+
+// client returns the library client, building it on first use.
+func (a *appEnv) client() (*backend, error) {
+	if a.be != nil {
+		return a.be, nil
+	}
+	be, err := a.deps.newBackend(a.cfg, a.log)
+	if err != nil {
+		return nil, fmt.Errorf("configuration: %w", err)
+	}
+	a.be = be
+	return be, nil
+}
+
+// newApp builds the fsepuglia application writing to stdout and stderr. Every command runs
+// in-process with app.RunContext(ctx, args); errors are returned, never turned into os.Exit.
+func newApp(stdout, stderr io.Writer) *cli.App { return newAppWith(stdout, stderr, defaultDeps()) }
+
+func newAppWith(stdout, stderr io.Writer, d deps) *cli.App {
+	a := &appEnv{stdout: stdout, stderr: stderr, deps: d}
+	flags := []cli.Flag{
+		&cli.StringFlag{Name: "config", Usage: "JSON config file (default <user config dir>/fsepuglia/config.json) [$FSEPUGLIA_CONFIG]"},
+		&cli.StringFlag{Name: "key-password-file", Usage: "file holding the PKCS#12 password (or set FSEPUGLIA_KEY_PASSWORD; never a flag value)"},
+	}
+	flags = append(flags, settingFlags()...)
+	app := &cli.App{
+		Name:                 "fsepuglia",
+		Usage:                "talk to the FSE of Regione Puglia (IDocument, IGestoreConsenso, ITaccuino)",
+		Writer:               stdout,
+		ErrWriter:            stderr,
+		Flags:                flags,
+		Commands:             commands(a),
+		EnableBashCompletion: true,
+		HideHelpCommand:      true,
+		// Errors are mapped to exit codes by exitCode, never by urfave calling os.Exit.
+		ExitErrHandler: func(*cli.Context, error) {},
+		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
+			return usagef("%v (see fsepuglia --help)", err)
+		},
+		CommandNotFound: func(c *cli.Context, name string) {
+			fmt.Fprintf(stderr, "fsepuglia: unknown command %q (see fsepuglia --help)\n", name)
+		},
+		Before: func(c *cli.Context) error {
+			cfg, opts, err := loadConfig(c, a.deps.getenv, configPaths{a.deps.userConfigDir, a.deps.userCacheDir})
+			if err != nil {
+				return err
+			}
+			a.cfg, a.opts = cfg, opts
+			a.log = newLogger(stderr, opts.LogLevel)
+			return nil
+		},
+	}
+	for _, cmd := range app.Commands {
+		setUsageErrors(cmd)
+	}
+	return app
+}
+
+// setUsageErrors makes flag parsing errors of cmd and its subcommands usage errors (exit 2).
+func setUsageErrors(cmd *cli.Command) {
+	cmd.OnUsageError = func(_ *cli.Context, err error, _ bool) error {
+		return usagef("%s: %v (see fsepuglia %s --help)", cmd.Name, err, cmd.Name)
+	}
+	for _, sub := range cmd.Subcommands {
+		setUsageErrors(sub)
+	}
+}
+
+// commands lists the commands of the app. To add one, write a function returning
+// *cli.Command in its own file (sim.go, demo.go, doctor.go, inspect.go …) and add a line here.
+func commands(a *appEnv) []*cli.Command {
+	return []*cli.Command{
+		publishCommand(a),
+		replaceCommand(a),
+		deleteCommand(a),
+		searchCommand(a),
+		retrieveCommand(a),
+		consentCommand(a),
+		taccuinoCommand(a),
+	}
+}
+
+// run executes the app and returns the exit code, printing the error on stderr.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	app := newApp(stdout, stderr)
+	err := app.RunContext(ctx, args)
+	if err == nil && len(args) > 1 && !strings.HasPrefix(args[1], "-") && app.Command(args[1]) == nil {
+		return exitUsage
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "fsepuglia: %v\n", err)
+	}
+	return exitCode(err)
+}
+
+// patientCF validates a --patient value (after normalising case and spaces) and returns it.
+func patientCF(flag, v string) (string, error) {
+	if v == "" {
+		return "", &adapter.InputError{Field: flag, Msg: "missing", Fix: "pass the patient's codice fiscale with --" + flag}
+	}
+	cf := codicefiscale.Normalize(v)
+	if err := codicefiscale.Validate(cf); err != nil {
+		return "", fmt.Errorf("--%s: %w; check the code", flag, err)
+	}
+	return cf, nil
+}
+
+// parseDay parses a --from/--to date: YYYY-MM-DD (local midnight) or RFC 3339.
+func parseDay(flag, v string) (time.Time, error) {
+	if v == "" {
+		return time.Time{}, nil
+	}
+	if t, err := time.ParseInLocation("2006-01-02", v, time.Local); err == nil {
+		return t, nil
+	}
+	if t, err := time.Parse(time.RFC3339, v); err == nil {
+		return t, nil
+	}
+	return time.Time{}, &adapter.InputError{Field: "--" + flag, Value: v, Msg: "not a date", Fix: "use YYYY-MM-DD or RFC 3339"}
+}
+
+// writeNewFile writes body to path; an existing file is refused unless force.
+func writeNewFile(path string, body []byte, force bool) error {
+	mode := os.O_WRONLY | os.O_CREATE | os.O_EXCL
+	if force {
+		mode = os.O_WRONLY | os.O_CREATE | os.O_TRUNC
+	}
+	f, err := os.OpenFile(path, mode, 0o600)
+	if err != nil {
+		if os.IsExist(err) {
+			return &adapter.InputError{Field: "--output-file", Value: path, Msg: "file exists", Fix: "choose another file or pass --force"}
+		}
+		return &adapter.InputError{Field: "--output-file", Value: path, Msg: fmt.Sprintf("cannot create: %v", unwrapPath(err)), Fix: "check the directory exists and is writable"}
+	}
+	if _, err := f.Write(body); err != nil {
+		f.Close()
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	return nil
+}
+
+// outboxPath is the outbox file inside the data directory (created 0700 if needed).
+func (a *appEnv) outboxPath() (string, error) {
+	if err := os.MkdirAll(a.opts.DataDir, 0o700); err != nil {
+		return "", &adapter.InputError{Field: "data-dir", Value: a.opts.DataDir, Msg: fmt.Sprintf("cannot create: %v", unwrapPath(err)), Fix: "pass a writable --data-dir"}
+	}
+	return filepath.Join(a.opts.DataDir, "outbox.db"), nil
+}

@@ -1,0 +1,231 @@
+package main
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+
+	"github.com/fsepuglia/fsepuglia/adapter"
+	"github.com/fsepuglia/fsepuglia/cmd/fsepuglia/internal/redact"
+	"github.com/urfave/cli/v2"
+)
+
+// replaceOutput is the JSON of `replace` (OUTPUT.md).
+type replaceOutput struct {
+	OldID     string `json:"old_id"`
+	UniqueID  string `json:"unique_id"`
+	MessageID string `json:"message_id"`
+	Outcome   string `json:"outcome"`
+}
+
+func replaceCommand(a *appEnv) *cli.Command {
+	return &cli.Command{
+		Name:      "replace",
+		Usage:     "publish FILE as the new version of document OLDID",
+		ArgsUsage: "OLDID FILE",
+		Flags:     metadataFlags(),
+		Action: func(c *cli.Context) error {
+			if c.NArg() != 2 {
+				return usagef("replace needs OLDID and FILE (got %d arguments)", c.NArg())
+			}
+			oldID, path := c.Args().Get(0), c.Args().Get(1)
+			doc, err := a.loadDocument(c, path, true)
+			if err != nil {
+				return err
+			}
+			be, err := a.client()
+			if err != nil {
+				return err
+			}
+			a.log.Info("replace", map[string]any{"old_id": oldID, "unique_id": doc.meta.UniqueID, "patient": redact.CF(doc.meta.PatientCF)})
+			res, err := be.docs.Replace(c.Context, oldID, adapter.PublishRequest{Metadata: doc.meta, Body: doc.body, DocumentName: doc.meta.DocumentName})
+			if err != nil {
+				return fmt.Errorf("replace %s with %s: %w", oldID, path, err)
+			}
+			out := replaceOutput{OldID: oldID, UniqueID: res.UniqueID, MessageID: res.MessageID, Outcome: res.Outcome}
+			return a.emit(out, func(w io.Writer) {
+				fmt.Fprintf(w, "REPLACED\tNEW UNIQUE ID\tOUTCOME\tMESSAGE ID\n%s\t%s\t%s\t%s\n", out.OldID, out.UniqueID, out.Outcome, out.MessageID)
+			})
+		},
+	}
+}
+
+// deleteOutput is the JSON of `delete` (OUTPUT.md).
+type deleteOutput struct {
+	UniqueID string `json:"unique_id"`
+	Deleted  bool   `json:"deleted"`
+}
+
+func deleteCommand(a *appEnv) *cli.Command {
+	return &cli.Command{
+		Name:      "delete",
+		Usage:     "void the publication of document ID",
+		ArgsUsage: "ID",
+		Flags:     []cli.Flag{&cli.StringFlag{Name: "patient", Usage: "patient's codice fiscale (required)"}},
+		Action: func(c *cli.Context) error {
+			if c.NArg() != 1 {
+				return usagef("delete needs one document ID (got %d arguments)", c.NArg())
+			}
+			cf, err := patientCF("patient", c.String("patient"))
+			if err != nil {
+				return err
+			}
+			be, err := a.client()
+			if err != nil {
+				return err
+			}
+			id := c.Args().First()
+			a.log.Info("delete", map[string]any{"unique_id": id, "patient": redact.CF(cf)})
+			if err := be.docs.Delete(c.Context, cf, id); err != nil {
+				return fmt.Errorf("delete %s: %w", id, err)
+			}
+			out := deleteOutput{UniqueID: id, Deleted: true}
+			return a.emit(out, func(w io.Writer) { fmt.Fprintf(w, "DELETED\n%s\n", id) })
+		},
+	}
+}
+
+// documentOutput is one document in the JSON of `search` (OUTPUT.md).
+type documentOutput struct {
+	UniqueID     string `json:"unique_id"`
+	PatientCF    string `json:"patient_cf"`
+	TypeCode     string `json:"type_code"`
+	ClassCode    string `json:"class_code"`
+	Title        string `json:"title"`
+	CreationTime string `json:"creation_time"`
+	Status       string `json:"status"`
+	Author       string `json:"author_institution"`
+	Size         int64  `json:"size"`
+	SHA256       string `json:"sha256"`
+}
+
+// searchOutput is the JSON of `search`.
+type searchOutput struct {
+	Total     int              `json:"total"`
+	Documents []documentOutput `json:"documents"`
+}
+
+func searchCommand(a *appEnv) *cli.Command {
+	return &cli.Command{
+		Name:  "search",
+		Usage: "list a patient's documents",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "patient", Usage: "patient's codice fiscale (required)"},
+			&cli.StringFlag{Name: "from", Usage: "documents from this date (YYYY-MM-DD)"},
+			&cli.StringFlag{Name: "to", Usage: "documents up to this date (YYYY-MM-DD)"},
+			&cli.StringFlag{Name: "type", Usage: "LOINC typeCode, e.g. 11502-2"},
+			&cli.StringFlag{Name: "class", Usage: "classCode, e.g. REF"},
+			&cli.IntFlag{Name: "offset", Usage: "skip this many results"},
+			&cli.IntFlag{Name: "limit", Usage: "at most this many results (0: the service's default)"},
+		},
+		Action: func(c *cli.Context) error {
+			if c.NArg() != 0 {
+				return usagef("search takes no arguments (got %q): use --patient", c.Args().First())
+			}
+			q, err := a.searchQuery(c)
+			if err != nil {
+				return err
+			}
+			be, err := a.client()
+			if err != nil {
+				return err
+			}
+			a.log.Info("search", map[string]any{"patient": redact.CF(q.PatientCF)})
+			res, err := be.docs.Search(c.Context, q)
+			if err != nil {
+				return fmt.Errorf("search: %w", err)
+			}
+			out := searchOutput{Total: res.Total, Documents: []documentOutput{}}
+			for _, m := range res.Documents {
+				out.Documents = append(out.Documents, documentOutput{
+					UniqueID: m.UniqueID, PatientCF: m.PatientCF, TypeCode: m.TypeCode, ClassCode: m.ClassCode,
+					Title: m.Title, CreationTime: stamp(m.CreationTime), Status: m.Status,
+					Author: m.AuthorInstitutionName, Size: m.Size, SHA256: m.Hash,
+				})
+			}
+			return a.emit(out, func(w io.Writer) {
+				fmt.Fprintln(w, "UNIQUE ID\tTYPE\tCLASS\tCREATED\tSTATUS\tTITLE")
+				for _, d := range out.Documents {
+					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", d.UniqueID, d.TypeCode, d.ClassCode, d.CreationTime, d.Status, d.Title)
+				}
+				fmt.Fprintf(w, "%d of %d document(s)\n", len(out.Documents), out.Total)
+			})
+		},
+	}
+}
+
+func (a *appEnv) searchQuery(c *cli.Context) (adapter.SearchQuery, error) {
+	var q adapter.SearchQuery
+	var err error
+	if q.PatientCF, err = patientCF("patient", c.String("patient")); err != nil {
+		return q, err
+	}
+	if q.From, err = parseDay("from", c.String("from")); err != nil {
+		return q, err
+	}
+	if q.To, err = parseDay("to", c.String("to")); err != nil {
+		return q, err
+	}
+	if !q.From.IsZero() && !q.To.IsZero() && q.To.Before(q.From) {
+		return q, &adapter.InputError{Field: "--to", Value: c.String("to"), Msg: "before --from", Fix: "swap the dates"}
+	}
+	if c.Int("offset") < 0 || c.Int("limit") < 0 {
+		return q, &adapter.InputError{Field: "--offset/--limit", Msg: "negative", Fix: "use 0 or more"}
+	}
+	q.TypeCode, q.ClassCode = c.String("type"), c.String("class")
+	q.Offset, q.Limit = c.Int("offset"), c.Int("limit")
+	return q, nil
+}
+
+// retrieveOutput is the JSON of `retrieve` (OUTPUT.md).
+type retrieveOutput struct {
+	UniqueID string `json:"unique_id"`
+	File     string `json:"file"`
+	Size     int    `json:"size"`
+	SHA256   string `json:"sha256"`
+	MimeType string `json:"mime_type"`
+}
+
+func retrieveCommand(a *appEnv) *cli.Command {
+	return &cli.Command{
+		Name:      "retrieve",
+		Usage:     "download document ID into a file",
+		ArgsUsage: "ID",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "patient", Usage: "patient's codice fiscale (required)"},
+			&cli.StringFlag{Name: "output-file", Aliases: []string{"o"}, Usage: "file to write (required; not overwritten unless --force)"},
+			&cli.BoolFlag{Name: "force", Usage: "overwrite the output file"},
+		},
+		Action: func(c *cli.Context) error {
+			if c.NArg() != 1 {
+				return usagef("retrieve needs one document ID (got %d arguments)", c.NArg())
+			}
+			if c.String("output-file") == "" {
+				return usagef("retrieve needs -o FILE: the document is not written to the terminal")
+			}
+			cf, err := patientCF("patient", c.String("patient"))
+			if err != nil {
+				return err
+			}
+			be, err := a.client()
+			if err != nil {
+				return err
+			}
+			id := c.Args().First()
+			a.log.Info("retrieve", map[string]any{"unique_id": id, "patient": redact.CF(cf)})
+			doc, err := be.docs.Retrieve(c.Context, cf, id)
+			if err != nil {
+				return fmt.Errorf("retrieve %s: %w", id, err)
+			}
+			if err := writeNewFile(c.String("output-file"), doc.Body, c.Bool("force")); err != nil {
+				return err
+			}
+			h := sha256.Sum256(doc.Body)
+			out := retrieveOutput{UniqueID: id, File: c.String("output-file"), Size: len(doc.Body), SHA256: hex.EncodeToString(h[:]), MimeType: doc.Metadata.MimeType}
+			return a.emit(out, func(w io.Writer) {
+				fmt.Fprintf(w, "UNIQUE ID\tFILE\tSIZE\tSHA-256\n%s\t%s\t%d\t%s\n", out.UniqueID, out.File, out.Size, out.SHA256)
+			})
+		},
+	}
+}

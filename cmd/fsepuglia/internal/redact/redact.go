@@ -1,0 +1,55 @@
+// Package redact masks patient identifiers before they reach a log line.
+//
+// The rule (documented in cmd/fsepuglia/CONFIG.md): a codice fiscale keeps its first three
+// and last three characters and every other character becomes '*', so that
+// FSEPGL01E41A145J is logged as FSE**********45J. Three plus three characters are enough for
+// an operator to tell two of their own patients apart in a log, and far too few to identify
+// a person: the middle ten characters (birth date, sex, municipality) are the identifying part.
+package redact
+
+import "regexp"
+
+// cfPattern matches anything shaped like a codice fiscale, deliberately looser than the real
+// rules (any letter as month, any alphanumeric where digits or omocodia letters go: the
+// published test identity PROVAX00X00X000Y has month X), or a temporary STP/ENI code.
+// Masking a lookalike is harmless; missing a real code is not.
+var cfPattern = regexp.MustCompile(`(?i)\b(?:[A-Z]{6}[0-9A-Z]{2}[A-Z][0-9A-Z]{2}[A-Z][0-9A-Z]{3}[A-Z]|(?:STP|ENI)[0-9]{13})\b`)
+
+// CF masks a codice fiscale: first three and last three characters kept, the rest '*'.
+// Strings of six characters or fewer are masked entirely.
+func CF(cf string) string {
+	b := []byte(cf)
+	if len(b) <= 6 {
+		for i := range b {
+			b[i] = '*'
+		}
+		return string(b)
+	}
+	for i := 3; i < len(b)-3; i++ {
+		b[i] = '*'
+	}
+	return string(b)
+}
+
+// Text masks every codice fiscale that appears in s (fault messages, file names, URLs).
+func Text(s string) string {
+	return cfPattern.ReplaceAllStringFunc(s, CF)
+}
+
+// Value masks the codici fiscali inside a log field value; strings and errors are
+// rewritten, other types are returned unchanged.
+func Value(v any) any {
+	switch x := v.(type) {
+	case string:
+		return Text(x)
+	case error:
+		return Text(x.Error())
+	case []string:
+		out := make([]string, len(x))
+		for i, s := range x {
+			out[i] = Text(s)
+		}
+		return out
+	}
+	return v
+}

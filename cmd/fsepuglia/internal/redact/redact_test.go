@@ -1,0 +1,70 @@
+package redact
+
+import (
+	"errors"
+	"strings"
+	"testing"
+)
+
+func TestCF(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"FSEPGL01E41A145J", "FSE**********45J"},
+		{"PROVAX00X00X000Y", "PRO**********00Y"},
+		{"STP1234567890123", "STP**********123"},
+		{"ABC", "***"},
+		{"", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			got := CF(tt.in)
+			if got != tt.want {
+				t.Fatalf("CF(%q) = %q, want %q", tt.in, got, tt.want)
+			}
+			if len(got) != len(tt.in) {
+				t.Fatalf("length changed: %d -> %d", len(tt.in), len(got))
+			}
+		})
+	}
+}
+
+func TestText(t *testing.T) {
+	tests := []struct {
+		name, in string
+		leaks    []string // substrings that must not survive
+		keeps    []string
+	}{
+		{"fault message", "FSE-00451 - consenso C2 mancante per FSEPGL01E41A145J", []string{"FSEPGL01E41A145J", "PGL01E41A1"}, []string{"FSE-00451", "FSE**********45J"}},
+		{"two codes and lower case", "patient fselbr01c41a145s operator PROVAX00X00X000Y", []string{"fselbr01c41a145s", "PROVAX00X00X000Y"}, []string{"operator"}},
+		{"omocodia", "RSSMRA85T10A56PS here", []string{"RSSMRA85T10A56PS"}, []string{"here"}},
+		{"temporary code", "STP1234567890123", []string{"1234567890"}, nil},
+		{"not a CF: uniqueId", "2.16.840.1.113883.2.9.2.160.4.4^ABC123", nil, []string{"2.16.840.1.113883.2.9.2.160.4.4^ABC123"}},
+		{"not a CF: 17 letters word", "ABCDEFGHIJKLMNOPQ", nil, []string{"ABCDEFGHIJKLMNOPQ"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := Text(tt.in)
+			for _, l := range tt.leaks {
+				if strings.Contains(got, l) {
+					t.Errorf("Text(%q) = %q leaks %q", tt.in, got, l)
+				}
+			}
+			for _, k := range tt.keeps {
+				if !strings.Contains(got, k) {
+					t.Errorf("Text(%q) = %q lost %q", tt.in, got, k)
+				}
+			}
+		})
+	}
+}
+
+func TestValue(t *testing.T) {
+	if got := Value(errors.New("x FSEPGL01E41A145J")); got != "x FSE**********45J" {
+		t.Fatalf("error value: %v", got)
+	}
+	if got := Value(42); got != 42 {
+		t.Fatalf("int changed: %v", got)
+	}
+	if got := Value([]string{"FSELBR01C41A145S"}).([]string); got[0] != "FSE**********45S" {
+		t.Fatalf("slice: %v", got)
+	}
+}

@@ -1,0 +1,123 @@
+package main
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/fsepuglia/fsepuglia/adapter"
+	"github.com/urfave/cli/v2"
+)
+
+// metadataFlags are the flags that give or override a document's metadata.
+func metadataFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "patient", Usage: "patient's codice fiscale"},
+		&cli.StringFlag{Name: "unique-id", Usage: "document uniqueId (only with a single file)"},
+		&cli.StringFlag{Name: "type-code", Usage: "LOINC typeCode, e.g. 11502-2"},
+		&cli.StringFlag{Name: "class-code", Usage: "classCode, e.g. REF"},
+		&cli.StringFlag{Name: "format-code", Usage: "formatCode (CDA templateId root)"},
+		&cli.StringFlag{Name: "practice-setting", Usage: "practiceSettingCode, e.g. AD_PSC001"},
+		&cli.StringFlag{Name: "facility-type", Usage: "healthcareFacilityTypeCode: Ospedale, Prevenzione, Territorio …"},
+		&cli.StringFlag{Name: "confidentiality", Usage: "confidentialityCode: N, R or V"},
+		&cli.StringFlag{Name: "title", Usage: "document title"},
+	}
+}
+
+// loadedDoc is a file ready to publish: its bytes' identity and its metadata.
+type loadedDoc struct {
+	path string
+	body []byte
+	sum  string
+	meta adapter.Metadata
+}
+
+// loadDocument reads path and builds its metadata from, in increasing precedence: the
+// document itself (deps.docMetadata, when wired), the sidecar <path>.json, the flags.
+// Then it checks the required fields and fills hash, size, name and MIME type.
+func (a *appEnv) loadDocument(c *cli.Context, path string, single bool) (*loadedDoc, error) {
+	body, err := os.ReadFile(path)
+	if err != nil {
+		return nil, &adapter.InputError{Field: "file", Value: path, Msg: fmt.Sprintf("cannot read: %v", unwrapPath(err)), Fix: "check the path"}
+	}
+	var meta adapter.Metadata
+	if a.deps.docMetadata != nil {
+		m, err := a.deps.docMetadata(path, body)
+		if err != nil {
+			return nil, fmt.Errorf("%s: reading metadata from the document: %w", path, err)
+		}
+		meta = m
+	}
+	side := path + ".json"
+	if raw, err := os.ReadFile(side); err == nil {
+		dec := json.NewDecoder(bytes.NewReader(raw))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&meta); err != nil {
+			return nil, &adapter.InputError{Field: "sidecar", Value: side, Msg: fmt.Sprintf("invalid metadata JSON: %v", err),
+				Fix: "fix the file: its keys are those of adapter.Metadata (see OUTPUT.md, publish)"}
+		}
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return nil, &adapter.InputError{Field: "sidecar", Value: side, Msg: fmt.Sprintf("cannot read: %v", unwrapPath(err)), Fix: "check its permissions"}
+	}
+	set := func(flag string, dst *string) {
+		if c.IsSet(flag) {
+			*dst = c.String(flag)
+		}
+	}
+	set("patient", &meta.PatientCF)
+	set("type-code", &meta.TypeCode)
+	set("class-code", &meta.ClassCode)
+	set("format-code", &meta.FormatCode)
+	set("practice-setting", &meta.PracticeSettingCode)
+	set("facility-type", &meta.HealthcareFacilityType)
+	set("confidentiality", &meta.ConfidentialityCode)
+	set("title", &meta.Title)
+	if c.IsSet("unique-id") {
+		if !single {
+			return nil, usagef("--unique-id names one document: use it with a single file, or put unique_id in each <file>.json")
+		}
+		meta.UniqueID = c.String("unique-id")
+	}
+
+	missing := func(field, flag string) error {
+		return &adapter.InputError{Field: field, Msg: fmt.Sprintf("missing for %s", path),
+			Fix: fmt.Sprintf("pass --%s or put %q in %s", flag, field, side)}
+	}
+	switch {
+	case meta.PatientCF == "":
+		return nil, missing("patient_cf", "patient")
+	case meta.UniqueID == "":
+		return nil, missing("unique_id", "unique-id")
+	case meta.TypeCode == "":
+		return nil, missing("type_code", "type-code")
+	case meta.ClassCode == "":
+		return nil, missing("class_code", "class-code")
+	}
+	cf, err := patientCF("patient", meta.PatientCF)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	meta.PatientCF = cf
+
+	h := sha256.Sum256(body)
+	sum := hex.EncodeToString(h[:])
+	if meta.Hash != "" && !strings.EqualFold(meta.Hash, sum) {
+		return nil, &adapter.InputError{Field: "hash", Value: meta.Hash, Msg: fmt.Sprintf("%s does not match the file's SHA-256 %s", side, sum),
+			Fix: "remove hash from the sidecar or point it at the right file"}
+	}
+	meta.Hash, meta.Size = sum, int64(len(body))
+	if meta.DocumentName == "" {
+		meta.DocumentName = filepath.Base(path)
+	}
+	if meta.MimeType == "" {
+		meta.MimeType = "application/pdf"
+	}
+	return &loadedDoc{path: path, body: body, sum: sum, meta: meta}, nil
+}
