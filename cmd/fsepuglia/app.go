@@ -108,6 +108,7 @@ func newAppWith(stdout, stderr io.Writer, d deps) *cli.App {
 	}
 	for _, cmd := range app.Commands {
 		setUsageErrors(cmd)
+		allowInterspersed(cmd)
 	}
 	return app
 }

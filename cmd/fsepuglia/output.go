@@ -23,14 +23,6 @@ func (a *appEnv) emit(v any, table func(w io.Writer)) error {
 	return tw.Flush()
 }
 
-// day formats a time as a date for tables ("" for the zero time).
-func day(t time.Time) string {
-	if t.IsZero() {
-		return ""
-	}
-	return t.Format("2006-01-02")
-}
-
 // stamp formats a time in RFC 3339 for tables ("" for the zero time).
 func stamp(t time.Time) string {
 	if t.IsZero() {

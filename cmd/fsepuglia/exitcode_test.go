@@ -1,0 +1,85 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"testing"
+
+	"github.com/fsepuglia/fsepuglia/adapter"
+	"github.com/fsepuglia/fsepuglia/adapter/codicefiscale"
+)
+
+func TestExitCodeMapping(t *testing.T) {
+	tests := []struct {
+		name string
+		err  error
+		want int
+	}{
+		{"nil", nil, exitOK},
+		{"usage", usagef("x"), exitUsage},
+		{"input error wrapped", fmt.Errorf("file a.pdf: %w", &adapter.InputError{Field: "patient_cf"}), exitInput},
+		{"codice fiscale", fmt.Errorf("--patient: %w", codicefiscale.Validate("FSEPGL01E41A145X")), exitInput},
+		{"consent refused", fmt.Errorf("search: %w", &fakeFault{"FSE-00451", "consenso C2 mancante"}), exitConsent},
+		{"other fault", &fakeFault{"FSE-00407", "asserzioni"}, exitFault},
+		{"not found fault", &fakeFault{"FSE-00404", "not found"}, exitFault},
+		{"transport", fmt.Errorf("search: %w", fakeTransport{}), exitTransport},
+		{"url error", &url.Error{Op: "Post", URL: "https://127.0.0.1:1", Err: errors.New("refused")}, exitTransport},
+		{"deadline", fmt.Errorf("call: %w", context.DeadlineExceeded), exitTransport},
+		{"partial batch", &batchError{failed: 1}, exitPartial},
+		{"internal", errors.New("boom"), exitInternal},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := exitCode(tt.err); got != tt.want {
+				t.Fatalf("exitCode(%v) = %d, want %d", tt.err, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestExitCodesEndToEnd(t *testing.T) {
+	tests := []struct {
+		name   string
+		setup  func(h *harness)
+		args   []string
+		want   int
+		errHas string
+	}{
+		{"unknown flag", nil, []string{"--nope"}, exitUsage, "nope"},
+		{"unknown command flag", nil, []string{"search", "--nope"}, exitUsage, "nope"},
+		{"missing argument", nil, []string{"delete", "--patient", cfA}, exitUsage, "one document ID"},
+		{"missing patient", nil, []string{"search"}, exitInput, "--patient"},
+		{"invalid CF", nil, []string{"search", "--patient", "FSEPGL01E41A145X"}, exitInput, "check letter"},
+		{"bad date", nil, []string{"search", "--patient", cfA, "--from", "01/02/2026"}, exitInput, "--from"},
+		{"consent refused", func(h *harness) { h.region.err = &fakeFault{"FSE-00451", "C2 mancante"} }, []string{"search", "--patient", cfA}, exitConsent, "FSE-00451"},
+		{"remote fault", func(h *harness) { h.region.err = &fakeFault{"FSE-00407", "asserzioni"} }, []string{"taccuino", "summary", "--patient", cfA}, exitFault, "FSE-00407"},
+		{"transport", func(h *harness) { h.region.err = fakeTransport{} }, []string{"consent", "status", "--patient", cfA}, exitTransport, "connection refused"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t)
+			if tt.setup != nil {
+				tt.setup(h)
+			}
+			_, e, code := h.run(tt.args...)
+			if code != tt.want {
+				t.Fatalf("exit %d, want %d; stderr %s", code, tt.want, e)
+			}
+			if !contains(e, tt.errHas) {
+				t.Fatalf("stderr %q does not mention %q", e, tt.errHas)
+			}
+		})
+	}
+}
+
+func TestRunUnknownCommand(t *testing.T) {
+	var out, errOut bytesBuffer
+	if code := run(context.Background(), []string{"fsepuglia", "frobnicate"}, &out, &errOut); code != exitUsage {
+		t.Fatalf("exit %d, want %d", code, exitUsage)
+	}
+	if !contains(errOut.String(), "frobnicate") {
+		t.Fatalf("stderr %q", errOut.String())
+	}
+}
