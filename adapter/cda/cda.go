@@ -75,14 +75,14 @@ func (n Name) Full() string {
 
 // Person is an author or legal authenticator.
 type Person struct {
-	IDs  []II  `json:"ids,omitempty"`
+	IDs  []II   `json:"ids,omitempty"`
 	Time string `json:"time,omitempty"`
 	Name Name   `json:"-"`
 }
 
 // Organization is the custodian organisation.
 type Organization struct {
-	IDs  []II  `json:"ids,omitempty"`
+	IDs  []II   `json:"ids,omitempty"`
 	Name string `json:"name,omitempty"`
 }
 

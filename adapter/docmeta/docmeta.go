@@ -1,0 +1,551 @@
+// Package docmeta inspects a document before publication: it reads it (pdfcda), parses its
+// CDA header (cda), derives the publication metadata from the header, the exact bytes and a
+// per-structure Profile, applies explicit Overrides, and runs the pre-flight checks the
+// region would otherwise answer with a fault.
+//
+// One call does all of it: Inspect (or InspectFile, InspectBytes) returns a Report whose JSON
+// field names are stable (the CLI prints it as is) and whose Err method returns a
+// *CheckError listing every failed check, or nil.
+//
+// Reports hold the patient's fiscal code (it is the point of the metadata) but never person
+// names; CheckError's message leaves out the values of checks on personal data, so it can
+// be logged.
+package docmeta
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/fsepuglia/fsepuglia/adapter/cda"
+	"github.com/fsepuglia/fsepuglia/adapter/codicefiscale"
+	"github.com/fsepuglia/fsepuglia/adapter/pdfcda"
+)
+
+// Profile is what a structure configures once and the document cannot tell.
+type Profile struct {
+	// StructureName and StructureCode identify the producing structure (author institution);
+	// when empty they are taken from the CDA custodian.
+	StructureName string `json:"structure_name,omitempty"`
+	StructureCode string `json:"structure_code,omitempty"`
+	// HealthcareFacilityType is one of FacilityTypes.
+	HealthcareFacilityType string `json:"healthcare_facility_type,omitempty"`
+	// PracticeSettingCode is AD_PSC001 … AD_PSC131, AD_PSC199 or AD_PSC999.
+	PracticeSettingCode string `json:"practice_setting_code,omitempty"`
+	// RepositoryUniqueID is the repository's OID (2.16.840.1.113883.2.9.2.160.4.5.…).
+	RepositoryUniqueID string `json:"repository_unique_id,omitempty"`
+	// Types extends or replaces entries of the typeCode → classCode table.
+	Types map[string]TypeInfo `json:"types,omitempty"`
+}
+
+// Metadata is the publication metadata of one document. Its fields and JSON names match
+// adapter.Metadata, onto which the adapter maps it.
+type Metadata struct {
+	PatientCF              string    `json:"patient_cf"`
+	UniqueID               string    `json:"unique_id"`
+	RepositoryUniqueID     string    `json:"repository_unique_id,omitempty"`
+	TypeCode               string    `json:"type_code"`
+	ClassCode              string    `json:"class_code"`
+	FormatCode             string    `json:"format_code,omitempty"`
+	PracticeSettingCode    string    `json:"practice_setting_code,omitempty"`
+	HealthcareFacilityType string    `json:"healthcare_facility_type,omitempty"`
+	ConfidentialityCode    string    `json:"confidentiality_code,omitempty"`
+	AuthorInstitutionCode  string    `json:"author_institution_code,omitempty"`
+	AuthorInstitutionName  string    `json:"author_institution_name,omitempty"`
+	AuthorPerson           string    `json:"author_person,omitempty"`
+	MimeType               string    `json:"mime_type"`
+	Hash                   string    `json:"hash"` // SHA-256 of the exact bytes, hex
+	Size                   int64     `json:"size"`
+	CreationTime           time.Time `json:"creation_time,omitzero"`
+	Title                  string    `json:"title,omitempty"`
+	LanguageCode           string    `json:"language_code,omitempty"`
+	DocumentName           string    `json:"document_name,omitempty"`
+}
+
+// Overrides replace derived values; empty (zero) fields leave the derived value. Hash, Size
+// and MimeType describe the bytes and cannot be overridden.
+type Overrides struct {
+	PatientCF              string
+	UniqueID               string
+	RepositoryUniqueID     string
+	TypeCode               string
+	ClassCode              string
+	FormatCode             string
+	PracticeSettingCode    string
+	HealthcareFacilityType string
+	ConfidentialityCode    string
+	AuthorInstitutionCode  string
+	AuthorInstitutionName  string
+	AuthorPerson           string
+	CreationTime           time.Time
+	Title                  string
+	LanguageCode           string
+	DocumentName           string
+}
+
+// Options configures Inspect.
+type Options struct {
+	// Profile is the structure's profile.
+	Profile Profile
+	// Overrides replace derived metadata (command-line flags).
+	Overrides Overrides
+	// PatientCF, when set, is the patient the caller means to publish for: the document's
+	// patient must be the same.
+	PatientCF string
+	// RequireSignature fails documents without a PAdES signature dictionary.
+	RequireSignature bool
+	// Strict requires the document id root to be under Regione Puglia's OID (OIDRegion).
+	Strict bool
+	// AllowXML accepts a bare CDA XML (text/xml) instead of a PDF; the region refuses
+	// anything but PDF ("Il documento non è pdf"), so it is off by default.
+	AllowXML bool
+	// Location is the zone of CDA times written without an offset (UTC when nil).
+	Location *time.Location
+	// MaxSize caps the document size (default 100 MiB).
+	MaxSize int64
+	// Limits caps the PDF reader.
+	Limits pdfcda.Limits
+}
+
+// Check is the outcome of one pre-flight check.
+type Check struct {
+	// ID names the check (one of the Check* constants).
+	ID string `json:"id"`
+	// Field is the metadata field or document part checked.
+	Field string `json:"field"`
+	// Found is what the document holds, Expected what would pass.
+	Found    string `json:"found,omitempty"`
+	Expected string `json:"expected,omitempty"`
+	// Message explains the outcome.
+	Message string `json:"message"`
+	// OK is true when the check passed.
+	OK bool `json:"ok"`
+	// FaultCode is the FSE fault the region (and the simulator) answers for this failure.
+	FaultCode string `json:"fault_code,omitempty"`
+	// Personal marks Found/Expected as personal data (a fiscal code): CheckError omits them.
+	Personal bool `json:"personal,omitempty"`
+}
+
+// The check IDs.
+const (
+	CheckFormat     = "format"             // the file is a PDF (or XML when allowed)
+	CheckPDF        = "pdf.readable"       // the PDF can be read
+	CheckAttachment = "cda.attachment"     // the PDF embeds cda.xml
+	CheckCDA        = "cda.wellformed"     // cda.xml is well-formed HL7 v3 ClinicalDocument
+	CheckDocumentID = "document.id"        // the document id has root and extension
+	CheckRegion     = "document.id.region" // strict: the id root is under Puglia's OID
+	CheckPatientCF  = "patient.cf"         // the patient CF is valid
+	CheckPatient    = "patient.match"      // the patient is the requested one
+	CheckType       = "type.known"         // the typeCode is a known LOINC document type
+	CheckClass      = "type.class"         // the classCode is consistent with the type
+	CheckSignature  = "signature"          // the PDF is PAdES-signed when required
+	CheckProfile    = "profile"            // the profile's codes are in their value sets
+)
+
+// Report is everything Inspect found, derived and checked.
+type Report struct {
+	Name   string `json:"name"`
+	Size   int64  `json:"size"`
+	SHA256 string `json:"sha256"`
+	// Format is pdf, xml or p7m; InnerFormat the format inside a p7m.
+	Format      pdfcda.Format `json:"format,omitempty"`
+	InnerFormat pdfcda.Format `json:"inner_format,omitempty"`
+	PDFVersion  string        `json:"pdf_version,omitempty"`
+	Attachments []string      `json:"attachments,omitempty"`
+	CDASize     int           `json:"cda_size,omitempty"`
+	// Signed is true when at least one PDF signature dictionary was found.
+	Signed     bool               `json:"signed"`
+	Signatures []pdfcda.Signature `json:"signatures,omitempty"`
+	Header     *cda.Header        `json:"cda_header,omitempty"`
+	Metadata   Metadata           `json:"metadata"`
+	Checks     []Check            `json:"checks"`
+}
+
+// CheckError lists the failed checks of a Report.
+type CheckError struct {
+	Failed []Check
+}
+
+// Error implements error; values of personal checks are left out.
+func (e *CheckError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "docmeta: %d pre-flight check(s) failed", len(e.Failed))
+	for _, c := range e.Failed {
+		fmt.Fprintf(&b, "; %s (%s): %s", c.ID, c.Field, c.Message)
+		if !c.Personal && (c.Found != "" || c.Expected != "") {
+			fmt.Fprintf(&b, " [found %q, expected %s]", c.Found, c.Expected)
+		}
+	}
+	return b.String()
+}
+
+// Has reports whether the check with this ID failed.
+func (e *CheckError) Has(id string) bool {
+	for _, c := range e.Failed {
+		if c.ID == id {
+			return true
+		}
+	}
+	return false
+}
+
+// Err returns a *CheckError listing the failed checks, or nil when all passed.
+func (r *Report) Err() error {
+	var failed []Check
+	for _, c := range r.Checks {
+		if !c.OK {
+			failed = append(failed, c)
+		}
+	}
+	if len(failed) == 0 {
+		return nil
+	}
+	return &CheckError{Failed: failed}
+}
+
+// Check returns the check with this ID and whether it ran.
+func (r *Report) Check(id string) (Check, bool) {
+	for _, c := range r.Checks {
+		if c.ID == id {
+			return c, true
+		}
+	}
+	return Check{}, false
+}
+
+// ErrTooLarge is returned for a document larger than Options.MaxSize.
+var ErrTooLarge = errors.New("docmeta: document too large")
+
+// InspectFile inspects the file at path; the report's Name is its base name.
+func InspectFile(path string, opts Options) (*Report, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("docmeta: %w", err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("docmeta: %w", err)
+	}
+	name := path
+	if i := strings.LastIndexAny(path, `/\`); i >= 0 {
+		name = path[i+1:]
+	}
+	return Inspect(f, st.Size(), name, opts)
+}
+
+// Inspect reads size bytes from r (once, into one buffer) and inspects them. The error is
+// only for I/O failures and oversize input: problems of the document are failed checks.
+func Inspect(r io.ReaderAt, size int64, name string, opts Options) (*Report, error) {
+	max := opts.MaxSize
+	if max <= 0 {
+		max = 100 << 20
+	}
+	if size < 0 || size > max {
+		return nil, fmt.Errorf("%w: %d bytes, limit %d", ErrTooLarge, size, max)
+	}
+	data := make([]byte, size)
+	if _, err := r.ReadAt(data, 0); err != nil && !(errors.Is(err, io.EOF) && size == 0) {
+		return nil, fmt.Errorf("docmeta: read %s: %w", name, err)
+	}
+	return InspectBytes(data, name, opts), nil
+}
+
+// InspectBytes inspects data, the exact bytes that would be sent. It keeps no reference to
+// data after it returns.
+func InspectBytes(data []byte, name string, opts Options) *Report {
+	sum := sha256.Sum256(data)
+	r := &Report{Name: name, Size: int64(len(data)), SHA256: hex.EncodeToString(sum[:])}
+	r.Metadata.Hash, r.Metadata.Size, r.Metadata.DocumentName = r.SHA256, r.Size, name
+
+	doc, err := pdfcda.Read(data, opts.Limits)
+	format := pdfcda.Detect(data)
+	inner := format
+	if doc != nil {
+		inner = doc.Format
+		if doc.Inner != "" {
+			inner = doc.Inner
+		}
+	}
+	switch {
+	case format == pdfcda.FormatPDF, format == pdfcda.FormatP7M && inner == pdfcda.FormatPDF:
+		r.Metadata.MimeType = "application/pdf"
+		r.pass(CheckFormat, "mimeType", string(format), "a PDF")
+	case inner == pdfcda.FormatXML && opts.AllowXML:
+		r.Metadata.MimeType = "text/xml"
+		r.pass(CheckFormat, "mimeType", string(format), "a PDF or, as allowed, a CDA XML")
+	default:
+		found := string(format)
+		if found == "" {
+			found = "unknown (" + sniff(data) + ")"
+		} else if format == pdfcda.FormatP7M && doc != nil {
+			found = "p7m with " + string(inner)
+		}
+		r.fail(Check{ID: CheckFormat, Field: "mimeType", Found: found, Expected: "application/pdf", Message: "the document is not a PDF (Il documento non è pdf)", FaultCode: "FSE-00415"})
+		return r
+	}
+	if err != nil {
+		r.fail(Check{ID: CheckPDF, Field: "document", Found: err.Error(), Expected: "a readable PDF", Message: "the PDF cannot be read", FaultCode: "FSE-00415"})
+		return r
+	}
+	if format == pdfcda.FormatPDF || inner == pdfcda.FormatPDF {
+		r.pass(CheckPDF, "document", fmt.Sprintf("%d objects", doc.Objects), "a readable PDF")
+	}
+	r.Format, r.PDFVersion, r.Attachments, r.Signatures = doc.Format, doc.PDFVersion, doc.Attachments, doc.Signatures
+	if doc.Inner != "" {
+		r.InnerFormat = doc.Inner
+	}
+	r.Signed = len(doc.Signatures) > 0
+	if opts.RequireSignature {
+		if r.Signed {
+			r.pass(CheckSignature, "signature", fmt.Sprintf("%d signature(s)", len(doc.Signatures)), "a PAdES signature")
+		} else {
+			found := "no signature dictionary"
+			if format == pdfcda.FormatP7M {
+				found = "CAdES envelope, no PAdES signature"
+			}
+			r.fail(Check{ID: CheckSignature, Field: "signature", Found: found, Expected: "a PAdES signature (/ByteRange and /Contents)", Message: "the PDF is not signed and a signature is required", FaultCode: "FSE-00422"})
+		}
+	}
+
+	if doc.CDA == nil {
+		r.fail(Check{ID: CheckAttachment, Field: "cda.xml", Found: foundAttachments(doc.Attachments), Expected: `an embedded file named exactly "cda.xml"`, Message: "the PDF does not embed the CDA as cda.xml", FaultCode: "FSE-00422"})
+		return r
+	}
+	r.CDASize = len(doc.CDA)
+	if doc.Format == pdfcda.FormatPDF || inner == pdfcda.FormatPDF {
+		r.pass(CheckAttachment, "cda.xml", fmt.Sprintf("%d bytes", len(doc.CDA)), "cda.xml")
+	}
+	h, err := cda.ParseHeader(bytes.NewReader(doc.CDA), cda.Limits{})
+	if err != nil {
+		c := Check{ID: CheckCDA, Field: "cda.xml", Expected: "a well-formed {urn:hl7-org:v3}ClinicalDocument", Message: err.Error(), FaultCode: "FSE-00422"}
+		var nc *cda.NotCDAError
+		if errors.As(err, &nc) {
+			c.Found = "{" + nc.Namespace + "}" + nc.Local
+		} else {
+			c.Found = "not well-formed XML"
+		}
+		r.fail(c)
+		return r
+	}
+	r.pass(CheckCDA, "cda.xml", "{urn:hl7-org:v3}ClinicalDocument", "an HL7 v3 ClinicalDocument")
+	r.Header = h
+	r.derive(h, opts)
+	r.check(h, opts)
+	return r
+}
+
+func (r *Report) pass(id, field, found, expected string) {
+	r.Checks = append(r.Checks, Check{ID: id, Field: field, Found: found, Expected: expected, Message: "ok", OK: true})
+}
+
+func (r *Report) fail(c Check) { r.Checks = append(r.Checks, c) }
+
+func sniff(data []byte) string {
+	n := min(len(data), 8)
+	s := make([]byte, 0, n)
+	for _, c := range data[:n] {
+		if c < 0x20 || c > 0x7e {
+			c = '.'
+		}
+		s = append(s, c)
+	}
+	return fmt.Sprintf("starts with %q", s)
+}
+
+func foundAttachments(names []string) string {
+	if len(names) == 0 {
+		return "no embedded files"
+	}
+	return "embedded files: " + strings.Join(names, ", ")
+}
+
+// types merges the profile's table over the built-in one.
+func types(p Profile, code string) (TypeInfo, bool) {
+	if t, ok := p.Types[code]; ok {
+		return t, true
+	}
+	t, ok := Types[code]
+	return t, ok
+}
+
+// derive fills the metadata from the header, the profile and the overrides.
+func (r *Report) derive(h *cda.Header, opts Options) {
+	m := &r.Metadata
+	if id, ok := h.PatientID(); ok {
+		m.PatientCF = id.Extension
+	}
+	if h.ID.Root != "" {
+		m.UniqueID = h.ID.String()
+	}
+	m.TypeCode = h.Code.Code
+	if t, ok := types(opts.Profile, m.TypeCode); ok && len(t.Classes) > 0 {
+		m.ClassCode = t.Classes[0]
+	}
+	for _, t := range h.TemplateIDs {
+		if strings.HasPrefix(t.Root, "2.16.840.1.113883.2.9.10.1.") {
+			m.FormatCode = t.Root
+			break
+		}
+	}
+	if m.FormatCode == "" && len(h.TemplateIDs) > 0 {
+		m.FormatCode = h.TemplateIDs[0].Root
+	}
+	m.ConfidentialityCode = h.ConfidentialityCode.Code
+	m.LanguageCode = h.LanguageCode
+	m.Title = h.Title
+	if h.EffectiveTime != "" {
+		if t, err := cda.ParseTime(h.EffectiveTime, opts.Location); err == nil {
+			m.CreationTime = t.UTC()
+		}
+	}
+	if h.Author != nil {
+		for _, id := range h.Author.IDs {
+			if id.Root == cda.OIDFiscalCode {
+				m.AuthorPerson = id.Extension
+				break
+			}
+		}
+	}
+	m.AuthorInstitutionCode, m.AuthorInstitutionName = opts.Profile.StructureCode, opts.Profile.StructureName
+	if c := h.Custodian; c != nil {
+		if m.AuthorInstitutionCode == "" && len(c.IDs) > 0 {
+			m.AuthorInstitutionCode = c.IDs[0].Extension
+		}
+		if m.AuthorInstitutionName == "" {
+			m.AuthorInstitutionName = c.Name
+		}
+	}
+	m.HealthcareFacilityType = opts.Profile.HealthcareFacilityType
+	m.PracticeSettingCode = opts.Profile.PracticeSettingCode
+	m.RepositoryUniqueID = opts.Profile.RepositoryUniqueID
+
+	o := opts.Overrides
+	set := func(dst *string, v string) {
+		if v != "" {
+			*dst = v
+		}
+	}
+	set(&m.PatientCF, o.PatientCF)
+	set(&m.UniqueID, o.UniqueID)
+	set(&m.RepositoryUniqueID, o.RepositoryUniqueID)
+	set(&m.TypeCode, o.TypeCode)
+	if o.TypeCode != "" && o.ClassCode == "" {
+		if t, ok := types(opts.Profile, o.TypeCode); ok && len(t.Classes) > 0 {
+			m.ClassCode = t.Classes[0]
+		}
+	}
+	set(&m.ClassCode, o.ClassCode)
+	set(&m.FormatCode, o.FormatCode)
+	set(&m.PracticeSettingCode, o.PracticeSettingCode)
+	set(&m.HealthcareFacilityType, o.HealthcareFacilityType)
+	set(&m.ConfidentialityCode, o.ConfidentialityCode)
+	set(&m.AuthorInstitutionCode, o.AuthorInstitutionCode)
+	set(&m.AuthorInstitutionName, o.AuthorInstitutionName)
+	set(&m.AuthorPerson, o.AuthorPerson)
+	set(&m.Title, o.Title)
+	set(&m.LanguageCode, o.LanguageCode)
+	set(&m.DocumentName, o.DocumentName)
+	if !o.CreationTime.IsZero() {
+		m.CreationTime = o.CreationTime.UTC()
+	}
+}
+
+var practiceSetting = regexp.MustCompile(`^AD_PSC(0\d\d|1[0-2]\d|13[01]|199|999)$`)
+
+// check runs the metadata checks on the derived (and overridden) metadata.
+func (r *Report) check(h *cda.Header, opts Options) {
+	m := &r.Metadata
+
+	// Document id.
+	if root, ext, _ := strings.Cut(m.UniqueID, "^"); root == "" || ext == "" {
+		r.fail(Check{ID: CheckDocumentID, Field: "uniqueId", Found: m.UniqueID, Expected: "ClinicalDocument/id with @root and @extension", Message: "the document id is missing or incomplete", FaultCode: "FSE-00400"})
+	} else {
+		r.pass(CheckDocumentID, "uniqueId", m.UniqueID, "root^extension")
+	}
+	if opts.Strict {
+		root, _, _ := strings.Cut(m.UniqueID, "^")
+		if strings.HasPrefix(root+".", OIDRegion) {
+			r.pass(CheckRegion, "uniqueId", root, OIDRegion+"…")
+		} else {
+			r.fail(Check{ID: CheckRegion, Field: "uniqueId", Found: root, Expected: "a root under " + OIDRegion + " (Regione Puglia)", Message: "the document id root is outside the region's OID", FaultCode: "FSE-00400"})
+		}
+	}
+
+	// Patient.
+	if err := codicefiscale.Validate(m.PatientCF); err != nil {
+		msg := "the patient's fiscal code is not valid: "
+		var ce *codicefiscale.Error
+		if errors.As(err, &ce) {
+			msg += fmt.Sprintf("%s at position %d (found %q, expected %s)", ce.Kind, ce.Pos, ce.Found, ce.Expected)
+		} else {
+			msg += err.Error()
+		}
+		if m.PatientCF == "" {
+			msg = "the CDA has no recordTarget/patientRole/id"
+		}
+		r.fail(Check{ID: CheckPatientCF, Field: "patientId", Found: m.PatientCF, Expected: "a valid codice fiscale (or STP/ENI code)", Message: msg, FaultCode: "FSE-00400", Personal: true})
+	} else {
+		c := Check{ID: CheckPatientCF, Field: "patientId", Found: m.PatientCF, Expected: "a valid codice fiscale", Message: "ok", OK: true, Personal: true}
+		if id, ok := h.PatientID(); ok && id.Root != cda.OIDFiscalCode {
+			c.Message = "ok; note: the patient id root is " + id.Root + ", not the fiscal-code OID " + cda.OIDFiscalCode
+		}
+		r.Checks = append(r.Checks, c)
+	}
+	if opts.PatientCF != "" {
+		want := codicefiscale.Normalize(opts.PatientCF)
+		switch {
+		case codicefiscale.Validate(want) != nil:
+			r.fail(Check{ID: CheckPatient, Field: "patientId", Found: want, Expected: "a valid requested fiscal code", Message: "the requested patient's fiscal code is not valid", FaultCode: "FSE-00400", Personal: true})
+		case want != m.PatientCF:
+			r.fail(Check{ID: CheckPatient, Field: "patientId", Found: m.PatientCF, Expected: want, Message: "the document's patient is not the requested patient", FaultCode: "FSE-00422", Personal: true})
+		default:
+			r.Checks = append(r.Checks, Check{ID: CheckPatient, Field: "patientId", Found: m.PatientCF, Expected: want, Message: "ok", OK: true, Personal: true})
+		}
+	}
+
+	// Type and class.
+	t, known := types(opts.Profile, m.TypeCode)
+	switch {
+	case m.TypeCode == "":
+		r.fail(Check{ID: CheckType, Field: "typeCode", Expected: "a LOINC document type code", Message: "the CDA has no ClinicalDocument/code", FaultCode: "FSE-00400"})
+	case opts.Overrides.TypeCode == "" && h.Code.CodeSystem != OIDLoinc:
+		r.fail(Check{ID: CheckType, Field: "typeCode", Found: h.Code.CodeSystem, Expected: "codeSystem " + OIDLoinc + " (LOINC)", Message: "the document code is not a LOINC code", FaultCode: "FSE-00400"})
+	case !known:
+		r.fail(Check{ID: CheckType, Field: "typeCode", Found: m.TypeCode, Expected: "one of the affinity domain's document types", Message: "unknown document type", FaultCode: "FSE-00400"})
+	default:
+		r.pass(CheckType, "typeCode", m.TypeCode, t.Display)
+	}
+	switch {
+	case !contains(ClassCodes, m.ClassCode):
+		r.fail(Check{ID: CheckClass, Field: "classCode", Found: m.ClassCode, Expected: "one of " + strings.Join(ClassCodes, " "), Message: "unknown or missing class code", FaultCode: "FSE-00400"})
+	case known && !contains(t.Classes, m.ClassCode):
+		r.fail(Check{ID: CheckClass, Field: "classCode", Found: m.ClassCode, Expected: strings.Join(t.Classes, " or ") + " for type " + m.TypeCode, Message: "the class code is inconsistent with the document type", FaultCode: "FSE-00400"})
+	case known:
+		r.pass(CheckClass, "classCode", m.ClassCode, strings.Join(t.Classes, " or "))
+	}
+
+	// Profile value sets (only what is set: an empty value is for the publisher to require).
+	var bad []string
+	if v := m.HealthcareFacilityType; v != "" && !contains(FacilityTypes, v) {
+		bad = append(bad, "healthcareFacilityTypeCode "+v+" (expected one of "+strings.Join(FacilityTypes, " ")+")")
+	}
+	if v := m.PracticeSettingCode; v != "" && !practiceSetting.MatchString(v) {
+		bad = append(bad, "practiceSettingCode "+v+" (expected AD_PSC001…AD_PSC131, AD_PSC199, AD_PSC999)")
+	}
+	if v := m.ConfidentialityCode; v != "" && !contains(ConfidentialityCodes, v) {
+		bad = append(bad, "confidentialityCode "+v+" (expected N, R or V)")
+	}
+	if len(bad) > 0 {
+		r.fail(Check{ID: CheckProfile, Field: "metadata", Found: strings.Join(bad, "; "), Expected: "values in the value sets", Message: "metadata outside their value sets", FaultCode: "FSE-00400"})
+	} else {
+		r.pass(CheckProfile, "metadata", "", "values in the value sets")
+	}
+}
