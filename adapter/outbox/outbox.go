@@ -74,6 +74,8 @@ type Item struct {
 	Entry
 	// Key identifies the item: SHA256 and UniqueID.
 	Key string `json:"key"`
+	// Seq is the enqueue order; items are sent in this order (up to the concurrency).
+	Seq uint64 `json:"seq"`
 	// State is the item's current state.
 	State State `json:"state"`
 	// Outcome is set when State is Done.
@@ -187,7 +189,11 @@ func (o *Outbox) Enqueue(entries []Entry) (EnqueueResult, error) {
 				res.Requeued++
 				continue
 			}
-			it := Item{Entry: e, Key: key, State: Pending, Enqueued: now, Updated: now}
+			seq, err := b.NextSequence()
+			if err != nil {
+				return fmt.Errorf("outbox: %w", err)
+			}
+			it := Item{Entry: e, Key: key, Seq: seq, State: Pending, Enqueued: now, Updated: now}
 			if err := put(b, it); err != nil {
 				return err
 			}
@@ -209,7 +215,7 @@ func put(b *bolt.Bucket, it Item) error {
 	return b.Put([]byte(it.Key), raw)
 }
 
-// Items returns every item, ordered by enqueue time then key.
+// Items returns every item in enqueue order.
 func (o *Outbox) Items() ([]Item, error) {
 	var items []Item
 	err := o.db.View(func(tx *bolt.Tx) error {
@@ -222,12 +228,7 @@ func (o *Outbox) Items() ([]Item, error) {
 			return nil
 		})
 	})
-	sort.SliceStable(items, func(i, j int) bool {
-		if !items[i].Enqueued.Equal(items[j].Enqueued) {
-			return items[i].Enqueued.Before(items[j].Enqueued)
-		}
-		return items[i].Key < items[j].Key
-	})
+	sort.Slice(items, func(i, j int) bool { return items[i].Seq < items[j].Seq })
 	return items, err
 }
 

@@ -407,3 +407,20 @@ func BenchmarkRun(b *testing.B) {
 		b.StartTimer()
 	}
 }
+
+func TestItemsKeepEnqueueOrder(t *testing.T) {
+	o, _ := openTemp(t)
+	es := entries(5)
+	// Hashes in decreasing order, so that key order and enqueue order differ.
+	for i := range es {
+		es[i].SHA256 = fmt.Sprintf("%064x", 100-i)
+	}
+	o.Enqueue(es[:3])
+	o.Enqueue(es[3:])
+	items, _ := o.Items()
+	for i, it := range items {
+		if it.UniqueID != es[i].UniqueID {
+			t.Fatalf("item %d is %s, want %s", i, it.UniqueID, es[i].UniqueID)
+		}
+	}
+}
