@@ -61,7 +61,7 @@ func (s *Store) put(oldID string, meta DocumentMeta, body io.Reader) (DocumentMe
 			if err := json.Unmarshal(raw, &existing); err != nil {
 				return fmt.Errorf("store: decode %s: %w", meta.UniqueID, err)
 			}
-			return &DuplicateError{Existing: existing}
+			return &DuplicateError{Existing: existing, NewHash: blob.hash}
 		}
 		if oldID != "" {
 			old, err := getMeta(tx, oldID)

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -113,7 +114,7 @@ func TestPublishErrors(t *testing.T) {
 				if de.Existing.Hash != tc.hash {
 					t.Fatalf("existing hash %s, want %s", de.Existing.Hash, tc.hash)
 				}
-				if (sha([]byte(tc.body)) == de.Existing.Hash) != (tc.body == "one") {
+				if de.SameContent() != (tc.body == "one") || de.NewHash != sha([]byte(tc.body)) {
 					t.Fatal("caller cannot tell same content from a clash")
 				}
 			}
@@ -130,6 +131,43 @@ func TestPublishErrors(t *testing.T) {
 	})
 	if n, _ := s.Count(); n != 1 {
 		t.Fatalf("failed publications left records: count %d", n)
+	}
+}
+
+// TestRealSampleRoundTrip stores a real signed PDF and checks the bytes and the hash
+// against sha256sum, an independent implementation.
+func TestRealSampleRoundTrip(t *testing.T) {
+	path := "../../../../shared/samples/signed-pdf/LAB.pdf"
+	f, err := os.Open(path)
+	if err != nil {
+		t.Skipf("sample documents not available (%v)", err)
+	}
+	defer f.Close()
+	s := open(t, t.TempDir(), &clock{t: t0})
+	defer s.Close()
+	m, err := s.Publish(meta("2.16.840.1.113883.2.9.2.160.4.4^LAB1", cfA, t0), f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := os.ReadFile(path)
+	_, rc, err := s.Get(m.UniqueID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	got, _ := io.ReadAll(rc)
+	if !bytes.Equal(got, want) || m.Size != int64(len(want)) {
+		t.Fatal("stored bytes differ from the sample")
+	}
+	if _, err := exec.LookPath("sha256sum"); err != nil {
+		t.Skip("sha256sum not installed: independent hash check skipped")
+	}
+	out, err := exec.Command("sha256sum", path).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(out[:64]) != m.Hash {
+		t.Fatalf("hash %s, sha256sum says %s", m.Hash, out[:64])
 	}
 }
 

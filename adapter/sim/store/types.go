@@ -23,11 +23,15 @@ var (
 )
 
 // DuplicateError is returned by Publish and Replace when the uniqueId already exists.
-// Existing is the stored record, so a caller can tell whether it is the same content
-// (same Hash) or a clash. errors.Is(err, ErrDuplicate) is true.
+// Existing is the stored record and NewHash the hash of the refused body, so a caller can
+// tell a harmless resend (SameContent) from a clash. errors.Is(err, ErrDuplicate) is true.
 type DuplicateError struct {
 	Existing DocumentMeta
+	NewHash  string
 }
+
+// SameContent reports whether the refused body is byte-identical to the stored one.
+func (e *DuplicateError) SameContent() bool { return e.NewHash == e.Existing.Hash }
 
 // ErrDuplicate is the sentinel matched by a *DuplicateError through errors.Is.
 var ErrDuplicate = errors.New("store: uniqueId already published")
