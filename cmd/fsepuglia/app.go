@@ -24,9 +24,9 @@ type deps struct {
 	newBackend func(cfg adapter.Config, log adapter.Logger) (*backend, error)
 	// isTerminal says whether w is a terminal (progress bar) or not (plain lines).
 	isTerminal func(w io.Writer) bool
-	// docMetadata reads metadata from the document itself (the CDA inside the PDF). nil
-	// until adapter/docmeta lands; publish then falls back to the sidecar file and flags.
-	docMetadata func(path string, body []byte) (adapter.Metadata, error)
+	// docMetadata reads metadata from the document itself (the CDA inside the PDF);
+	// adapter/docmeta in production. nil means sidecar file and flags only.
+	docMetadata func(cfg adapter.Config, path string, body []byte, skipChecks bool) (adapter.Metadata, error)
 	now         func() time.Time
 }
 
@@ -40,7 +40,8 @@ func defaultDeps() deps {
 			f, ok := w.(*os.File)
 			return ok && term.IsTerminal(int(f.Fd()))
 		},
-		now: time.Now,
+		docMetadata: docmetaMetadata,
+		now:         time.Now,
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 
 	"github.com/fsepuglia/fsepuglia/adapter"
 	"github.com/fsepuglia/fsepuglia/adapter/codicefiscale"
+	"github.com/fsepuglia/fsepuglia/adapter/docmeta"
 )
 
 // Exit codes of fsepuglia (the table is in EXITCODES.md; keep both in step).
@@ -53,13 +54,14 @@ func exitCode(err error) int {
 		ie  *adapter.InputError
 		cfe *codicefiscale.Error
 		be  *batchError
+		ce  *docmeta.CheckError
 	)
 	switch {
 	case errors.As(err, &ue):
 		return exitUsage
 	case errors.As(err, &be):
 		return exitPartial
-	case errors.As(err, &ie), errors.As(err, &cfe):
+	case errors.As(err, &ie), errors.As(err, &cfe), errors.As(err, &ce):
 		return exitInput
 	}
 	switch classifyRemote(err) {

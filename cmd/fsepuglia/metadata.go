@@ -28,6 +28,7 @@ func metadataFlags() []cli.Flag {
 		&cli.StringFlag{Name: "facility-type", Usage: "healthcareFacilityTypeCode: Ospedale, Prevenzione, Territorio …"},
 		&cli.StringFlag{Name: "confidentiality", Usage: "confidentialityCode: N, R or V"},
 		&cli.StringFlag{Name: "title", Usage: "document title"},
+		&cli.BoolFlag{Name: "skip-checks", Usage: "do not stop on failed pre-flight checks of the document (metadata from <file>.json and flags)"},
 	}
 }
 
@@ -40,7 +41,8 @@ type loadedDoc struct {
 }
 
 // loadDocument reads path and builds its metadata from, in increasing precedence: the
-// document itself (deps.docMetadata, when wired), the sidecar <path>.json, the flags.
+// document itself (deps.docMetadata: the CDA inside the PDF), the sidecar <path>.json, the
+// flags.
 // Then it checks the required fields and fills hash, size, name and MIME type.
 func (a *appEnv) loadDocument(c *cli.Context, path string, single bool) (*loadedDoc, error) {
 	body, err := os.ReadFile(path)
@@ -49,7 +51,7 @@ func (a *appEnv) loadDocument(c *cli.Context, path string, single bool) (*loaded
 	}
 	var meta adapter.Metadata
 	if a.deps.docMetadata != nil {
-		m, err := a.deps.docMetadata(path, body)
+		m, err := a.deps.docMetadata(a.cfg, path, body, c.Bool("skip-checks"))
 		if err != nil {
 			return nil, fmt.Errorf("%s: reading metadata from the document: %w", path, err)
 		}

@@ -126,7 +126,7 @@ func TestPublishFlagsOverrideSidecar(t *testing.T) {
 func TestPublishDocMetadataHook(t *testing.T) {
 	h := newHarness(t)
 	d := h.deps()
-	d.docMetadata = func(path string, body []byte) (adapter.Metadata, error) {
+	d.docMetadata = func(_ adapter.Config, path string, body []byte, _ bool) (adapter.Metadata, error) {
 		return adapter.Metadata{PatientCF: cfA, UniqueID: idRoot + "FROMCDA", TypeCode: "11502-2", ClassCode: "REF", Title: "from CDA"}, nil
 	}
 	doc := writeDoc(t, t.TempDir(), "a.pdf", "%PDF a", `{"title":"from sidecar"}`)

@@ -1,0 +1,35 @@
+package main
+
+import (
+	"fmt"
+	"path/filepath"
+
+	"github.com/fsepuglia/fsepuglia/adapter"
+	"github.com/fsepuglia/fsepuglia/adapter/docmeta"
+)
+
+// docmetaMetadata derives a document's metadata from the document itself (the CDA header
+// inside the PDF) with adapter/docmeta, using the configured structure as profile. Failed
+// pre-flight checks are returned as the *docmeta.CheckError (exit code 3) unless skipChecks.
+func docmetaMetadata(cfg adapter.Config, path string, body []byte, skipChecks bool) (adapter.Metadata, error) {
+	rep := docmeta.InspectBytes(body, filepath.Base(path), docmeta.Options{Profile: docmeta.Profile{
+		StructureName:          cfg.Structure.Name,
+		StructureCode:          cfg.Structure.Code,
+		HealthcareFacilityType: cfg.Structure.FacilityType,
+		PracticeSettingCode:    cfg.Structure.PracticeSetting,
+		RepositoryUniqueID:     cfg.Structure.RepositoryID,
+	}})
+	if err := rep.Err(); err != nil && !skipChecks {
+		return adapter.Metadata{}, fmt.Errorf("%w (fix the document, or pass --skip-checks to rely on <file>.json and flags)", err)
+	}
+	m := rep.Metadata
+	return adapter.Metadata{
+		PatientCF: m.PatientCF, UniqueID: m.UniqueID, RepositoryUniqueID: m.RepositoryUniqueID,
+		TypeCode: m.TypeCode, ClassCode: m.ClassCode, FormatCode: m.FormatCode,
+		PracticeSettingCode: m.PracticeSettingCode, HealthcareFacilityType: m.HealthcareFacilityType,
+		ConfidentialityCode: m.ConfidentialityCode, AuthorInstitutionCode: m.AuthorInstitutionCode,
+		AuthorInstitutionName: m.AuthorInstitutionName, AuthorPerson: m.AuthorPerson,
+		MimeType: m.MimeType, Hash: m.Hash, Size: m.Size, CreationTime: m.CreationTime,
+		Title: m.Title, LanguageCode: m.LanguageCode, DocumentName: m.DocumentName,
+	}, nil
+}
