@@ -75,6 +75,9 @@ func (s *Store) put(oldID string, meta DocumentMeta, body io.Reader) (DocumentMe
 			if err := putMeta(tx, old); err != nil {
 				return err
 			}
+			if err := index(tx, old, true); err != nil { // refresh the filter fields
+				return err
+			}
 		}
 		// The blob is in place before the metadata that names it is committed.
 		if err := s.commit(blob); err != nil {
@@ -160,7 +163,6 @@ func (s *Store) Search(f Filter) (int, []DocumentMeta, error) {
 	total := 0
 	var page []DocumentMeta
 	err := s.view(func(tx *bolt.Tx) error {
-		docs := tx.Bucket(bDocs)
 		var c *bolt.Cursor
 		var prefix []byte
 		if f.PatientCF != "" {
@@ -174,7 +176,7 @@ func (s *Store) Search(f Filter) (int, []DocumentMeta, error) {
 		if !f.To.IsZero() {
 			start = join(prefix, descTime(f.To))
 		}
-		for k, _ := c.Seek(start); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+		for k, v := c.Seek(start); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
 			rest := k[len(prefix):]
 			if len(rest) < 8 {
 				continue
@@ -182,24 +184,22 @@ func (s *Store) Search(f Filter) (int, []DocumentMeta, error) {
 			if !f.From.IsZero() && bytes.Compare(rest[:8], descTime(f.From)) > 0 {
 				break
 			}
-			raw := docs.Get(rest[8:])
-			if raw == nil {
-				return fmt.Errorf("store: index names missing document %q", rest[8:])
+			if !f.To.IsZero() && bytes.Equal(rest[:8], descTime(f.To)) {
+				continue // To is exclusive
 			}
-			var m DocumentMeta
-			if err := json.Unmarshal(raw, &m); err != nil {
-				return fmt.Errorf("store: decode %q: %w", rest[8:], err)
-			}
-			if !f.To.IsZero() && !m.CreationTime.Before(f.To) {
-				continue // same nanosecond as To: To is exclusive
-			}
-			if m.Status != want ||
-				(f.TypeCode != "" && m.TypeCode != f.TypeCode) ||
-				(f.ClassCode != "" && m.ClassCode != f.ClassCode) ||
-				(f.AuthorStructure != "" && m.AuthorInstitution.Code != f.AuthorStructure) {
+			// The index value carries the filter fields: only the page is decoded.
+			status, typ, class, author := splitFilter(v)
+			if string(status) != want ||
+				(f.TypeCode != "" && string(typ) != f.TypeCode) ||
+				(f.ClassCode != "" && string(class) != f.ClassCode) ||
+				(f.AuthorStructure != "" && string(author) != f.AuthorStructure) {
 				continue
 			}
 			if total >= f.Offset && (f.Limit <= 0 || len(page) < f.Limit) {
+				m, err := getMeta(tx, string(rest[8:]))
+				if err != nil {
+					return fmt.Errorf("store: index names a missing document: %w", err)
+				}
 				page = append(page, m)
 			}
 			total++
@@ -259,6 +259,19 @@ func putMeta(tx *bolt.Tx, m DocumentMeta) error {
 	return tx.Bucket(bDocs).Put([]byte(m.UniqueID), raw)
 }
 
+// filterValue is the index value: the fields Search filters on besides patient and date.
+func filterValue(m DocumentMeta) []byte {
+	return []byte(m.Status + "\x00" + m.TypeCode + "\x00" + m.ClassCode + "\x00" + m.AuthorInstitution.Code)
+}
+
+// splitFilter undoes filterValue without allocating.
+func splitFilter(v []byte) (status, typ, class, author []byte) {
+	status, v, _ = bytes.Cut(v, sep)
+	typ, v, _ = bytes.Cut(v, sep)
+	class, author, _ = bytes.Cut(v, sep)
+	return
+}
+
 // index adds (or removes) the search index entries of m.
 func index(tx *bolt.Tx, m DocumentMeta, add bool) error {
 	id, ct := []byte(m.UniqueID), descTime(m.CreationTime)
@@ -272,7 +285,7 @@ func index(tx *bolt.Tx, m DocumentMeta, add bool) error {
 	for _, e := range keys {
 		var err error
 		if add {
-			err = tx.Bucket(e.b).Put(e.k, []byte{})
+			err = tx.Bucket(e.b).Put(e.k, filterValue(m))
 		} else {
 			err = tx.Bucket(e.b).Delete(e.k)
 		}
