@@ -1,0 +1,54 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+)
+
+func TestConfigDocCoversSettings(t *testing.T) {
+	doc, err := os.ReadFile("CONFIG.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range settings {
+		if !strings.Contains(string(doc), "`"+s.env+"`") {
+			t.Errorf("CONFIG.md lacks %s", s.env)
+		}
+		if s.flag != "" && !strings.Contains(string(doc), "`--"+s.flag+"`") {
+			t.Errorf("CONFIG.md lacks --%s", s.flag)
+		}
+	}
+}
+
+func TestExitCodesDocCoversConstants(t *testing.T) {
+	doc, err := os.ReadFile("EXITCODES.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	consts := map[string]int{"exitOK": exitOK, "exitInternal": exitInternal, "exitUsage": exitUsage, "exitInput": exitInput,
+		"exitFault": exitFault, "exitConsent": exitConsent, "exitTransport": exitTransport, "exitPartial": exitPartial}
+	for name, code := range consts {
+		row := fmt.Sprintf("| %d | `%s` |", code, name)
+		if !strings.Contains(string(doc), row) {
+			t.Errorf("EXITCODES.md lacks the row %q", row)
+		}
+	}
+}
+
+func TestOutputDocCoversJSONKeys(t *testing.T) {
+	doc, err := os.ReadFile("OUTPUT.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range []any{publishOutput{}, publishSummary{}, publishItemOutput{}, replaceOutput{}, deleteOutput{}, searchOutput{},
+		documentOutput{}, retrieveOutput{}, consentOutput{}, consentItemOutput{}, informativaOutput{}, taccuinoSummaryOutput{},
+		taccuinoItemsOutput{}, taccuinoItemOutput{}} {
+		for _, key := range jsonKeys(v) {
+			if !strings.Contains(string(doc), `"`+key+`"`) {
+				t.Errorf("OUTPUT.md does not document key %q of %T", key, v)
+			}
+		}
+	}
+}
