@@ -6,7 +6,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/fsepuglia/fsepuglia/adapter"
@@ -54,6 +53,8 @@ type appEnv struct {
 	opts           cliOptions
 	log            logrusLogger
 	be             *backend
+	// unknownCommand is set when the command line names no command of the app.
+	unknownCommand bool
 }
 
 // client returns the library client, building it on first use.
@@ -81,6 +82,7 @@ func newAppWith(stdout, stderr io.Writer, d deps) *cli.App {
 	}
 	flags = append(flags, settingFlags()...)
 	app := &cli.App{
+		Metadata:             map[string]any{"env": a},
 		Name:                 "fsepuglia",
 		Usage:                "talk to the FSE of Regione Puglia (IDocument, IGestoreConsenso, ITaccuino)",
 		Writer:               stdout,
@@ -95,6 +97,7 @@ func newAppWith(stdout, stderr io.Writer, d deps) *cli.App {
 			return usagef("%v (see fsepuglia --help)", err)
 		},
 		CommandNotFound: func(c *cli.Context, name string) {
+			a.unknownCommand = true
 			fmt.Fprintf(stderr, "fsepuglia: unknown command %q (see fsepuglia --help)\n", name)
 		},
 		Before: func(c *cli.Context) error {
@@ -142,7 +145,7 @@ func commands(a *appEnv) []*cli.Command {
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	app := newApp(stdout, stderr)
 	err := app.RunContext(ctx, args)
-	if err == nil && len(args) > 1 && !strings.HasPrefix(args[1], "-") && app.Command(args[1]) == nil {
+	if a, ok := app.Metadata["env"].(*appEnv); ok && a.unknownCommand && err == nil {
 		return exitUsage
 	}
 	if err != nil {

@@ -83,3 +83,15 @@ func TestRunUnknownCommand(t *testing.T) {
 		t.Fatalf("stderr %q", errOut.String())
 	}
 }
+
+func TestRunKnownCommandsAndHelp(t *testing.T) {
+	for _, args := range [][]string{{"fsepuglia", "--help"}, {"fsepuglia", "search", "--help"}, {"fsepuglia", "consent", "set", "--help"}} {
+		var out, errOut bytesBuffer
+		if code := run(context.Background(), args, &out, &errOut); code != exitOK {
+			t.Fatalf("%v: exit %d: %s", args, code, errOut.String())
+		}
+		if !contains(out.String(), "USAGE") {
+			t.Fatalf("%v: no help on stdout: %s", args, out.String())
+		}
+	}
+}

@@ -321,3 +321,25 @@ func TestProgress(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkPublishBatch publishes 50 small files through the whole command (sidecars,
+// hashing, outbox with its fsyncs, fake region) per iteration.
+func BenchmarkPublishBatch(b *testing.B) {
+	t := &testing.T{}
+	dir := b.TempDir()
+	for i := range 50 {
+		p := filepath.Join(dir, fmt.Sprintf("d%02d.pdf", i))
+		os.WriteFile(p, []byte(fmt.Sprintf("%%PDF bench %d", i)), 0o600)
+		os.WriteFile(p+".json", []byte(sidecar(cfA, fmt.Sprintf("%sB%02d", idRoot, i))), 0o600)
+	}
+	for b.Loop() {
+		b.StopTimer()
+		h := &harness{t: t, region: newFakeRegion(), env: map[string]string{}, cfgDir: b.TempDir(), dataDir: b.TempDir()}
+		b.StartTimer()
+		var out, errOut bytesBuffer
+		err := newAppWith(&out, &errOut, h.deps()).RunContext(context.Background(), []string{"fsepuglia", "publish", "--dir", dir})
+		if err != nil || len(h.region.publishes) != 50 {
+			b.Fatalf("%v, %d published", err, len(h.region.publishes))
+		}
+	}
+}
