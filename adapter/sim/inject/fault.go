@@ -53,8 +53,10 @@ func esc(s string) string {
 	return b.String()
 }
 
-// faultEnvelope builds the SOAP 1.1 fault in the project's shape.
-func faultEnvelope(code, actor string) []byte {
+// FaultEnvelope builds the SOAP 1.1 fault in the project's shape: faultcode soap:Client for
+// FSE-004xx and soap:Server otherwise, faultstring "FSE-NNNNN - <text>", faultactor = actor
+// (the portType name), detail/fse:errorCode.
+func FaultEnvelope(code, actor string) []byte {
 	return []byte(`<?xml version="1.0" encoding="UTF-8"?>` +
 		`<soap:Envelope xmlns:soap="` + NSSoap + `"><soap:Body><soap:Fault>` +
 		`<faultcode>` + faultCodeQName(code) + `</faultcode>` +
@@ -64,9 +66,9 @@ func faultEnvelope(code, actor string) []byte {
 		`</soap:Fault></soap:Body></soap:Envelope>`)
 }
 
-// writeFault answers HTTP 500 with the fault envelope (SOAP 1.1 faults travel on 500).
-func writeFault(w http.ResponseWriter, code, actor string) {
-	body := faultEnvelope(code, actor)
+// WriteFault answers HTTP 500 with FaultEnvelope (SOAP 1.1 faults travel on 500).
+func WriteFault(w http.ResponseWriter, code, actor string) {
+	body := FaultEnvelope(code, actor)
 	w.Header().Set("Content-Type", "text/xml; charset=utf-8")
 	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(http.StatusInternalServerError)

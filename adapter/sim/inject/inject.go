@@ -140,7 +140,7 @@ func (in *Injector) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	switch in.decide(op, rule) {
 	case KindFault:
-		writeFault(w, rule.FaultCode, in.actor(r))
+		WriteFault(w, rule.FaultCode, in.actor(r))
 	case Kind503:
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.Header().Set("Retry-After", "1")
@@ -149,7 +149,7 @@ func (in *Injector) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case KindReset:
 		reset(w)
 	case KindTruncate:
-		truncate(w, faultEnvelope("FSE-00503", in.actor(r)))
+		truncate(w, FaultEnvelope("FSE-00503", in.actor(r)))
 	case KindMalformed:
 		w.Header().Set("Content-Type", "text/xml; charset=utf-8")
 		w.WriteHeader(http.StatusOK)

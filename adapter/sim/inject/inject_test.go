@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"os/exec"
 	"strings"
 	"sync/atomic"
@@ -357,5 +358,51 @@ func TestNewValidates(t *testing.T) {
 				t.Fatal("accepted")
 			}
 		})
+	}
+}
+
+// TestFaultMatchesClientFixture compares the injected fault with the fault fixture the
+// client's parser is tested against (written independently, in fixtures/faults).
+func TestFaultMatchesClientFixture(t *testing.T) {
+	want, err := os.ReadFile("../../../fixtures/faults/taccuino_00503_transient.xml")
+	if err != nil {
+		t.Skipf("client fault fixture not available: %v", err)
+	}
+	var a, b soapFault
+	if err := xml.Unmarshal(want, &a); err != nil {
+		t.Fatal(err)
+	}
+	if err := xml.Unmarshal(FaultEnvelope("FSE-00503", "ITaccuino"), &b); err != nil {
+		t.Fatal(err)
+	}
+	if a.Fault != b.Fault {
+		t.Fatalf("injected fault %+v differs from the client fixture %+v", b.Fault, a.Fault)
+	}
+}
+
+// TestResetOverTLS: the reset reaches the TCP connection under TLS.
+func TestResetOverTLS(t *testing.T) {
+	in, err := New(Config{Rules: []Rule{{Operation: AnyOperation, Rate: 1, Kinds: []Kind{KindReset}}}}, http.NotFoundHandler())
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewUnstartedServer(in)
+	srv.Listener.Close()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Listener = l
+	srv.StartTLS()
+	defer srv.Close()
+	c := srv.Client()
+	c.Timeout = 5 * time.Second
+	resp, err := c.Post(srv.URL, "text/xml", strings.NewReader("x"))
+	if err == nil {
+		resp.Body.Close()
+		t.Fatal("got a response")
+	}
+	if !errors.Is(err, syscall.ECONNRESET) && !errors.Is(err, syscall.EPIPE) {
+		t.Fatalf("want a reset, got %v", err)
 	}
 }

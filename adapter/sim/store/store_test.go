@@ -502,3 +502,63 @@ func TestClosed(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 }
+
+// TestReplayConcurrent: of many simultaneous requests with one MessageID exactly one is new.
+func TestReplayConcurrent(t *testing.T) {
+	s := open(t, t.TempDir(), &clock{t: t0})
+	defer s.Close()
+	const n = 32
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	fresh := 0
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			seen, err := s.SeenMessageID("uuid:same", t0.Add(time.Minute))
+			if err != nil {
+				t.Error(err)
+			}
+			if !seen {
+				mu.Lock()
+				fresh++
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if fresh != 1 {
+		t.Fatalf("%d requests accepted as new, want 1", fresh)
+	}
+}
+
+// TestOpenRemovesLeftoverTemporaryBlobs: a crash mid-write leaves blobs/tmp files; the next
+// Open removes them and the store still works.
+func TestOpenRemovesLeftoverTemporaryBlobs(t *testing.T) {
+	dir := t.TempDir()
+	s := open(t, dir, &clock{t: t0})
+	s.Close()
+	left := filepath.Join(dir, "blobs", "tmp", "blob-crashed")
+	if err := os.WriteFile(left, []byte("half a document"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s = open(t, dir, &clock{t: t0})
+	defer s.Close()
+	if _, err := os.Stat(left); !os.IsNotExist(err) {
+		t.Fatalf("leftover still there: %v", err)
+	}
+	if _, err := s.Publish(meta("after", cfA, t0), bytes.NewReader([]byte("x"))); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestSecondOpenFailsWhileLocked: bbolt's file lock keeps two simulators off one directory.
+func TestSecondOpenFailsWhileLocked(t *testing.T) {
+	dir := t.TempDir()
+	s := open(t, dir, &clock{t: t0})
+	defer s.Close()
+	if s2, err := Open(dir, Options{}); err == nil {
+		s2.Close()
+		t.Fatal("second Open of a locked directory succeeded")
+	}
+}
