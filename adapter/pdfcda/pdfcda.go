@@ -129,6 +129,14 @@ var ErrUnknownFormat = errors.New("pdfcda: not a PDF, an XML document or a p7m e
 // Detect returns the format of data from its first bytes, or "" when unknown.
 func Detect(data []byte) Format {
 	head := data[:min(len(data), 1024)]
+	if bytes.HasPrefix(data, []byte("%PDF-")) {
+		return FormatPDF
+	}
+	if len(data) > 2 && data[0] == 0x30 {
+		if tag, _, _, err := berNext(data, 0); err == nil && tag == 0x30 {
+			return FormatP7M
+		}
+	}
 	if bytes.Contains(head, []byte("%PDF-")) {
 		return FormatPDF
 	}

@@ -1,0 +1,114 @@
+package pdfcda_test
+
+import (
+	"bytes"
+	"encoding/asn1"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+
+	"github.com/fsepuglia/fsepuglia/adapter/pdfcda"
+	"github.com/fsepuglia/fsepuglia/adapter/pdfcda/pdfcdatest"
+)
+
+// derSignedData builds a DER SignedData (no signers: the reader does not verify) around
+// content, with encoding/asn1 as the independent encoder; nil content makes it detached.
+func derSignedData(t *testing.T, content []byte) []byte {
+	t.Helper()
+	type encap struct {
+		Type    asn1.ObjectIdentifier
+		Content []byte `asn1:"explicit,optional,tag:0"`
+	}
+	type signedData struct {
+		Version    int
+		Digests    []asn1.RawValue `asn1:"set"`
+		Encap      encap
+		SignerInfo []asn1.RawValue `asn1:"set"`
+	}
+	sd, err := asn1.Marshal(signedData{Version: 1, Digests: []asn1.RawValue{}, Encap: encap{Type: asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 7, 1}, Content: content}, SignerInfo: []asn1.RawValue{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ci, err := asn1.Marshal(struct {
+		Type    asn1.ObjectIdentifier
+		Content asn1.RawValue
+	}{asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 7, 2}, asn1.RawValue{Class: asn1.ClassContextSpecific, Tag: 0, IsCompound: true, Bytes: sd}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ci
+}
+
+func TestP7M(t *testing.T) {
+	pdf := pdfcdatest.PDF{Attachment: lab, Sign: true}.Bytes()
+	cases := []struct {
+		name  string
+		data  []byte
+		inner pdfcda.Format
+		err   error
+	}{
+		{"DER around CDA XML", derSignedData(t, lab), pdfcda.FormatXML, nil},
+		{"DER around signed PDF", derSignedData(t, pdf), pdfcda.FormatPDF, nil},
+		{"detached", derSignedData(t, nil), "", pdfcda.ErrNotP7M},
+		{"truncated", derSignedData(t, lab)[:200], "", pdfcda.ErrNotP7M},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			doc, err := pdfcda.Read(tc.data, pdfcda.Limits{})
+			if !errors.Is(err, tc.err) {
+				t.Fatalf("err = %v, want %v", err, tc.err)
+			}
+			if err != nil {
+				return
+			}
+			if doc.Format != pdfcda.FormatP7M || doc.Inner != tc.inner || !bytes.Equal(doc.CDA, lab) {
+				t.Fatalf("format %s/%s, CDA %d bytes", doc.Format, doc.Inner, len(doc.CDA))
+			}
+		})
+	}
+}
+
+// TestP7MOpenSSL unwraps envelopes made by openssl: DER, and BER with indefinite lengths
+// and a chunked OCTET STRING (-stream), as some signing tools write them.
+func TestP7MOpenSSL(t *testing.T) {
+	openssl, err := exec.LookPath("openssl")
+	if err != nil {
+		t.Skip("openssl not installed: independent p7m check skipped")
+	}
+	dir := t.TempDir()
+	key, cert, in := filepath.Join(dir, "k.pem"), filepath.Join(dir, "c.pem"), filepath.Join(dir, "cda.xml")
+	big := pdfcdatest.CDA{BodyPadding: 5000}.Bytes() // > 1 chunk in streaming BER
+	if err := os.WriteFile(in, big, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	run := func(args ...string) {
+		t.Helper()
+		if out, err := exec.Command(openssl, args...).CombinedOutput(); err != nil {
+			t.Fatalf("openssl %v: %v\n%s", args, err, out)
+		}
+	}
+	run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, "-subj", "/CN=test-only", "-days", "1")
+	for _, mode := range []string{"der", "ber-stream"} {
+		t.Run(mode, func(t *testing.T) {
+			out := filepath.Join(dir, mode+".p7m")
+			args := []string{"cms", "-sign", "-nodetach", "-binary", "-in", in, "-signer", cert, "-inkey", key, "-outform", "DER", "-out", out}
+			if mode == "ber-stream" {
+				args = append(args, "-stream")
+			}
+			run(args...)
+			data, err := os.ReadFile(out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := pdfcda.P7MContent(data)
+			if err != nil {
+				t.Fatalf("P7MContent: %v", err)
+			}
+			if !bytes.Equal(got, big) {
+				t.Fatalf("content %d bytes, want %d", len(got), len(big))
+			}
+		})
+	}
+}
