@@ -10,6 +10,7 @@ import (
 
 	"github.com/fsepuglia/fsepuglia/adapter"
 	"github.com/fsepuglia/fsepuglia/adapter/codicefiscale"
+	"github.com/fsepuglia/fsepuglia/cmd/fsepuglia/internal/redact"
 	"github.com/urfave/cli/v2"
 	"golang.org/x/term"
 )
@@ -122,6 +123,14 @@ func setUsageErrors(cmd *cli.Command) {
 	cmd.OnUsageError = func(_ *cli.Context, err error, _ bool) error {
 		return usagef("%s: %v (see fsepuglia %s --help)", cmd.Name, err, cmd.Name)
 	}
+	if len(cmd.Subcommands) > 0 && cmd.Action == nil {
+		cmd.Action = func(c *cli.Context) error {
+			if c.NArg() > 0 {
+				return usagef("unknown command %q for %s (see fsepuglia %s --help)", c.Args().First(), cmd.Name, cmd.Name)
+			}
+			return cli.ShowSubcommandHelp(c)
+		}
+	}
 	for _, sub := range cmd.Subcommands {
 		setUsageErrors(sub)
 	}
@@ -143,15 +152,30 @@ func commands(a *appEnv) []*cli.Command {
 
 // run executes the app and returns the exit code, printing the error on stderr.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	app := newApp(stdout, stderr)
+	return runWith(ctx, args, stdout, stderr, defaultDeps())
+}
+
+func runWith(ctx context.Context, args []string, stdout, stderr io.Writer, d deps) int {
+	app := newAppWith(stdout, stderr, d)
 	err := app.RunContext(ctx, args)
 	if a, ok := app.Metadata["env"].(*appEnv); ok && a.unknownCommand && err == nil {
 		return exitUsage
 	}
+	code := exitCode(err)
 	if err != nil {
-		fmt.Fprintf(stderr, "fsepuglia: %v\n", err)
+		fmt.Fprintf(stderr, "fsepuglia: %v\n", redact.Text(err.Error()))
+		if h := hints[code]; h != "" {
+			fmt.Fprintf(stderr, "hint: %s\n", h)
+		}
 	}
-	return exitCode(err)
+	return code
+}
+
+// hints tell the user what to do after an error of each exit code (EXITCODES.md).
+var hints = map[int]string{
+	exitFault:     "the region refused the request: the FSE-NNNNN code above says why (see EXITCODES.md)",
+	exitConsent:   "the patient has not given the consent this consultation needs: record it with `fsepuglia consent set` or stop here",
+	exitTransport: "the region could not be reached: check the VPN, --base-url, the certificates (--cert-file, --ca-file), then run the command again",
 }
 
 // patientCF validates a --patient value (after normalising case and spaces) and returns it.

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/fsepuglia/fsepuglia/adapter"
@@ -92,6 +94,44 @@ func TestRunKnownCommandsAndHelp(t *testing.T) {
 		}
 		if !contains(out.String(), "USAGE") {
 			t.Fatalf("%v: no help on stdout: %s", args, out.String())
+		}
+	}
+}
+
+func TestRunPrintsRedactedErrorAndHint(t *testing.T) {
+	h := newHarness(t)
+	h.region.err = &fakeFault{"FSE-00451", "consenso C2 mancante per " + cfA}
+	var out, errOut bytesBuffer
+	code := runWith(context.Background(), []string{"fsepuglia", "search", "--patient", cfA}, &out, &errOut, h.deps())
+	if code != exitConsent {
+		t.Fatalf("exit %d", code)
+	}
+	e := errOut.String()
+	if contains(e, cfA) || !contains(e, "FSE-00451") || !contains(e, "hint: ") || !contains(e, "consent set") {
+		t.Fatalf("stderr %q", e)
+	}
+}
+
+// TestNewAppInProcess runs the production app (real dependencies) in-process on paths that
+// stop before any network call.
+func TestNewAppInProcess(t *testing.T) {
+	t.Setenv("FSEPUGLIA_CONFIG", "")
+	empty := filepath.Join(t.TempDir(), "c.json")
+	os.WriteFile(empty, []byte("{}"), 0o600)
+	tests := []struct {
+		args []string
+		want int
+	}{
+		{[]string{"fsepuglia", "--config", "/nonexistent/c.json", "search", "--patient", cfA}, exitInput},
+		{[]string{"fsepuglia", "--data-dir", t.TempDir(), "--config", empty, "search", "--patient", "NOTACF"}, exitInput},
+		{[]string{"fsepuglia", "--config", empty, "taccuino", "nope"}, exitUsage},
+		{[]string{"fsepuglia", "--config", empty, "consent"}, exitOK}, // the group's help
+	}
+	for _, tt := range tests {
+		var out, errOut bytesBuffer
+		err := newApp(&out, &errOut).RunContext(context.Background(), tt.args)
+		if got := exitCode(err); got != tt.want {
+			t.Errorf("%v: exit %d (%v), want %d", tt.args[1:], got, err, tt.want)
 		}
 	}
 }

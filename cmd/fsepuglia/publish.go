@@ -93,6 +93,7 @@ func (a *appEnv) publish(c *cli.Context) error {
 	var entries []outbox.Entry
 	var problems []string
 	var firstErr error
+	byID := map[string]string{} // unique id -> first file that claims it
 	for _, f := range files {
 		doc, err := a.loadDocument(c, f, len(files) == 1)
 		if err != nil {
@@ -106,6 +107,16 @@ func (a *appEnv) publish(c *cli.Context) error {
 			}
 			continue
 		}
+		if prev, ok := byID[doc.meta.UniqueID]; ok {
+			err := &adapter.InputError{Field: "unique_id", Value: doc.meta.UniqueID, Msg: fmt.Sprintf("used by both %s and %s", prev, f),
+				Fix: "give each document its own unique id (use replace for a new version)"}
+			problems = append(problems, err.Error())
+			if firstErr == nil {
+				firstErr = err
+			}
+			continue
+		}
+		byID[doc.meta.UniqueID] = f
 		meta, err := json.Marshal(doc.meta)
 		if err != nil {
 			return fmt.Errorf("encoding metadata of %s: %w", f, err)
@@ -156,6 +167,7 @@ func (a *appEnv) publish(c *cli.Context) error {
 				if it.State == outbox.Done || it.State == outbox.Failed {
 					final[it.Key] = it
 				}
+				a.log.Debug("outbox item", map[string]any{"unique_id": it.UniqueID, "state": string(it.State), "outcome": string(it.Outcome), "attempts": it.Attempts})
 				bar.update(it)
 			},
 		})

@@ -68,6 +68,7 @@ func TestPublishInvalidBatchRecordsNothing(t *testing.T) {
 		{"unknown sidecar key", `{"patient":"FSEPGL01E41A145J"}`, nil, []string{"b.pdf.json", "patient"}, exitInput},
 		{"hash mismatch", `{"patient_cf":"FSEPGL01E41A145J","unique_id":"X1","type_code":"11502-2","class_code":"REF","hash":"00"}`, nil, []string{"hash", "SHA-256"}, exitInput},
 		{"unique id with many files", sidecar(cfA, "X1"), []string{"--unique-id", "Y"}, []string{"--unique-id"}, exitUsage},
+		{"two files, one unique id", sidecar(cfA, idRoot+"A"), nil, []string{"unique_id", "a.pdf", "b.pdf"}, exitInput},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
