@@ -1,0 +1,91 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/beevik/etree"
+)
+
+// declaredNames returns every name="..." declared in the WSDLs and XSDs of dir
+// (operations, messages, parts, portTypes, bindings, services, ports, faults,
+// elements, complex and simple types), with the files declaring it.
+func declaredNames(t *testing.T, dir string) map[string][]string {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join(dir, "*.wsdl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	xsds, err := filepath.Glob(filepath.Join(dir, "*.xsd"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	files = append(files, xsds...)
+	if len(files) == 0 {
+		t.Fatalf("no WSDL/XSD in %s", dir)
+	}
+	out := map[string][]string{}
+	for _, f := range files {
+		doc := etree.NewDocument()
+		if err := doc.ReadFromFile(f); err != nil {
+			t.Fatal(err)
+		}
+		var walk func(e *etree.Element)
+		walk = func(e *etree.Element) {
+			if n := e.SelectAttrValue("name", ""); n != "" {
+				out[n] = append(out[n], filepath.Base(f))
+			}
+			for _, c := range e.ChildElements() {
+				walk(c)
+			}
+		}
+		walk(doc.Root())
+	}
+	return out
+}
+
+// missingFromProvenance lists the declared names not written as `name` in the document.
+func missingFromProvenance(names map[string][]string, doc string) []string {
+	var missing []string
+	for n := range names {
+		if !strings.Contains(doc, "`"+n+"`") {
+			missing = append(missing, n)
+		}
+	}
+	sort.Strings(missing)
+	return missing
+}
+
+// TestProvenanceCoversEveryName keeps wsdl/PROVENANCE.md from drifting: every
+// name declared in wsdl/ must appear there (in backquotes) with its source.
+func TestProvenanceCoversEveryName(t *testing.T) {
+	names := declaredNames(t, "../../wsdl")
+	doc, err := os.ReadFile("../../wsdl/PROVENANCE.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range missingFromProvenance(names, string(doc)) {
+		t.Errorf("%s (declared in %v) is not listed in wsdl/PROVENANCE.md", n, names[n])
+	}
+	// The check itself must be able to fail.
+	if m := missingFromProvenance(map[string][]string{"notDeclaredAnywhere": nil}, string(doc)); len(m) != 1 {
+		t.Errorf("missingFromProvenance did not report an absent name")
+	}
+}
+
+// TestFaultsTableComplete checks that wsdl/FAULTS.md lists every project fault code.
+func TestFaultsTableComplete(t *testing.T) {
+	doc, err := os.ReadFile("../../wsdl/FAULTS.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []string{"FSE-00000", "FSE-00407", "FSE-00231", "FSE-00415", "FSE-00400", "FSE-00401",
+		"FSE-00402", "FSE-00404", "FSE-00409", "FSE-00422", "FSE-00451", "FSE-00503"} {
+		if !strings.Contains(string(doc), "| "+c+" |") {
+			t.Errorf("FAULTS.md has no table row for %s", c)
+		}
+	}
+}
