@@ -21,7 +21,8 @@ func (s *Store) Publish(meta DocumentMeta, body io.Reader) (DocumentMeta, error)
 
 // Replace publishes meta/body as the replacement of oldID: the old record becomes
 // Deprecated with ReplacedBy set, the new one has Replaces = oldID. An unknown, deleted or
-// already replaced oldID is ErrNotFound; an existing new uniqueId is a *DuplicateError.
+// already replaced oldID is ErrNotFound; an existing new uniqueId is a *DuplicateError; a
+// replacement for another patient is ErrInvalid.
 func (s *Store) Replace(oldID string, meta DocumentMeta, body io.Reader) (DocumentMeta, error) {
 	if oldID == "" {
 		return DocumentMeta{}, fmt.Errorf("store: replace: empty old uniqueId: %w", ErrInvalid)
@@ -70,6 +71,9 @@ func (s *Store) put(oldID string, meta DocumentMeta, body io.Reader) (DocumentMe
 			}
 			if old.Status != StatusApproved {
 				return fmt.Errorf("store: replace: document is %s: %w", old.Status, ErrNotFound)
+			}
+			if old.PatientCF != meta.PatientCF {
+				return fmt.Errorf("store: replace: the replacement belongs to another patient: %w", ErrInvalid)
 			}
 			old.Status, old.ReplacedBy = StatusDeprecated, meta.UniqueID
 			if err := putMeta(tx, old); err != nil {

@@ -204,6 +204,10 @@ func TestReplaceDelete(t *testing.T) {
 			_, err := s.Replace("other", meta("new", cfA, t0), bytes.NewReader(nil))
 			return err
 		}, ErrDuplicate},
+		{"replace with another patient", func() error {
+			_, err := s.Replace("other", meta("n4", cfB, t0), bytes.NewReader(nil))
+			return err
+		}, ErrInvalid},
 		{"delete unknown", func() error { return s.Delete("nope") }, ErrNotFound},
 		{"delete", func() error { return s.Delete("other") }, nil},
 		{"delete twice", func() error { return s.Delete("other") }, ErrNotFound},
