@@ -52,6 +52,7 @@ type fakeRegion struct {
 	deleted    []string
 	replaced   []string
 	err        error // returned by every read call when set
+	onPublish  func(n int) // called after each accepted publication (n = how many so far)
 }
 
 func newFakeRegion() *fakeRegion {
@@ -72,6 +73,9 @@ func (f *fakeRegion) Publish(ctx context.Context, req adapter.PublishRequest) (*
 	}
 	f.docs[id], f.meta[id] = req.Body, req.Metadata
 	f.publishes = append(f.publishes, id)
+	if f.onPublish != nil {
+		f.onPublish(len(f.publishes))
+	}
 	return &adapter.PublishResult{UniqueID: id, Outcome: "SUCCESSO", MessageID: "uuid:" + id}, nil
 }
 
@@ -200,9 +204,14 @@ func (h *harness) deps() deps {
 // run executes fsepuglia with args and returns stdout, stderr and the exit code.
 func (h *harness) run(args ...string) (string, string, int) {
 	h.t.Helper()
+	return h.runCtx(context.Background(), args...)
+}
+
+func (h *harness) runCtx(ctx context.Context, args ...string) (string, string, int) {
+	h.t.Helper()
 	var out, errOut bytes.Buffer
 	app := newAppWith(&out, &errOut, h.deps())
-	err := app.RunContext(context.Background(), append([]string{"fsepuglia"}, args...))
+	err := app.RunContext(ctx, append([]string{"fsepuglia"}, args...))
 	if err != nil {
 		fmt.Fprintf(&errOut, "fsepuglia: %v\n", err)
 	}

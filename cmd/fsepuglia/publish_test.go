@@ -344,3 +344,43 @@ func BenchmarkPublishBatch(b *testing.B) {
 		}
 	}
 }
+
+// TestPublishInterruptedThenResumed cancels the context (Ctrl-C) after the third accepted
+// publication: the run exits 7 with interrupted items, and --resume finishes the batch with
+// every document published exactly once.
+func TestPublishInterruptedThenResumed(t *testing.T) {
+	h := newHarness(t)
+	dir := t.TempDir()
+	for i := range 8 {
+		writeDoc(t, dir, fmt.Sprintf("d%d.pdf", i), fmt.Sprintf("%%PDF %d", i), sidecar(cfA, fmt.Sprintf("%sI%d", idRoot, i)))
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	h.region.onPublish = func(n int) {
+		if n == 3 {
+			cancel()
+		}
+	}
+	out, e, code := h.runCtx(ctx, "--output", "json", "publish", "--dir", dir, "--concurrency", "2")
+	if code != exitPartial {
+		t.Fatalf("exit %d, want %d: %s", code, exitPartial, e)
+	}
+	if po := publishOut(t, out); po.Summary.Interrupted == 0 {
+		t.Fatalf("summary %+v, want interrupted items", po.Summary)
+	}
+	h.region.onPublish = nil
+	if _, e, code := h.run("publish", "--resume"); code != 0 {
+		t.Fatalf("resume exit %d: %s", code, e)
+	}
+	counts := map[string]int{}
+	for _, id := range h.region.publishes {
+		counts[id]++
+	}
+	if len(counts) != 8 {
+		t.Fatalf("%d distinct documents published, want 8", len(counts))
+	}
+	for id, n := range counts {
+		if n != 1 {
+			t.Errorf("%s published %d times", id, n)
+		}
+	}
+}
