@@ -51,7 +51,7 @@ type fakeRegion struct {
 	taccQ      adapter.TaccuinoQuery
 	deleted    []string
 	replaced   []string
-	err        error // returned by every read call when set
+	err        error       // returned by every read call when set
 	onPublish  func(n int) // called after each accepted publication (n = how many so far)
 }
 
