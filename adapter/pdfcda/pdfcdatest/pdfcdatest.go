@@ -76,14 +76,14 @@ func (c CDA) Bytes() []byte {
   <versionNumber value="1"/>
   <recordTarget>
     <patientRole>
-      <id root="%s" extension="%s" assigningAuthorityName="MEF"/>
+      <id root="%[11]s" extension="%[12]s" assigningAuthorityName="MEF"/>
       <patient><name><family>Prova</family><given>Paziente</given></name></patient>
     </patientRole>
   </recordTarget>
   <author>
     <time value="%[9]s"/>
     <assignedAuthor>
-      <id root="2.16.840.1.113883.2.9.4.3.2" extension="%s"/>
+      <id root="2.16.840.1.113883.2.9.4.3.2" extension="%[13]s"/>
       <assignedPerson><name><prefix>Dott.</prefix><given>Medico</given><family>Sintetico</family></name></assignedPerson>
     </assignedAuthor>
   </author>
@@ -99,7 +99,7 @@ func (c CDA) Bytes() []byte {
     <time value="%[9]s"/>
     <signatureCode code="S"/>
     <assignedEntity>
-      <id root="2.16.840.1.113883.2.9.4.3.2" extension="%s"/>
+      <id root="2.16.840.1.113883.2.9.4.3.2" extension="%[14]s"/>
       <assignedPerson><name><given>Direttrice</given><family>Sintetica</family></name></assignedPerson>
     </assignedEntity>
   </legalAuthenticator>
