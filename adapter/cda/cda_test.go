@@ -123,11 +123,10 @@ func TestLatin1(t *testing.T) {
 	}
 }
 
-// stopReader fails the test if the parser reads past the header.
+// stopReader counts the bytes the parser reads.
 type stopReader struct {
-	r     io.Reader
-	limit int
-	read  int
+	r    io.Reader
+	read int
 }
 
 func (s *stopReader) Read(p []byte) (int, error) {
