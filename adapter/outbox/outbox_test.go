@@ -424,3 +424,22 @@ func TestItemsKeepEnqueueOrder(t *testing.T) {
 		}
 	}
 }
+
+func TestForgetOnlyOldDoneItems(t *testing.T) {
+	o, _ := openTemp(t)
+	f := newFakeRegion()
+	es := entries(3)
+	f.failOnce[es[2].UniqueID] = errors.New("refused")
+	o.Enqueue(es)
+	o.Run(context.Background(), f, Options{})
+	if n, err := o.Forget(time.Now().Add(-time.Hour)); err != nil || n != 0 {
+		t.Fatalf("forget before enqueue time: %d %v, want 0", n, err)
+	}
+	n, err := o.Forget(time.Now().Add(time.Hour))
+	if err != nil || n != 2 {
+		t.Fatalf("forgot %d (%v), want the 2 done items", n, err)
+	}
+	if st := states(t, o); st[Failed] != 1 || len(st) != 1 {
+		t.Fatalf("left %v, want only the failed item", st)
+	}
+}

@@ -13,11 +13,16 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/fsepuglia/fsepuglia/adapter"
 	"github.com/fsepuglia/fsepuglia/adapter/outbox"
+	"github.com/fsepuglia/fsepuglia/cmd/fsepuglia/internal/redact"
 	"github.com/urfave/cli/v2"
 )
+
+// keepDone is how long done items stay in the outbox.
+const keepDone = 30 * 24 * time.Hour
 
 // publishItemOutput is one item in the JSON of `publish` (OUTPUT.md).
 type publishItemOutput struct {
@@ -58,7 +63,8 @@ func publishCommand(a *appEnv) *cli.Command {
 		ArgsUsage: "FILE…",
 		Description: "Each file's metadata comes from <FILE>.json (the keys of adapter.Metadata) and the flags.\n" +
 			"Files are first recorded in the outbox (data dir), then sent; an interrupted batch is\n" +
-			"finished by the next publish or by publish --resume, without sending a document twice.",
+			"finished by the next publish or by publish --resume, without sending a document twice.\n" +
+			"Done items are forgotten after 30 days.",
 		Flags:  flags,
 		Action: func(c *cli.Context) error { return a.publish(c) },
 	}
@@ -125,7 +131,7 @@ func (a *appEnv) publish(c *cli.Context) error {
 	}
 	if len(problems) > 0 {
 		for _, p := range problems {
-			fmt.Fprintf(a.stderr, "invalid: %s\n", p)
+			fmt.Fprintf(a.stderr, "invalid: %s\n", redact.Text(p))
 		}
 		return fmt.Errorf("%d of %d file(s) invalid, nothing was recorded or sent: %w", len(problems), len(files), firstErr)
 	}
@@ -139,6 +145,12 @@ func (a *appEnv) publish(c *cli.Context) error {
 		return err
 	}
 	defer ob.Close()
+	// Done items hold metadata (patient codes) at rest: they are kept only as long as they
+	// are useful to skip files given again. A file given again after that is sent, answered
+	// as a duplicate and confirmed by hash: still published once.
+	if _, err := ob.Forget(a.deps.now().Add(-keepDone)); err != nil {
+		return fmt.Errorf("outbox %s: %w", path, err)
+	}
 	enq, err := ob.Enqueue(entries)
 	if err != nil {
 		return fmt.Errorf("recording the batch in %s: %w", path, err)

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/fsepuglia/fsepuglia/adapter"
 	"github.com/fsepuglia/fsepuglia/adapter/outbox"
@@ -382,5 +383,28 @@ func TestPublishInterruptedThenResumed(t *testing.T) {
 		if n != 1 {
 			t.Errorf("%s published %d times", id, n)
 		}
+	}
+}
+
+// TestPublishForgetsOldDoneItems: after 30 days a done item is dropped from the outbox; the
+// same file given again is then confirmed on the region by hash, not published twice.
+func TestPublishForgetsOldDoneItems(t *testing.T) {
+	h := newHarness(t)
+	doc := writeDoc(t, t.TempDir(), "d.pdf", "%PDF old", sidecar(cfA, idRoot+"OLD"))
+	if _, e, code := h.run("publish", doc); code != 0 {
+		t.Fatal(e)
+	}
+	d := h.deps()
+	d.now = func() time.Time { return time.Now().Add(31 * 24 * time.Hour) }
+	var out, errOut bytesBuffer
+	err := newAppWith(&out, &errOut, d).RunContext(context.Background(), []string{"fsepuglia", "--output", "json", "publish", doc})
+	if err != nil {
+		t.Fatalf("%v: %s", err, errOut.String())
+	}
+	if po := publishOut(t, out.String()); po.Summary != (publishSummary{AlreadyPresent: 1}) {
+		t.Fatalf("summary %+v, want the forgotten item confirmed as already present", po.Summary)
+	}
+	if len(h.region.publishes) != 1 {
+		t.Fatalf("published %d times", len(h.region.publishes))
 	}
 }
