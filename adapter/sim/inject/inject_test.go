@@ -61,6 +61,10 @@ func TestParseSpec(t *testing.T) {
 	if _, err := ParseSpecs([]string{"a:rate=1", "b:rate=1", "a:rate=0"}); err == nil {
 		t.Fatal("same operation twice accepted")
 	}
+	rules, err := ParseSpecs([]string{"a:rate=1;b:latency=1s", "c:kinds=503"})
+	if err != nil || len(rules) != 3 || rules[1].Operation != "b" || rules[1].Latency != time.Second || rules[2].Kinds[0] != Kind503 {
+		t.Fatalf("multi-rule value: %+v %v", rules, err)
+	}
 }
 
 type soapFault struct {

@@ -132,12 +132,20 @@ func ParseSpec(spec string) (Rule, error) {
 	return r, nil
 }
 
-// ParseSpecs parses several flag values (for a repeated --inject flag); an operation may
-// appear only once.
+// ParseSpecs parses several flag values (for a repeated --inject flag); each value may also
+// hold several rules separated by ';'. An operation may appear only once.
 func ParseSpecs(specs []string) ([]Rule, error) {
 	var out []Rule
 	seen := map[string]bool{}
+	var parts []string
 	for _, s := range specs {
+		for _, p := range strings.Split(s, ";") {
+			if strings.TrimSpace(p) != "" {
+				parts = append(parts, p)
+			}
+		}
+	}
+	for _, s := range parts {
 		r, err := ParseSpec(s)
 		if err != nil {
 			return nil, err

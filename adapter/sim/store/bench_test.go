@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -64,4 +65,25 @@ func BenchmarkSearch(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// BenchmarkPublishParallel publishes small documents from parallel goroutines (fsync on):
+// the cost of one bbolt commit per publication.
+func BenchmarkPublishParallel(b *testing.B) {
+	s, err := Open(b.TempDir(), Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	var n atomic.Int64
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			i := n.Add(1)
+			if _, err := s.Publish(meta(fmt.Sprint("p-", i), cfA, t0), bytes.NewReader(fmt.Appendf(nil, "body %d", i))); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
 }
