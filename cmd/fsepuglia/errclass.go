@@ -5,6 +5,8 @@ import (
 	"errors"
 	"net"
 	"net/url"
+
+	"github.com/fsepuglia/fsepuglia/adapter/fault"
 )
 
 // remoteKind is what went wrong on the way to or at the region.
@@ -17,37 +19,44 @@ const (
 	remoteTransport            // the call did not complete: network, TLS, timeout, HTTP status
 )
 
-// faultInfo is what the CLI needs of a SOAP fault. adapter/fault is not committed yet: when
-// it lands, classifyRemote uses errors.As on *fault.Fault (Class ConsentMissing → consent,
-// Duplicate, NotFound, Transient) and *fault.CallError (transport). Until then a fault is
-// recognised by these small interfaces, which fakes in tests implement.
+// faultInfo is a fault-like error that is not a *fault.Fault (test fakes, wrappers): it
+// carries an FSE code.
 type faultInfo interface {
 	error
 	FaultCode() string // "FSE-00451"
 }
 
-// transportInfo marks an error as a transport failure.
+// transportInfo marks an error as a transport failure when it is not a *fault.CallError.
 type transportInfo interface {
 	error
 	TransportFailure() bool
 }
 
-// faultCodeOf returns the FSE fault code carried by err, or "".
-func faultCodeOf(err error) string {
+// faultOf returns the fault carried by err: its code and class (from the project's code
+// table when err is not a *fault.Fault).
+func faultOf(err error) (code string, class fault.Class, ok bool) {
+	var f *fault.Fault
+	if errors.As(err, &f) {
+		return f.Code, f.Class, true
+	}
 	var fi faultInfo
 	if errors.As(err, &fi) {
-		return fi.FaultCode()
+		return fi.FaultCode(), fault.ClassOf(fi.FaultCode()), true
 	}
-	return ""
+	return "", fault.Unknown, false
 }
 
 // classifyRemote says whether err is a remote fault, a consent refusal or a transport failure.
 func classifyRemote(err error) remoteKind {
-	switch code := faultCodeOf(err); {
-	case code == "FSE-00451":
-		return remoteConsent
-	case code != "":
+	if _, class, ok := faultOf(err); ok {
+		if class == fault.ConsentMissing {
+			return remoteConsent
+		}
 		return remoteFault
+	}
+	var ce *fault.CallError
+	if errors.As(err, &ce) {
+		return remoteTransport
 	}
 	var ti transportInfo
 	if errors.As(err, &ti) && ti.TransportFailure() {
@@ -62,12 +71,26 @@ func classifyRemote(err error) remoteKind {
 }
 
 // isDuplicate reports a fault saying the uniqueId is already published (FSE-00409).
-func isDuplicate(err error) bool { return faultCodeOf(err) == "FSE-00409" }
+func isDuplicate(err error) bool {
+	_, class, ok := faultOf(err)
+	return ok && class == fault.Duplicate
+}
 
 // isNotFound reports a fault saying the document does not exist (FSE-00404).
-func isNotFound(err error) bool { return faultCodeOf(err) == "FSE-00404" }
+func isNotFound(err error) bool {
+	_, class, ok := faultOf(err)
+	return ok && class == fault.NotFound
+}
 
-// isRetryable reports a failure that may succeed later: FSE-00503 or a transport failure.
+// isRetryable reports a failure that may succeed later: a transient fault (FSE-00503) or a
+// transient transport failure (*fault.CallError.Transient), or another transport failure.
 func isRetryable(err error) bool {
-	return faultCodeOf(err) == "FSE-00503" || classifyRemote(err) == remoteTransport
+	if _, class, ok := faultOf(err); ok {
+		return class == fault.Transient
+	}
+	var ce *fault.CallError
+	if errors.As(err, &ce) {
+		return ce.Transient() || errors.Is(err, context.DeadlineExceeded)
+	}
+	return classifyRemote(err) == remoteTransport
 }

@@ -7,10 +7,12 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"syscall"
 	"testing"
 
 	"github.com/fsepuglia/fsepuglia/adapter"
 	"github.com/fsepuglia/fsepuglia/adapter/codicefiscale"
+	"github.com/fsepuglia/fsepuglia/adapter/fault"
 )
 
 func TestExitCodeMapping(t *testing.T) {
@@ -31,6 +33,11 @@ func TestExitCodeMapping(t *testing.T) {
 		{"deadline", fmt.Errorf("call: %w", context.DeadlineExceeded), exitTransport},
 		{"partial batch", &batchError{failed: 1}, exitPartial},
 		{"internal", errors.New("boom"), exitInternal},
+		{"fault.Fault consent", fmt.Errorf("search: %w", &fault.Fault{Code: "FSE-00451", Class: fault.ConsentMissing}), exitConsent},
+		{"fault.Fault security", &fault.Fault{Code: "FSE-00407", Class: fault.Security}, exitFault},
+		{"fault.Fault without code", &fault.Fault{Text: "errore generico", Class: fault.Unknown}, exitFault},
+		{"fault.CallError", fmt.Errorf("search: %w", &fault.CallError{Op: "searchDocuments", Err: errors.New("tls: bad certificate")}), exitTransport},
+		{"fault.CallError HTTP status", &fault.CallError{Op: "addDocument", Err: &fault.StatusError{StatusCode: 502}}, exitTransport},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -133,5 +140,36 @@ func TestNewAppInProcess(t *testing.T) {
 		if got := exitCode(err); got != tt.want {
 			t.Errorf("%v: exit %d (%v), want %d", tt.args[1:], got, err, tt.want)
 		}
+	}
+}
+
+func TestRetryableAndDuplicateClassification(t *testing.T) {
+	tests := []struct {
+		name                     string
+		err                      error
+		retryable, dup, notFound bool
+	}{
+		{"503 fault", &fault.Fault{Code: "FSE-00503", Class: fault.Transient}, true, false, false},
+		{"409 fault", fmt.Errorf("x: %w", &fault.Fault{Code: "FSE-00409", Class: fault.Duplicate}), false, true, false},
+		{"404 fault", &fault.Fault{Code: "FSE-00404", Class: fault.NotFound}, false, false, true},
+		{"validation fault", &fault.Fault{Code: "FSE-00415", Class: fault.Validation}, false, false, false},
+		{"fake 409", &fakeFault{"FSE-00409", "dup"}, false, true, false},
+		{"connection refused", &fault.CallError{Err: syscall.ECONNREFUSED}, true, false, false},
+		{"per-call deadline", &fault.CallError{Err: context.DeadlineExceeded}, true, false, false},
+		{"TLS certificate", &fault.CallError{Err: errors.New("x509: certificate signed by unknown authority")}, false, false, false},
+		{"plain error", errors.New("file changed"), false, false, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := isRetryable(tt.err); got != tt.retryable {
+				t.Errorf("isRetryable = %v", got)
+			}
+			if got := isDuplicate(tt.err); got != tt.dup {
+				t.Errorf("isDuplicate = %v", got)
+			}
+			if got := isNotFound(tt.err); got != tt.notFound {
+				t.Errorf("isNotFound = %v", got)
+			}
+		})
 	}
 }
