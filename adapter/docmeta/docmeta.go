@@ -524,6 +524,8 @@ func (r *Report) check(h *cda.Header, opts Options) {
 		r.pass(CheckType, "typeCode", m.TypeCode, t.Display)
 	}
 	switch {
+	case !known && m.ClassCode == "":
+		// Nothing to derive from an unknown type: reported once, by CheckType.
 	case !contains(ClassCodes, m.ClassCode):
 		r.fail(Check{ID: CheckClass, Field: "classCode", Found: m.ClassCode, Expected: "one of " + strings.Join(ClassCodes, " "), Message: "unknown or missing class code", FaultCode: "FSE-00400"})
 	case known && !contains(t.Classes, m.ClassCode):

@@ -1,0 +1,373 @@
+package docmeta_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"flag"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/fsepuglia/fsepuglia/adapter/docmeta"
+	"github.com/fsepuglia/fsepuglia/adapter/pdfcda/pdfcdatest"
+)
+
+var update = flag.Bool("update", false, "rewrite fixtures/documents from pdfcdatest")
+
+type gen = pdfcdatest.PDF
+type cdaGen = pdfcdatest.CDA
+
+func signed(c cdaGen) []byte { return gen{Attachment: c.Bytes(), Sign: true}.Bytes() }
+
+// TestChecks makes every pre-flight check fail and pass.
+func TestChecks(t *testing.T) {
+	lab := cdaGen{}.Bytes()
+	noExt := bytes.Replace(lab, []byte(`extension="160114.TEST.20260315103000.0001" assigningAuthorityName`), []byte(`assigningAuthorityName`), 1)
+	cases := []struct {
+		name  string
+		data  []byte
+		opts  docmeta.Options
+		check string
+		ok    bool
+		found string // substring of Found, when set
+	}{
+		{"format: PDF", signed(cdaGen{}), docmeta.Options{}, docmeta.CheckFormat, true, "pdf"},
+		{"format: XML refused", lab, docmeta.Options{}, docmeta.CheckFormat, false, "xml"},
+		{"format: XML allowed", lab, docmeta.Options{AllowXML: true}, docmeta.CheckFormat, true, "xml"},
+		{"format: zip", []byte("PK\x03\x04...."), docmeta.Options{}, docmeta.CheckFormat, false, "unknown"},
+		{"pdf: unreadable", []byte("%PDF-1.4\nnothing here\n"), docmeta.Options{}, docmeta.CheckPDF, false, "no document catalog"},
+		{"pdf: readable", signed(cdaGen{}), docmeta.Options{}, docmeta.CheckPDF, true, ""},
+		{"attachment: none", gen{}.Bytes(), docmeta.Options{}, docmeta.CheckAttachment, false, "no embedded files"},
+		{"attachment: other file", gen{Attachment: []byte("x"), AttachmentName: "referto.txt"}.Bytes(), docmeta.Options{}, docmeta.CheckAttachment, false, "referto.txt"},
+		{"attachment: wrong case", gen{Attachment: lab, AttachmentName: "CDA.XML"}.Bytes(), docmeta.Options{}, docmeta.CheckAttachment, false, "CDA.XML"},
+		{"attachment: cda.xml", signed(cdaGen{}), docmeta.Options{}, docmeta.CheckAttachment, true, ""},
+		{"cda: not HL7", signed(cdaGen{Namespace: "urn:example"}), docmeta.Options{}, docmeta.CheckCDA, false, "{urn:example}ClinicalDocument"},
+		{"cda: wrong root", signed(cdaGen{Root: "Referto"}), docmeta.Options{}, docmeta.CheckCDA, false, "Referto"},
+		{"cda: malformed", gen{Attachment: lab[:len(lab)/3]}.Bytes(), docmeta.Options{}, docmeta.CheckCDA, false, "not well-formed"},
+		{"cda: ok", signed(cdaGen{}), docmeta.Options{}, docmeta.CheckCDA, true, ""},
+		{"id: no extension", gen{Attachment: noExt}.Bytes(), docmeta.Options{}, docmeta.CheckDocumentID, false, ""},
+		{"id: ok", signed(cdaGen{}), docmeta.Options{}, docmeta.CheckDocumentID, true, "^160114.TEST"},
+		{"region: strict, region 120", signed(cdaGen{IDRoot: "2.16.840.1.113883.2.9.2.120.4.4"}), docmeta.Options{Strict: true}, docmeta.CheckRegion, false, "2.16.840.1.113883.2.9.2.120.4.4"},
+		{"region: strict, prefix look-alike", signed(cdaGen{IDRoot: "2.16.840.1.113883.2.9.2.1601.4.4"}), docmeta.Options{Strict: true}, docmeta.CheckRegion, false, ""},
+		{"region: strict, Puglia", signed(cdaGen{}), docmeta.Options{Strict: true}, docmeta.CheckRegion, true, ""},
+		{"patient: bad check letter", signed(cdaGen{PatientCF: "FSEPGL01E41A145K"}), docmeta.Options{}, docmeta.CheckPatientCF, false, ""},
+		{"patient: lower case", signed(cdaGen{PatientCF: "fsepgl01e41a145j"}), docmeta.Options{}, docmeta.CheckPatientCF, false, ""},
+		{"patient: valid", signed(cdaGen{}), docmeta.Options{}, docmeta.CheckPatientCF, true, ""},
+		{"patient: STP", signed(cdaGen{PatientCF: "STP1600010000001"}), docmeta.Options{}, docmeta.CheckPatientCF, true, ""},
+		{"match: other patient", signed(cdaGen{}), docmeta.Options{PatientCF: pdfcdatest.PatientCF2}, docmeta.CheckPatient, false, ""},
+		{"match: invalid request", signed(cdaGen{}), docmeta.Options{PatientCF: "NOTACF"}, docmeta.CheckPatient, false, ""},
+		{"match: same, normalized", signed(cdaGen{}), docmeta.Options{PatientCF: " fsepgl01e41a145j "}, docmeta.CheckPatient, true, ""},
+		{"type: unknown", signed(cdaGen{TypeCode: "99999-9"}), docmeta.Options{}, docmeta.CheckType, false, "99999-9"},
+		{"type: not LOINC", signed(cdaGen{TypeSystem: "2.16.840.1.113883.5.4"}), docmeta.Options{}, docmeta.CheckType, false, "2.16.840.1.113883.5.4"},
+		{"type: known via profile", signed(cdaGen{TypeCode: "99999-9"}), docmeta.Options{Profile: docmeta.Profile{Types: map[string]docmeta.TypeInfo{"99999-9": {Display: "Locale", Classes: []string{"WOR"}}}}}, docmeta.CheckType, true, ""},
+		{"type: lab", signed(cdaGen{}), docmeta.Options{}, docmeta.CheckType, true, "11502-2"},
+		{"class: inconsistent override", signed(cdaGen{}), docmeta.Options{Overrides: docmeta.Overrides{ClassCode: "LDO"}}, docmeta.CheckClass, false, "LDO"},
+		{"class: unknown override", signed(cdaGen{}), docmeta.Options{Overrides: docmeta.Overrides{ClassCode: "XYZ"}}, docmeta.CheckClass, false, "XYZ"},
+		{"class: derived", signed(cdaGen{}), docmeta.Options{}, docmeta.CheckClass, true, "REF"},
+		{"class: discharge letter", signed(cdaGen{TypeCode: "34105-7"}), docmeta.Options{}, docmeta.CheckClass, true, "LDO"},
+		{"signature: required, absent", gen{Attachment: lab}.Bytes(), docmeta.Options{RequireSignature: true}, docmeta.CheckSignature, false, "no signature"},
+		{"signature: required, present", signed(cdaGen{}), docmeta.Options{RequireSignature: true}, docmeta.CheckSignature, true, "1 signature"},
+		{"signature: required, bare XML", lab, docmeta.Options{RequireSignature: true, AllowXML: true}, docmeta.CheckSignature, false, ""},
+		{"profile: bad facility", signed(cdaGen{}), docmeta.Options{Profile: docmeta.Profile{HealthcareFacilityType: "Clinica"}}, docmeta.CheckProfile, false, "Clinica"},
+		{"profile: bad practice setting", signed(cdaGen{}), docmeta.Options{Profile: docmeta.Profile{PracticeSettingCode: "AD_PSC200"}}, docmeta.CheckProfile, false, "AD_PSC200"},
+		{"profile: bad confidentiality", signed(cdaGen{Confidential: "X"}), docmeta.Options{}, docmeta.CheckProfile, false, "confidentialityCode X"},
+		{"profile: ok", signed(cdaGen{}), docmeta.Options{Profile: docmeta.Profile{HealthcareFacilityType: "Ospedale", PracticeSettingCode: "AD_PSC131"}}, docmeta.CheckProfile, true, ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			r := docmeta.InspectBytes(tc.data, "doc", tc.opts)
+			c, ran := r.Check(tc.check)
+			if !ran {
+				t.Fatalf("check %s did not run; checks: %+v", tc.check, r.Checks)
+			}
+			if c.OK != tc.ok {
+				t.Fatalf("check %s ok=%v, want %v: %+v", tc.check, c.OK, tc.ok, c)
+			}
+			if !strings.Contains(c.Found, tc.found) {
+				t.Fatalf("found %q, want it to contain %q", c.Found, tc.found)
+			}
+			err := r.Err()
+			var ce *docmeta.CheckError
+			if tc.ok {
+				if errors.As(err, &ce) && ce.Has(tc.check) {
+					t.Fatalf("Err lists passing check %s", tc.check)
+				}
+				return
+			}
+			if !errors.As(err, &ce) || !ce.Has(tc.check) {
+				t.Fatalf("Err = %v, want a CheckError with %s", err, tc.check)
+			}
+			if c.FaultCode == "" || c.Field == "" || c.Expected == "" || c.Message == "" {
+				t.Fatalf("failed check lacks field, expected, message or fault code: %+v", c)
+			}
+			for _, cf := range []string{pdfcdatest.PatientCF, pdfcdatest.PatientCF2, "FSEPGL01E41A145K"} {
+				if strings.Contains(err.Error(), cf) {
+					t.Fatalf("error message leaks a fiscal code: %v", err)
+				}
+			}
+		})
+	}
+}
+
+func TestSignatureNotCheckedUnlessRequired(t *testing.T) {
+	r := docmeta.InspectBytes(gen{Attachment: cdaGen{}.Bytes()}.Bytes(), "doc", docmeta.Options{})
+	if _, ran := r.Check(docmeta.CheckSignature); ran || r.Signed || r.Err() != nil {
+		t.Fatalf("signature checked or error: signed=%v err=%v", r.Signed, r.Err())
+	}
+}
+
+func TestDeriveAndOverride(t *testing.T) {
+	data := signed(cdaGen{TypeCode: "68604-8", TemplateRoot: "2.16.840.1.113883.2.9.10.1.7.1", EffectiveTime: "20260315103000+0100", Confidential: "R"})
+	prof := docmeta.Profile{HealthcareFacilityType: "Ospedale", PracticeSettingCode: "AD_PSC001", RepositoryUniqueID: "2.16.840.1.113883.2.9.2.160.4.5.1"}
+	r := docmeta.InspectBytes(data, "referto.pdf", docmeta.Options{Profile: prof, Strict: true, RequireSignature: true, PatientCF: pdfcdatest.PatientCF})
+	if err := r.Err(); err != nil {
+		t.Fatalf("Err: %v", err)
+	}
+	want := docmeta.Metadata{
+		PatientCF: pdfcdatest.PatientCF, UniqueID: "2.16.840.1.113883.2.9.2.160.4.4^160114.TEST.20260315103000.0001",
+		RepositoryUniqueID: prof.RepositoryUniqueID, TypeCode: "68604-8", ClassCode: "REF", FormatCode: "2.16.840.1.113883.2.9.10.1.7.1",
+		PracticeSettingCode: "AD_PSC001", HealthcareFacilityType: "Ospedale", ConfidentialityCode: "R",
+		AuthorInstitutionCode: "160114", AuthorInstitutionName: "Struttura di prova", AuthorPerson: pdfcdatest.AuthorCF,
+		MimeType: "application/pdf", Hash: sha256Independent(t, data), Size: int64(len(data)),
+		CreationTime: time.Date(2026, 3, 15, 9, 30, 0, 0, time.UTC), Title: "Referto di prova (sintetico)", LanguageCode: "it-IT", DocumentName: "referto.pdf",
+	}
+	if got := r.Metadata; !metaEqual(got, want) {
+		t.Fatalf("metadata\n got %+v\nwant %+v", got, want)
+	}
+	// Every override wins; the hash and size still describe the bytes.
+	o := docmeta.Overrides{TypeCode: "11502-2", ClassCode: "REF", FormatCode: "f", PracticeSettingCode: "AD_PSC999", HealthcareFacilityType: "Territorio",
+		ConfidentialityCode: "V", AuthorInstitutionCode: "c", AuthorInstitutionName: "n", AuthorPerson: pdfcdatest.LegalCF, Title: "t", LanguageCode: "en-US",
+		DocumentName: "d.pdf", UniqueID: "2.16.840.1.113883.2.9.2.160.4.4^other", RepositoryUniqueID: "r", CreationTime: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	r = docmeta.InspectBytes(data, "referto.pdf", docmeta.Options{Profile: prof, Overrides: o})
+	m := r.Metadata
+	got := []string{m.TypeCode, m.ClassCode, m.FormatCode, m.PracticeSettingCode, m.HealthcareFacilityType, m.ConfidentialityCode, m.AuthorInstitutionCode, m.AuthorInstitutionName, m.AuthorPerson, m.Title, m.LanguageCode, m.DocumentName, m.UniqueID, m.RepositoryUniqueID, m.CreationTime.Format(time.RFC3339)}
+	exp := []string{"11502-2", "REF", "f", "AD_PSC999", "Territorio", "V", "c", "n", pdfcdatest.LegalCF, "t", "en-US", "d.pdf", o.UniqueID, "r", "2026-01-01T00:00:00Z"}
+	if strings.Join(got, "|") != strings.Join(exp, "|") {
+		t.Fatalf("overrides\n got %v\nwant %v", got, exp)
+	}
+	if m.Hash != want.Hash || m.Size != want.Size {
+		t.Fatal("hash or size changed by overrides")
+	}
+	// A type override alone derives the class of the new type.
+	r = docmeta.InspectBytes(data, "x", docmeta.Options{Overrides: docmeta.Overrides{TypeCode: "34105-7"}})
+	if r.Metadata.ClassCode != "LDO" {
+		t.Fatalf("class for overridden type = %q, want LDO", r.Metadata.ClassCode)
+	}
+}
+
+func metaEqual(a, b docmeta.Metadata) bool {
+	ja, _ := json.Marshal(a)
+	jb, _ := json.Marshal(b)
+	return bytes.Equal(ja, jb)
+}
+
+// sha256Independent hashes with sha256sum when installed (an independent implementation).
+func sha256Independent(t *testing.T, data []byte) string {
+	t.Helper()
+	tool, err := exec.LookPath("sha256sum")
+	if err != nil {
+		t.Skip("sha256sum not installed")
+	}
+	cmd := exec.Command(tool)
+	cmd.Stdin = bytes.NewReader(data)
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.Fields(string(out))[0]
+}
+
+func TestInspectReaderAndFile(t *testing.T) {
+	data := signed(cdaGen{})
+	path := filepath.Join(t.TempDir(), "doc.pdf")
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r1, err := docmeta.Inspect(bytes.NewReader(data), int64(len(data)), "doc.pdf", docmeta.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r2, err := docmeta.InspectFile(path, docmeta.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	j1, _ := json.Marshal(r1)
+	j2, _ := json.Marshal(r2)
+	if !bytes.Equal(j1, j2) {
+		t.Fatalf("Inspect and InspectFile differ:\n%s\n%s", j1, j2)
+	}
+	if _, err := docmeta.Inspect(bytes.NewReader(data), int64(len(data)), "doc.pdf", docmeta.Options{MaxSize: 100}); !errors.Is(err, docmeta.ErrTooLarge) {
+		t.Fatalf("MaxSize: err = %v", err)
+	}
+	if _, err := docmeta.Inspect(bytes.NewReader(data[:10]), int64(len(data)), "doc.pdf", docmeta.Options{}); err == nil {
+		t.Fatal("short read: no error")
+	}
+	if _, err := docmeta.InspectFile(filepath.Join(t.TempDir(), "missing.pdf"), docmeta.Options{}); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("missing file: err = %v", err)
+	}
+}
+
+// TestFixtures keeps fixtures/documents in step with pdfcdatest (-update rewrites them) and
+// checks each fixture's report against its golden JSON.
+func TestFixtures(t *testing.T) {
+	dir := filepath.Join(pdfcdatest.ModuleRoot(t), "fixtures", "documents")
+	opts := docmeta.Options{Strict: true, RequireSignature: true, PatientCF: pdfcdatest.PatientCF,
+		Profile: docmeta.Profile{HealthcareFacilityType: "Ospedale", PracticeSettingCode: "AD_PSC001", RepositoryUniqueID: "2.16.840.1.113883.2.9.2.160.4.5.1"}}
+	var readme strings.Builder
+	readme.WriteString("# fixtures/documents\n\nSynthetic documents made by `adapter/pdfcda/pdfcdatest` (test identities only, no real data).\n" +
+		"Regenerate with `go test ./adapter/docmeta -run TestFixtures -update`; each `<name>.report.json` is the\n" +
+		"`docmeta.Report` under Strict, RequireSignature and PatientCF " + pdfcdatest.PatientCF + ".\n" +
+		"The signatures are fake (right shape, no cryptographic value).\n\n| file | what it exercises |\n|---|---|\n")
+	for _, f := range pdfcdatest.Fixtures() {
+		readme.WriteString("| `" + f.Name + "` | " + f.About + " |\n")
+	}
+	t.Run("README.md", func(t *testing.T) {
+		path := filepath.Join(dir, "README.md")
+		if *update {
+			if err := os.WriteFile(path, []byte(readme.String()), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			return
+		}
+		if b, err := os.ReadFile(path); err != nil || string(b) != readme.String() {
+			t.Fatalf("README.md out of date (run with -update): %v", err)
+		}
+	})
+	for _, f := range pdfcdatest.Fixtures() {
+		t.Run(f.Name, func(t *testing.T) {
+			path := filepath.Join(dir, f.Name)
+			golden := path + ".report.json"
+			r := docmeta.InspectBytes(f.Data, f.Name, opts)
+			js, err := json.MarshalIndent(r, "", "  ")
+			if err != nil {
+				t.Fatal(err)
+			}
+			js = append(js, '\n')
+			if *update {
+				if err := os.MkdirAll(dir, 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(path, f.Data, 0o644); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(golden, js, 0o644); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			onDisk, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatalf("%v (run with -update)", err)
+			}
+			if !bytes.Equal(onDisk, f.Data) {
+				t.Fatalf("%s differs from the generator (run with -update)", f.Name)
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(want, js) {
+				t.Fatalf("report differs from %s (run with -update after checking):\n%s", golden, js)
+			}
+		})
+	}
+}
+
+// TestFixtureOutcomes states, independently of the golden files, which checks each fixture
+// must fail under the fixtures' options.
+func TestFixtureOutcomes(t *testing.T) {
+	opts := docmeta.Options{Strict: true, RequireSignature: true, PatientCF: pdfcdatest.PatientCF}
+	want := map[string][]string{
+		"lab-signed.pdf":       nil,
+		"lab-unsigned.pdf":     {docmeta.CheckSignature},
+		"lab-objstm-kids.pdf":  nil,
+		"lab-uncompressed.pdf": nil,
+		"lab-appended.pdf":     nil,
+		"no-cda.pdf":           {docmeta.CheckAttachment},
+		"wrong-name.pdf":       {docmeta.CheckAttachment},
+		"not-hl7.pdf":          {docmeta.CheckCDA},
+		"malformed-cda.pdf":    {docmeta.CheckCDA},
+		"bad-cf.pdf":           {docmeta.CheckPatientCF, docmeta.CheckPatient},
+		"other-patient.pdf":    {docmeta.CheckPatient},
+		"unknown-type.pdf":     {docmeta.CheckType},
+		"lazio-id.pdf":         {docmeta.CheckRegion},
+		"lab.xml":              {docmeta.CheckFormat},
+	}
+	for _, f := range pdfcdatest.Fixtures() {
+		t.Run(f.Name, func(t *testing.T) {
+			exp, ok := want[f.Name]
+			if !ok {
+				t.Fatalf("no expectation for fixture %s", f.Name)
+			}
+			r := docmeta.InspectBytes(f.Data, f.Name, opts)
+			var failed []string
+			if ce := (*docmeta.CheckError)(nil); errors.As(r.Err(), &ce) {
+				for _, c := range ce.Failed {
+					failed = append(failed, c.ID)
+				}
+			}
+			if strings.Join(failed, ",") != strings.Join(exp, ",") {
+				t.Fatalf("failed checks %v, want %v", failed, exp)
+			}
+		})
+	}
+}
+
+// TestSamples runs the ministry's signed PDFs: each yields the README's patient and LOINC;
+// their ids are under region 120, so strict mode fails them and non-strict passes.
+func TestSamples(t *testing.T) {
+	dir := pdfcdatest.SamplesDir(t)
+	for _, s := range pdfcdatest.Samples {
+		t.Run(s.Type, func(t *testing.T) {
+			path := filepath.Join(dir, "signed-pdf", s.Type+".pdf")
+			r, err := docmeta.InspectFile(path, docmeta.Options{RequireSignature: true, PatientCF: s.PatientCF})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := r.Err(); err != nil {
+				t.Fatalf("non-strict: %v", err)
+			}
+			m := r.Metadata
+			if m.PatientCF != s.PatientCF || m.TypeCode != s.LOINC || m.FormatCode != s.TemplateRoot || m.MimeType != "application/pdf" || !r.Signed {
+				t.Fatalf("metadata %+v", m)
+			}
+			if !r.Signatures[0].CoversWholeFile {
+				t.Fatal("signature does not cover the file")
+			}
+			r, err = docmeta.InspectFile(path, docmeta.Options{Strict: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var ce *docmeta.CheckError
+			if !errors.As(r.Err(), &ce) || len(ce.Failed) != 1 || ce.Failed[0].ID != docmeta.CheckRegion {
+				t.Fatalf("strict: %v, want only %s", r.Err(), docmeta.CheckRegion)
+			}
+			// The bare CDA gives the same header metadata.
+			x, err := docmeta.InspectFile(filepath.Join(dir, "cda", s.Type+".xml"), docmeta.Options{AllowXML: true})
+			if err != nil || x.Err() != nil {
+				t.Fatalf("cda/%s.xml: %v %v", s.Type, err, x.Err())
+			}
+			if x.Metadata.PatientCF != s.PatientCF || x.Metadata.TypeCode != s.LOINC || x.Metadata.MimeType != "text/xml" {
+				t.Fatalf("xml metadata %+v", x.Metadata)
+			}
+		})
+	}
+}
+
+func BenchmarkInspect50MB(b *testing.B) {
+	g := gen{Attachment: cdaGen{}.Bytes(), Sign: true, PadTo: 50 << 20}.Bytes()
+	data := make([]byte, len(g))
+	copy(data, g)
+	g = nil
+	b.SetBytes(int64(len(data)))
+	for b.Loop() {
+		r := docmeta.InspectBytes(data, "big.pdf", docmeta.Options{RequireSignature: true})
+		if r.Err() != nil {
+			b.Fatal(r.Err())
+		}
+	}
+}
