@@ -2,9 +2,7 @@ package main
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -83,11 +81,11 @@ func loadWSDL(path string) (*schemaSet, error) {
 		}
 	}
 	for _, m := range childrenNS(root, "message") {
-		for _, part := range childrenNS(m, "part") {
-			if el := part.SelectAttrValue("element", ""); el != "" {
-				s.Messages[m.SelectAttrValue("name", "")] = resolveQName(part, el)
+		// Document/literal wrapped: the first part names the wrapper element.
+		if parts := childrenNS(m, "part"); len(parts) > 0 {
+			if el := parts[0].SelectAttrValue("element", ""); el != "" {
+				s.Messages[m.SelectAttrValue("name", "")] = resolveQName(parts[0], el)
 			}
-			break
 		}
 	}
 	for _, pt := range childrenNS(root, "portType") {
@@ -98,12 +96,6 @@ func loadWSDL(path string) (*schemaSet, error) {
 		}
 	}
 	return s, nil
-}
-
-// loadXSD reads a standalone schema file (used by tests and for the provenance check).
-func loadXSD(path string) (*schemaSet, error) {
-	s := newSchemaSet()
-	return s, s.loadSchemaFile(path, "")
 }
 
 func (s *schemaSet) loadSchemaFile(path, chameleonNS string) error {
@@ -257,33 +249,6 @@ func (s *schemaSet) isBase64(t qname) bool {
 	return false
 }
 
-// names returns every element name declared in the set, sorted (for the provenance check).
-func (s *schemaSet) names() []string {
-	seen := map[string]bool{}
-	for q := range s.Elements {
-		seen[q.Local] = true
-	}
-	for q := range s.ComplexTypes {
-		seen[q.Local] = true
-	}
-	for q := range s.SimpleTypes {
-		seen[q.Local] = true
-	}
-	for _, m := range []map[qname]*complexType{s.ComplexTypes, s.ElementTypes} {
-		for _, ct := range m {
-			for _, p := range ct.Particles {
-				seen[p.Name] = true
-			}
-		}
-	}
-	out := make([]string, 0, len(seen))
-	for n := range seen {
-		out = append(out, n)
-	}
-	sort.Strings(out)
-	return out
-}
-
 func occurs(v string) (int, error) {
 	if v == "unbounded" {
 		return -1, nil
@@ -350,5 +315,3 @@ func localPart(v string) string {
 	}
 	return v
 }
-
-var _ = os.Stderr
