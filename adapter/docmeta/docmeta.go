@@ -35,7 +35,7 @@ type Profile struct {
 	// when empty they are taken from the CDA custodian.
 	StructureName string `json:"structure_name,omitempty"`
 	StructureCode string `json:"structure_code,omitempty"`
-	// HealthcareFacilityType is one of FacilityTypes.
+	// HealthcareFacilityType is one of FacilityTypes().
 	HealthcareFacilityType string `json:"healthcare_facility_type,omitempty"`
 	// PracticeSettingCode is AD_PSC001 … AD_PSC131, AD_PSC199 or AD_PSC999.
 	PracticeSettingCode string `json:"practice_setting_code,omitempty"`
@@ -106,6 +106,10 @@ type Options struct {
 	// AllowXML accepts a bare CDA XML (text/xml) instead of a PDF; the region refuses
 	// anything but PDF ("Il documento non è pdf"), so it is off by default.
 	AllowXML bool
+	// AllowP7M accepts a CAdES envelope (.p7m, application/pkcs7-mime) around a PDF or a
+	// CDA XML, as older producers send; the envelope counts as a signature. Off by default:
+	// the bytes sent are then not a PDF.
+	AllowP7M bool
 	// Location is the zone of CDA times written without an offset (UTC when nil).
 	Location *time.Location
 	// MaxSize caps the document size (default 100 MiB).
@@ -160,8 +164,10 @@ type Report struct {
 	PDFVersion  string        `json:"pdf_version,omitempty"`
 	Attachments []string      `json:"attachments,omitempty"`
 	CDASize     int           `json:"cda_size,omitempty"`
-	// Signed is true when at least one PDF signature dictionary was found.
+	// Signed is true when at least one PDF signature dictionary was found, or the document
+	// came in a CAdES envelope (CAdES true). No signature is verified.
 	Signed     bool               `json:"signed"`
+	CAdES      bool               `json:"cades,omitempty"`
 	Signatures []pdfcda.Signature `json:"signatures,omitempty"`
 	Header     *cda.Header        `json:"cda_header,omitempty"`
 	Metadata   Metadata           `json:"metadata"`
@@ -275,9 +281,16 @@ func InspectBytes(data []byte, name string, opts Options) *Report {
 		}
 	}
 	switch {
-	case format == pdfcda.FormatPDF, format == pdfcda.FormatP7M && inner == pdfcda.FormatPDF:
+	case format == pdfcda.FormatPDF:
 		r.Metadata.MimeType = "application/pdf"
 		r.pass(CheckFormat, "mimeType", string(format), "a PDF")
+	case format == pdfcda.FormatP7M && opts.AllowP7M:
+		r.Metadata.MimeType = "application/pkcs7-mime"
+		found := "p7m"
+		if doc != nil {
+			found += " with " + string(inner)
+		}
+		r.pass(CheckFormat, "mimeType", found, "a PDF or, as allowed, a CAdES envelope")
 	case inner == pdfcda.FormatXML && opts.AllowXML:
 		r.Metadata.MimeType = "text/xml"
 		r.pass(CheckFormat, "mimeType", string(format), "a PDF or, as allowed, a CDA XML")
@@ -291,6 +304,10 @@ func InspectBytes(data []byte, name string, opts Options) *Report {
 		r.fail(Check{ID: CheckFormat, Field: "mimeType", Found: found, Expected: "application/pdf", Message: "the document is not a PDF (Il documento non è pdf)", FaultCode: "FSE-00415"})
 		return r
 	}
+	if format == pdfcda.FormatP7M && err != nil {
+		r.fail(Check{ID: CheckPDF, Field: "document", Found: err.Error(), Expected: "a CAdES envelope with content", Message: "the p7m envelope cannot be read", FaultCode: "FSE-00415"})
+		return r
+	}
 	if err != nil {
 		r.fail(Check{ID: CheckPDF, Field: "document", Found: err.Error(), Expected: "a readable PDF", Message: "the PDF cannot be read", FaultCode: "FSE-00415"})
 		return r
@@ -302,15 +319,16 @@ func InspectBytes(data []byte, name string, opts Options) *Report {
 	if doc.Inner != "" {
 		r.InnerFormat = doc.Inner
 	}
-	r.Signed = len(doc.Signatures) > 0
+	r.CAdES = doc.Format == pdfcda.FormatP7M
+	r.Signed = len(doc.Signatures) > 0 || r.CAdES
 	if opts.RequireSignature {
-		if r.Signed {
+		switch {
+		case len(doc.Signatures) > 0:
 			r.pass(CheckSignature, "signature", fmt.Sprintf("%d signature(s)", len(doc.Signatures)), "a PAdES signature")
-		} else {
+		case r.CAdES:
+			r.pass(CheckSignature, "signature", "CAdES envelope (not verified)", "a PAdES signature or, as allowed, a CAdES envelope")
+		default:
 			found := "no signature dictionary"
-			if format == pdfcda.FormatP7M {
-				found = "CAdES envelope, no PAdES signature"
-			}
 			r.fail(Check{ID: CheckSignature, Field: "signature", Found: found, Expected: "a PAdES signature (/ByteRange and /Contents)", Message: "the PDF is not signed and a signature is required", FaultCode: "FSE-00422"})
 		}
 	}
@@ -372,7 +390,7 @@ func types(p Profile, code string) (TypeInfo, bool) {
 	if t, ok := p.Types[code]; ok {
 		return t, true
 	}
-	t, ok := Types[code]
+	t, ok := typeTable[code]
 	return t, ok
 }
 
@@ -526,8 +544,8 @@ func (r *Report) check(h *cda.Header, opts Options) {
 	switch {
 	case !known && m.ClassCode == "":
 		// Nothing to derive from an unknown type: reported once, by CheckType.
-	case !contains(ClassCodes, m.ClassCode):
-		r.fail(Check{ID: CheckClass, Field: "classCode", Found: m.ClassCode, Expected: "one of " + strings.Join(ClassCodes, " "), Message: "unknown or missing class code", FaultCode: "FSE-00400"})
+	case !contains(classCodes, m.ClassCode):
+		r.fail(Check{ID: CheckClass, Field: "classCode", Found: m.ClassCode, Expected: "one of " + strings.Join(classCodes, " "), Message: "unknown or missing class code", FaultCode: "FSE-00400"})
 	case known && !contains(t.Classes, m.ClassCode):
 		r.fail(Check{ID: CheckClass, Field: "classCode", Found: m.ClassCode, Expected: strings.Join(t.Classes, " or ") + " for type " + m.TypeCode, Message: "the class code is inconsistent with the document type", FaultCode: "FSE-00400"})
 	case known:
@@ -536,13 +554,13 @@ func (r *Report) check(h *cda.Header, opts Options) {
 
 	// Profile value sets (only what is set: an empty value is for the publisher to require).
 	var bad []string
-	if v := m.HealthcareFacilityType; v != "" && !contains(FacilityTypes, v) {
-		bad = append(bad, "healthcareFacilityTypeCode "+v+" (expected one of "+strings.Join(FacilityTypes, " ")+")")
+	if v := m.HealthcareFacilityType; v != "" && !contains(facilityTypes, v) {
+		bad = append(bad, "healthcareFacilityTypeCode "+v+" (expected one of "+strings.Join(facilityTypes, " ")+")")
 	}
 	if v := m.PracticeSettingCode; v != "" && !practiceSetting.MatchString(v) {
 		bad = append(bad, "practiceSettingCode "+v+" (expected AD_PSC001…AD_PSC131, AD_PSC199, AD_PSC999)")
 	}
-	if v := m.ConfidentialityCode; v != "" && !contains(ConfidentialityCodes, v) {
+	if v := m.ConfidentialityCode; v != "" && !contains(confidentialityCodes, v) {
 		bad = append(bad, "confidentialityCode "+v+" (expected N, R or V)")
 	}
 	if len(bad) > 0 {

@@ -1,5 +1,10 @@
 package docmeta
 
+import (
+	"maps"
+	"slices"
+)
+
 // TypeInfo describes a document type (LOINC typeCode) of the Italian affinity domain.
 type TypeInfo struct {
 	// Display is the Italian name of the type.
@@ -9,7 +14,7 @@ type TypeInfo struct {
 	Classes []string `json:"classes"`
 }
 
-// Types is the typeCode → classCode table.
+// typeTable is the typeCode → classCode table; read it through Type and TypeCodes.
 //
 // Sources: the typeCode value set and displays are those of the national gateway
 // (ministero-salute/it-fse-gtw-dispatcher, enums/DocumentTypeEnum.java) and the classCode
@@ -21,7 +26,7 @@ type TypeInfo struct {
 // REF, prescriptions → PRS, dispensations → PRE, …). Pairs marked "modelled" are our
 // reading and must be checked against the region's tables; a Profile can extend or
 // override any entry.
-var Types = map[string]TypeInfo{
+var typeTable = map[string]TypeInfo{
 	"11502-2":  {"Referto di laboratorio", []string{"REF"}},
 	"68604-8":  {"Referto di radiologia", []string{"REF"}},
 	"11488-4":  {"Referto specialistico", []string{"REF"}},
@@ -49,14 +54,14 @@ var Types = map[string]TypeInfo{
 	"68814-3":  {"Bilanci di salute pediatrici", []string{"REF", "SUM"}},            // modelled
 }
 
-// ClassCodes is the classCode value set (domain.md §6).
-var ClassCodes = []string{"WOR", "REF", "LDO", "RIC", "SUM", "TAC", "PRS", "PRE", "ESE", "PDC", "VAC", "CER", "VRB", "CON", "CNT", "CRT", "LET", "PRO", "COL"}
+// classCodes is the classCode value set (domain.md §6).
+var classCodes = []string{"WOR", "REF", "LDO", "RIC", "SUM", "TAC", "PRS", "PRE", "ESE", "PDC", "VAC", "CER", "VRB", "CON", "CNT", "CRT", "LET", "PRO", "COL"}
 
-// FacilityTypes is the healthcareFacilityTypeCode value set.
-var FacilityTypes = []string{"Ospedale", "Prevenzione", "Territorio", "SistemaTS", "Cittadino"}
+// facilityTypes is the healthcareFacilityTypeCode value set.
+var facilityTypes = []string{"Ospedale", "Prevenzione", "Territorio", "SistemaTS", "Cittadino"}
 
-// ConfidentialityCodes is the confidentialityCode value set (2.16.840.1.113883.5.25).
-var ConfidentialityCodes = []string{"N", "R", "V"}
+// confidentialityCodes is the confidentialityCode value set (2.16.840.1.113883.5.25).
+var confidentialityCodes = []string{"N", "R", "V"}
 
 // OIDLoinc is the LOINC code system.
 const OIDLoinc = "2.16.840.1.113883.6.1"
@@ -65,11 +70,24 @@ const OIDLoinc = "2.16.840.1.113883.6.1"
 // mode the document id root must start with it.
 const OIDRegion = "2.16.840.1.113883.2.9.2.160."
 
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
+func contains(list []string, s string) bool { return slices.Contains(list, s) }
+
+// Type returns the built-in entry of the typeCode → classCode table.
+func Type(code string) (TypeInfo, bool) {
+	t, ok := typeTable[code]
+	return TypeInfo{Display: t.Display, Classes: slices.Clone(t.Classes)}, ok
 }
+
+// TypeCodes returns the typeCodes of the built-in table, sorted.
+func TypeCodes() []string {
+	return slices.Sorted(maps.Keys(typeTable))
+}
+
+// ClassCodes returns the classCode value set.
+func ClassCodes() []string { return slices.Clone(classCodes) }
+
+// FacilityTypes returns the healthcareFacilityTypeCode value set.
+func FacilityTypes() []string { return slices.Clone(facilityTypes) }
+
+// ConfidentialityCodes returns the confidentialityCode value set.
+func ConfidentialityCodes() []string { return slices.Clone(confidentialityCodes) }

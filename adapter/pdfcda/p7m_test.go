@@ -2,7 +2,6 @@ package pdfcda_test
 
 import (
 	"bytes"
-	"encoding/asn1"
 	"errors"
 	"os"
 	"os/exec"
@@ -13,32 +12,9 @@ import (
 	"github.com/fsepuglia/fsepuglia/adapter/pdfcda/pdfcdatest"
 )
 
-// derSignedData builds a DER SignedData (no signers: the reader does not verify) around
-// content, with encoding/asn1 as the independent encoder; nil content makes it detached.
 func derSignedData(t *testing.T, content []byte) []byte {
 	t.Helper()
-	type encap struct {
-		Type    asn1.ObjectIdentifier
-		Content []byte `asn1:"explicit,optional,tag:0"`
-	}
-	type signedData struct {
-		Version    int
-		Digests    []asn1.RawValue `asn1:"set"`
-		Encap      encap
-		SignerInfo []asn1.RawValue `asn1:"set"`
-	}
-	sd, err := asn1.Marshal(signedData{Version: 1, Digests: []asn1.RawValue{}, Encap: encap{Type: asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 7, 1}, Content: content}, SignerInfo: []asn1.RawValue{}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ci, err := asn1.Marshal(struct {
-		Type    asn1.ObjectIdentifier
-		Content asn1.RawValue
-	}{asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 7, 2}, asn1.RawValue{Class: asn1.ClassContextSpecific, Tag: 0, IsCompound: true, Bytes: sd}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ci
+	return pdfcdatest.P7M(content)
 }
 
 func TestP7M(t *testing.T) {

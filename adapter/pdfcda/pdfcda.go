@@ -185,6 +185,9 @@ func ReadPDF(data []byte, lim Limits) (*Document, error) {
 	if err != nil {
 		return nil, err
 	}
+	if f.crypt {
+		return nil, &UnsupportedError{What: "encrypted PDF (strings and streams cannot be read)"}
+	}
 	doc := &Document{Format: FormatPDF, Objects: len(f.objs), Damaged: f.damaged}
 	if i := bytes.Index(data[:min(len(data), 1024)], []byte("%PDF-")); i >= 0 {
 		v := data[i+5:]

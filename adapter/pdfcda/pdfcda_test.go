@@ -239,6 +239,7 @@ func TestHostile(t *testing.T) {
 		{"too many objects", []byte("%PDF-1.4\n" + strings.Repeat("1 0 obj null endobj 2 0 obj null endobj 3 0 obj null endobj ", 1)), pdfcda.Limits{MaxObjects: 2}, &pdfcda.LimitError{}},
 		{"no catalog", []byte("%PDF-1.4\n1 0 obj << >> endobj\n"), pdfcda.Limits{}, &pdfcda.SyntaxError{}},
 		{"lying Length", bytes.Replace(pdfWith("", lab), []byte(fmt.Sprintf("/Length %d", len(lab))), []byte("/Length 99999999"), 1), pdfcda.Limits{}, nil},
+		{"encrypted", bytes.Replace(pdfWith("", lab), []byte("<< /Root 1 0 R >>"), []byte("<< /Root 1 0 R /Encrypt << /Filter /Standard /V 2 >> >>"), 1), pdfcda.Limits{}, &pdfcda.UnsupportedError{}},
 		{"reference loop", []byte("%PDF-1.4\n1 0 obj 2 0 R endobj\n2 0 obj 1 0 R endobj\ntrailer << /Root 1 0 R >>"), pdfcda.Limits{}, &pdfcda.LimitError{}},
 	}
 	for _, tc := range cases {

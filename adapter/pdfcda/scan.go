@@ -28,6 +28,7 @@ type file struct {
 	objs     map[int64]*entry
 	roots    []rootCandidate
 	damaged  int
+	crypt    bool // a trailer has /Encrypt
 	stmsDone bool
 	inflated int64
 }
@@ -102,6 +103,7 @@ func scan(b []byte, lim Limits) (*file, error) {
 			pos = end
 			if d["Type"] == name("XRef") && d["Root"] != nil {
 				f.roots = append(f.roots, rootCandidate{hdr, d["Root"]})
+				f.crypt = f.crypt || d["Encrypt"] != nil
 			}
 		} else {
 			pos = p.pos
@@ -122,6 +124,7 @@ func scan(b []byte, lim Limits) (*file, error) {
 		if bytes.HasPrefix(b[p.pos:], []byte("<<")) {
 			if d, err := p.dict(); err == nil && d["Root"] != nil {
 				f.roots = append(f.roots, rootCandidate{pos + i, d["Root"]})
+				f.crypt = f.crypt || d["Encrypt"] != nil
 			}
 		}
 		pos += i + len("trailer")

@@ -11,6 +11,7 @@ package pdfcdatest
 import (
 	"bytes"
 	"compress/zlib"
+	"encoding/asn1"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -426,4 +427,32 @@ var Samples = []Sample{
 	{"SING_VACC", "87273-9", "2.16.840.1.113883.2.9.10.1.11.1.1", "GTWGWY82B42G920M"},
 	{"PSS", "60591-5", "2.16.840.1.113883.2.9.10.1.4.1.1", "GTWGWY82B42G920M"},
 	{"VPS", "59258-4", "2.16.840.1.113883.2.9.10.1.6.1", "GTWGWY82B42G920M"},
+}
+
+// P7M wraps content in a DER CMS SignedData (encapsulated content, no signer infos: the
+// envelope has the shape of a CAdES .p7m and no cryptographic value); nil content makes a
+// detached envelope. It is built with encoding/asn1, independently of the reader.
+func P7M(content []byte) []byte {
+	type encap struct {
+		Type    asn1.ObjectIdentifier
+		Content []byte `asn1:"explicit,optional,tag:0"`
+	}
+	type signedData struct {
+		Version    int
+		Digests    []asn1.RawValue `asn1:"set"`
+		Encap      encap
+		SignerInfo []asn1.RawValue `asn1:"set"`
+	}
+	sd, err := asn1.Marshal(signedData{Version: 1, Digests: []asn1.RawValue{}, Encap: encap{Type: asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 7, 1}, Content: content}, SignerInfo: []asn1.RawValue{}})
+	if err != nil {
+		panic(err)
+	}
+	ci, err := asn1.Marshal(struct {
+		Type    asn1.ObjectIdentifier
+		Content asn1.RawValue
+	}{asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 7, 2}, asn1.RawValue{Class: asn1.ClassContextSpecific, Tag: 0, IsCompound: true, Bytes: sd}})
+	if err != nil {
+		panic(err)
+	}
+	return ci
 }
