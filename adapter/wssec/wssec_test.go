@@ -190,7 +190,7 @@ func TestSecureRefuses(t *testing.T) {
 		{"no signer", string(gowsdlEnvelope("<a/>")), func(p *wssec.Params) { p.Signer = wssec.Signer{} }, wssec.ErrInvalidParams},
 		{"key does not match cert", string(gowsdlEnvelope("<a/>")), func(p *wssec.Params) { p.Signer.Cert = other.Cert }, wssec.ErrInvalidParams},
 		{"no action", string(gowsdlEnvelope("<a/>")), func(p *wssec.Params) { p.Action = "" }, wssec.ErrInvalidParams},
-		{"missing attribute", string(gowsdlEnvelope("<a/>")), func(p *wssec.Params) { p.Attributes.PatientCF = "" }, saml.ErrInvalidAttributes},
+		{"missing attribute", string(gowsdlEnvelope("<a/>")), func(p *wssec.Params) { p.Attributes.Action = "" }, saml.ErrInvalidAttributes},
 		{"SOAP 1.2", `<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope"><s:Body/></s:Envelope>`, nil, wssec.ErrEnvelope},
 		{"no body", `<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Header/></soap:Envelope>`, nil, wssec.ErrEnvelope},
 		{"not xml", `hello`, nil, wssec.ErrEnvelope},

@@ -56,7 +56,8 @@ const (
 
 // Attributes are the facts the assertions state about one request. Zero-valued
 // OrganizationID, Organization and HomeCommunityID take Puglia's defaults; DocumentType,
-// ApplicationID, Vendor and Version are optional, everything else is required.
+// ApplicationID, Vendor and Version are optional; PatientCF is optional only for calls that
+// concern no patient (the privacy notice); everything else is required.
 type Attributes struct {
 	OperatorCF      string // operator's codice fiscale (bare, 16 characters)
 	Role            string // subject role code: AAS, APR, PSS, INF, FAR, DRS, ASS, TUT, ING, OGC, OPI, ...
@@ -98,7 +99,7 @@ func (a Attributes) Check() error {
 	req := []struct{ name, v string }{
 		{"OperatorCF", a.OperatorCF}, {"Role", a.Role}, {"StructureName", a.StructureName},
 		{"StructureCode", a.StructureCode}, {"PurposeOfUse", a.PurposeOfUse},
-		{"Action", a.Action}, {"PatientCF", a.PatientCF},
+		{"Action", a.Action},
 	}
 	for _, r := range req {
 		if strings.TrimSpace(r.v) == "" {
@@ -167,9 +168,12 @@ func (a Attributes) requestPairs() []pair {
 	p := []pair{
 		{AttrPurposeOfUse, a.PurposeOfUse},
 		{AttrActionID, a.Action},
-		{AttrResourceID, a.PatientCF},
-		{AttrHomeCommunityID, a.HomeCommunityID},
 	}
+	if a.PatientCF != "" {
+		// Omitted only for calls that concern no patient (recuperoInformativa).
+		p = append(p, pair{AttrResourceID, a.PatientCF})
+	}
+	p = append(p, pair{AttrHomeCommunityID, a.HomeCommunityID})
 	if a.DocumentType != "" {
 		p = append(p, pair{AttrDocumentType, DocumentTypeValue(a.DocumentType)})
 	}

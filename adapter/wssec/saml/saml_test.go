@@ -189,7 +189,7 @@ func TestCheck(t *testing.T) {
 		{"no structure code", func(a *saml.Attributes) { a.StructureCode = "" }, false},
 		{"no purpose", func(a *saml.Attributes) { a.PurposeOfUse = "" }, false},
 		{"no action", func(a *saml.Attributes) { a.Action = "" }, false},
-		{"no patient", func(a *saml.Attributes) { a.PatientCF = "" }, false},
+		{"no patient (privacy notice)", func(a *saml.Attributes) { a.PatientCF = "" }, true},
 		{"patient already formatted", func(a *saml.Attributes) { a.PatientCF = saml.SubjectIDValue(patientCF) }, false},
 	}
 	for _, tt := range tests {
