@@ -126,6 +126,29 @@ func TestSamples(t *testing.T) {
 			if len(doc.Signatures) != 1 || !doc.Signatures[0].CoversWholeFile || doc.Signatures[0].SubFilter != "ETSI.CAdES.detached" {
 				t.Errorf("signatures %+v", doc.Signatures)
 			}
+			// poppler's pdfsig verifies these real signatures independently.
+			if pdfsig, err := exec.LookPath("pdfsig"); err == nil {
+				out, _ := exec.Command(pdfsig, filepath.Join(dir, "signed-pdf", s.Type+".pdf")).CombinedOutput()
+				total := strings.Contains(string(out), "Total document signed")
+				n := strings.Count(string(out), "Signature #")
+				if n != len(doc.Signatures) || total != doc.Signatures[0].CoversWholeFile {
+					t.Errorf("pdfsig: %d signatures, total=%v; ours %d, covers=%v", n, total, len(doc.Signatures), doc.Signatures[0].CoversWholeFile)
+				}
+				// Bytes appended after the signature: both must say it no longer covers the file.
+				appended := append(append([]byte(nil), data...), "\n% appended after signing\n"...)
+				path := filepath.Join(t.TempDir(), "appended.pdf")
+				if err := os.WriteFile(path, appended, 0o600); err != nil {
+					t.Fatal(err)
+				}
+				out, _ = exec.Command(pdfsig, path).CombinedOutput()
+				doc2, err := pdfcda.Read(appended, pdfcda.Limits{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if strings.Contains(string(out), "Total document signed") || doc2.Signatures[0].CoversWholeFile {
+					t.Errorf("appended: pdfsig total=%v, ours covers=%v; want both false", strings.Contains(string(out), "Total document signed"), doc2.Signatures[0].CoversWholeFile)
+				}
+			}
 		})
 	}
 }
