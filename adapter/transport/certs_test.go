@@ -30,7 +30,7 @@ type testCA struct {
 var serialMu sync.Mutex
 
 // newKey returns a fresh P-256 key (fast: tests stay well under a second).
-func newKey(t *testing.T) *ecdsa.PrivateKey {
+func newKey(t testing.TB) *ecdsa.PrivateKey {
 	t.Helper()
 	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -48,7 +48,7 @@ func nextSerial() *big.Int {
 	return big.NewInt(serial)
 }
 
-func newCA(t *testing.T, cn string) *testCA {
+func newCA(t testing.TB, cn string) *testCA {
 	t.Helper()
 	k := newKey(t)
 	tmpl := &x509.Certificate{
@@ -77,7 +77,7 @@ type leafOpts struct {
 }
 
 // issue returns a certificate signed by ca (ca nil: self-signed) and its key.
-func issue(t *testing.T, ca *testCA, o leafOpts) (*x509.Certificate, *ecdsa.PrivateKey) {
+func issue(t testing.TB, ca *testCA, o leafOpts) (*x509.Certificate, *ecdsa.PrivateKey) {
 	t.Helper()
 	if o.notBefore.IsZero() {
 		o.notBefore = now.Add(-time.Hour)
@@ -110,7 +110,7 @@ func issue(t *testing.T, ca *testCA, o leafOpts) (*x509.Certificate, *ecdsa.Priv
 	return c, k
 }
 
-func writePEM(t *testing.T, dir, name, typ string, der []byte) string {
+func writePEM(t testing.TB, dir, name, typ string, der []byte) string {
 	t.Helper()
 	p := filepath.Join(dir, name)
 	if err := os.WriteFile(p, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), 0o600); err != nil {
@@ -120,7 +120,7 @@ func writePEM(t *testing.T, dir, name, typ string, der []byte) string {
 }
 
 // writePair writes cert and key as PEM files and returns their paths.
-func writePair(t *testing.T, c *x509.Certificate, k *ecdsa.PrivateKey) (string, string) {
+func writePair(t testing.TB, c *x509.Certificate, k *ecdsa.PrivateKey) (string, string) {
 	t.Helper()
 	dir := t.TempDir()
 	kd, err := x509.MarshalPKCS8PrivateKey(k)
@@ -130,7 +130,7 @@ func writePair(t *testing.T, c *x509.Certificate, k *ecdsa.PrivateKey) (string, 
 	return writePEM(t, dir, "client.crt", "CERTIFICATE", c.Raw), writePEM(t, dir, "client.key", "PRIVATE KEY", kd)
 }
 
-func writeP12(t *testing.T, c *x509.Certificate, k *ecdsa.PrivateKey, cas []*x509.Certificate, password string) string {
+func writeP12(t testing.TB, c *x509.Certificate, k *ecdsa.PrivateKey, cas []*x509.Certificate, password string) string {
 	t.Helper()
 	data, err := pkcs12.Modern.Encode(k, c, cas, password)
 	if err != nil {

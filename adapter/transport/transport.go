@@ -274,4 +274,3 @@ func (d *drainOnClose) Close() error {
 	_, _ = io.CopyN(io.Discard, d.ReadCloser, drainLimit)
 	return d.ReadCloser.Close()
 }
-
