@@ -9,40 +9,109 @@ func base64Source(pkg string) []byte {
 package %s
 
 import (
+	"bytes"
 	"encoding/base64"
+	"encoding/xml"
 	"fmt"
 )
 
 // Base64Binary is the content of an xs:base64Binary element: the decoded
 // bytes in Go, standard base64 on the wire. (gowsdl maps xs:base64Binary to
 // []byte, which encoding/xml writes as raw text: a corrupt document.)
+//
+// Marshalling streams the encoding in 48 KiB windows and unmarshalling
+// decodes the character data as it arrives, so a document costs its decoded
+// size plus what encoding/xml itself buffers, not extra whole-size copies.
 type Base64Binary []byte
 
-// MarshalText encodes b as standard base64 (one allocation of the encoded size).
+// base64Window is the input window of the streaming encoder and decoder (a multiple of 3 and 4).
+const base64Window = 48 * 1024
+
+// MarshalXML writes b as standard base64 character data.
+func (b Base64Binary) MarshalXML(e *xml.Encoder, start xml.StartElement) error {
+	if err := e.EncodeToken(start); err != nil {
+		return err
+	}
+	buf := make([]byte, base64.StdEncoding.EncodedLen(min(len(b), base64Window)))
+	for i := 0; i < len(b); i += base64Window {
+		end := min(i+base64Window, len(b))
+		n := base64.StdEncoding.EncodedLen(end - i)
+		base64.StdEncoding.Encode(buf[:n], b[i:end])
+		if err := e.EncodeToken(xml.CharData(buf[:n])); err != nil {
+			return err
+		}
+	}
+	return e.EncodeToken(start.End())
+}
+
+// UnmarshalXML decodes standard base64 character data, ignoring the white
+// space that line-wrapping SOAP stacks insert.
+func (b *Base64Binary) UnmarshalXML(d *xml.Decoder, start xml.StartElement) error {
+	var out []byte
+	pending := make([]byte, 0, base64Window+4)
+	for {
+		tok, err := d.Token()
+		if err != nil {
+			return fmt.Errorf("xs:base64Binary %%s: %%w", start.Name.Local, err)
+		}
+		switch t := tok.(type) {
+		case xml.CharData:
+			if need := len(out) + base64.StdEncoding.DecodedLen(len(pending)+len(t)); cap(out) < need {
+				grown := make([]byte, len(out), need)
+				copy(grown, out)
+				out = grown
+			}
+			for len(t) > 0 {
+				n := min(len(t), base64Window)
+				w := t[:n]
+				t = t[n:]
+				if len(pending) == 0 && bytes.IndexAny(w, " \t\r\n") < 0 {
+					// Fast path: no white space, decode straight from the decoder's buffer.
+					full := len(w) / 4 * 4
+					k, err := base64.StdEncoding.Decode(out[len(out):cap(out)], w[:full])
+					if err != nil {
+						return fmt.Errorf("xs:base64Binary %%s: %%w", start.Name.Local, err)
+					}
+					out = out[:len(out)+k]
+					pending = append(pending, w[full:]...)
+					continue
+				}
+				for _, c := range w {
+					if c != ' ' && c != '\t' && c != '\r' && c != '\n' {
+						pending = append(pending, c)
+					}
+				}
+				full := len(pending) / 4 * 4
+				k, err := base64.StdEncoding.Decode(out[len(out):cap(out)], pending[:full])
+				if err != nil {
+					return fmt.Errorf("xs:base64Binary %%s: %%w", start.Name.Local, err)
+				}
+				out = out[:len(out)+k]
+				pending = append(pending[:0], pending[full:]...)
+			}
+		case xml.StartElement:
+			return fmt.Errorf("xs:base64Binary %%s: unexpected element %%s", start.Name.Local, t.Name.Local)
+		case xml.EndElement:
+			if len(pending) != 0 {
+				return fmt.Errorf("xs:base64Binary %%s: truncated base64 (%%d characters left over)", start.Name.Local, len(pending))
+			}
+			*b = out
+			return nil
+		}
+	}
+}
+
+// MarshalText encodes b as standard base64 (used for attributes and JSON).
 func (b Base64Binary) MarshalText() ([]byte, error) {
 	out := make([]byte, base64.StdEncoding.EncodedLen(len(b)))
 	base64.StdEncoding.Encode(out, b)
 	return out, nil
 }
 
-// UnmarshalText decodes standard base64, ignoring the white space that
-// line-wrapping SOAP stacks insert.
+// UnmarshalText decodes standard base64 (used for attributes and JSON).
 func (b *Base64Binary) UnmarshalText(text []byte) error {
-	clean := text
-	for i, c := range text {
-		if c == ' ' || c == '\t' {
-			clean = make([]byte, 0, len(text))
-			clean = append(clean, text[:i]...)
-			for _, c := range text[i:] {
-				if c != ' ' && c != '\t' {
-					clean = append(clean, c)
-				}
-			}
-			break
-		}
-	}
-	out := make([]byte, base64.StdEncoding.DecodedLen(len(clean)))
-	n, err := base64.StdEncoding.Decode(out, clean)
+	out := make([]byte, base64.StdEncoding.DecodedLen(len(text)))
+	n, err := base64.StdEncoding.Decode(out, text)
 	if err != nil {
 		return fmt.Errorf("xs:base64Binary: %%w", err)
 	}
