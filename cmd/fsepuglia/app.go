@@ -63,6 +63,9 @@ func (a *appEnv) client() (*backend, error) {
 	if a.be != nil {
 		return a.be, nil
 	}
+	if err := checkProductionLock(a.cfg); err != nil {
+		return nil, err
+	}
 	be, err := a.deps.newBackend(a.cfg, a.log)
 	if err != nil {
 		return nil, fmt.Errorf("configuration: %w", err)
@@ -140,6 +143,7 @@ func setUsageErrors(cmd *cli.Command) {
 // *cli.Command in its own file (sim.go, demo.go, doctor.go, inspect.go …) and add a line here.
 func commands(a *appEnv) []*cli.Command {
 	return []*cli.Command{
+		endpointsCommand(a),
 		publishCommand(a),
 		replaceCommand(a),
 		deleteCommand(a),

@@ -208,12 +208,18 @@ func loadConfig(fs flagSource, getenv func(string) string, paths configPaths) (a
 		}
 		opts.DataDir = filepath.Join(dir, "fsepuglia")
 	}
+	return cfg, opts, nil
+}
+
+// checkProductionLock refuses the prod environment without the explicit opt-in. It runs
+// before a client is built, so commands that send nothing (endpoints) work without it.
+func checkProductionLock(cfg adapter.Config) error {
 	if cfg.Environment == "prod" && !cfg.AllowProduction {
-		return cfg, opts, &adapter.InputError{Field: "environment", Value: "prod",
+		return &adapter.InputError{Field: "environment", Value: "prod",
 			Msg: "production needs an explicit opt-in",
 			Fix: `set "allow_production": true in the config file or FSEPUGLIA_ALLOW_PRODUCTION=1 (there is deliberately no flag)`}
 	}
-	return cfg, opts, nil
+	return nil
 }
 
 func lookupEnv(getenv func(string) string, name string) (string, bool) {

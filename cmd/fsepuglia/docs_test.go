@@ -44,7 +44,7 @@ func TestOutputDocCoversJSONKeys(t *testing.T) {
 	}
 	for _, v := range []any{publishOutput{}, publishSummary{}, publishItemOutput{}, replaceOutput{}, deleteOutput{}, searchOutput{},
 		documentOutput{}, retrieveOutput{}, consentOutput{}, consentItemOutput{}, informativaOutput{}, taccuinoSummaryOutput{},
-		taccuinoItemsOutput{}, taccuinoItemOutput{}} {
+		taccuinoItemsOutput{}, taccuinoItemOutput{}, endpointsOutput{}, endpointOutput{}, aslOutput{}} {
 		for _, key := range jsonKeys(v) {
 			if !strings.Contains(string(doc), `"`+key+`"`) {
 				t.Errorf("OUTPUT.md does not document key %q of %T", key, v)

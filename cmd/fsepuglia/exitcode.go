@@ -7,6 +7,7 @@ import (
 	"github.com/fsepuglia/fsepuglia/adapter"
 	"github.com/fsepuglia/fsepuglia/adapter/codicefiscale"
 	"github.com/fsepuglia/fsepuglia/adapter/docmeta"
+	"github.com/fsepuglia/fsepuglia/adapter/endpoint"
 )
 
 // Exit codes of fsepuglia (the table is in EXITCODES.md; keep both in step).
@@ -55,13 +56,15 @@ func exitCode(err error) int {
 		cfe *codicefiscale.Error
 		be  *batchError
 		ce  *docmeta.CheckError
+		ua  *endpoint.UnknownASLError
+		ec  *endpoint.ConfigError
 	)
 	switch {
 	case errors.As(err, &ue):
 		return exitUsage
 	case errors.As(err, &be):
 		return exitPartial
-	case errors.As(err, &ie), errors.As(err, &cfe), errors.As(err, &ce):
+	case errors.As(err, &ie), errors.As(err, &cfe), errors.As(err, &ce), errors.As(err, &ua), errors.As(err, &ec):
 		return exitInput
 	}
 	switch classifyRemote(err) {
