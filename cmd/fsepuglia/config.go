@@ -238,6 +238,9 @@ func readConfigFile(path string, explicit bool, cfg *adapter.Config) error {
 		return &adapter.InputError{Field: "config", Value: path, Msg: fmt.Sprintf("cannot read the config file: %v", unwrapPath(err)),
 			Fix: "check the path given to --config or FSEPUGLIA_CONFIG"}
 	}
+	if len(bytes.TrimSpace(raw)) == 0 {
+		return nil // an empty file is an empty configuration
+	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(cfg); err != nil {

@@ -53,6 +53,12 @@ func TestConfigPrecedence(t *testing.T) {
 			errHas: []string{"/nonexistent/fse.json", "--config"}},
 		{name: "missing file from FSEPUGLIA_CONFIG names it", env: map[string]string{"FSEPUGLIA_CONFIG": "/nonexistent/env.json"}, wantCode: exitInput,
 			errHas: []string{"/nonexistent/env.json"}},
+		{name: "empty file is an empty config", file: "\n", check: func(t *testing.T, c adapter.Config) {
+			if c.Environment != "" || c.ASL != "" {
+				t.Errorf("config from an empty file: %+v", c)
+			}
+		}},
+		{name: "truncated file", file: `{"environment":"test"`, wantCode: exitInput, errHas: []string{"config.json", "invalid JSON"}},
 		{name: "unknown key in file", file: `{"enviroment":"test"}`, wantCode: exitInput, errHas: []string{"config.json", "enviroment"}},
 		{name: "password is not serialised from file", file: `{"tls":{"key_password":"x"}}`, wantCode: exitInput, errHas: []string{"key_password"}},
 		{name: "password from env", env: map[string]string{"FSEPUGLIA_KEY_PASSWORD": "s3cret"}, check: func(t *testing.T, c adapter.Config) {
