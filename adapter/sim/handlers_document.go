@@ -1,0 +1,385 @@
+package sim
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/fsepuglia/fsepuglia/adapter/cda"
+	"github.com/fsepuglia/fsepuglia/adapter/codicefiscale"
+	"github.com/fsepuglia/fsepuglia/adapter/pdfcda"
+	"github.com/fsepuglia/fsepuglia/adapter/sim/core"
+	"github.com/fsepuglia/fsepuglia/adapter/sim/store"
+	"github.com/fsepuglia/fsepuglia/generated/document"
+	"github.com/hooklift/gowsdl/soap"
+)
+
+// checkCF validates a fiscal code field, naming the field (never the value) in the fault.
+func checkCF(field, cf string) error {
+	if cf == "" {
+		return fault(CodeInvalid, "%s missing", field)
+	}
+	if err := codicefiscale.Validate(cf); err != nil {
+		return fault(CodeInvalid, "%s is not a valid codice fiscale", field)
+	}
+	return nil
+}
+
+// patientCF returns the bare CF of a patientId, bare or as CF^^^&2.16.840.1.113883.2.9.4.3.2&ISO.
+func patientCF(field, id string) (string, error) {
+	cf := id
+	if i := strings.Index(id, "^^^"); i >= 0 {
+		cf = id[:i]
+		if rest := id[i+3:]; rest != "&"+cda.OIDFiscalCode+"&ISO" {
+			return "", fault(CodeInvalid, "%s has an assigning authority other than the fiscal code's", field)
+		}
+	}
+	if err := checkCF(field, cf); err != nil {
+		return "", err
+	}
+	return cf, nil
+}
+
+func richiedenteD(r *document.RichiedenteType) (string, string, string, bool) {
+	if r == nil {
+		return "", "", "", false
+	}
+	return string(r.CodiceFiscale), r.Ruolo, r.Struttura, true
+}
+
+func xsdTime(t time.Time) soap.XSDDateTime {
+	if t.IsZero() {
+		return soap.XSDDateTime{}
+	}
+	return soap.CreateXsdDateTime(t.UTC(), true)
+}
+
+// checkedDocument is a publication request that passed every content check.
+type checkedDocument struct {
+	meta store.DocumentMeta
+	body []byte
+}
+
+// checkDocument applies the publication rules to a document element.
+func (s *Server) checkDocument(c *call, d *document.DocumentType) (checkedDocument, error) {
+	if d == nil {
+		return checkedDocument{}, fault(CodeInvalid, "document missing")
+	}
+	m := d.Metadata
+	if m == nil {
+		return checkedDocument{}, fault(CodeInvalid, "document/metadata missing")
+	}
+	cf, err := patientCF("document/metadata/patientId", m.PatientId)
+	if err != nil {
+		return checkedDocument{}, err
+	}
+	if err := c.checkPatient(cf); err != nil {
+		return checkedDocument{}, err
+	}
+	for _, f := range []struct{ name, v string }{
+		{"uniqueId", m.UniqueId}, {"typeCode", m.TypeCode}, {"classCode", m.ClassCode},
+		{"mimeType", m.MimeType},
+	} {
+		if strings.TrimSpace(f.v) == "" {
+			return checkedDocument{}, fault(CodeInvalid, "document/metadata/%s missing", f.name)
+		}
+	}
+	if d.DocumentName == "" {
+		return checkedDocument{}, fault(CodeInvalid, "document/documentName missing")
+	}
+	if d.Status != "" && d.Status != document.DocumentStatusTypeApproved {
+		return checkedDocument{}, fault(CodeInvalid, "document/status must be Approved")
+	}
+	body := []byte(d.Content)
+	if len(body) == 0 {
+		return checkedDocument{}, fault(CodeInvalid, "document/content missing")
+	}
+	if m.Size != 0 && m.Size != int64(len(body)) {
+		return checkedDocument{}, fault(CodeInvalid, "document/metadata/size differs from the content's size")
+	}
+	sum := sha256.Sum256(body)
+	if m.Hash != "" && !strings.EqualFold(string(m.Hash), hex.EncodeToString(sum[:])) {
+		return checkedDocument{}, fault(CodeInvalid, "document/metadata/hash differs from the content's SHA-256")
+	}
+	switch f := pdfcda.Detect(body); f {
+	case pdfcda.FormatPDF, pdfcda.FormatP7M:
+	default:
+		return checkedDocument{}, &Fault{Code: CodeNotPDF}
+	}
+	doc, err := pdfcda.Read(body, pdfcda.Limits{})
+	if err != nil {
+		if errors.Is(err, pdfcda.ErrUnknownFormat) || errors.Is(err, pdfcda.ErrNotP7M) {
+			return checkedDocument{}, &Fault{Code: CodeNotPDF}
+		}
+		return checkedDocument{}, fault(CodeNotPDF, "the PDF cannot be read")
+	}
+	if doc.Format == pdfcda.FormatP7M && doc.Inner != pdfcda.FormatPDF && doc.Inner != pdfcda.FormatXML {
+		return checkedDocument{}, &Fault{Code: CodeNotPDF}
+	}
+	if doc.CDA == nil {
+		return checkedDocument{}, fault(CodeInconsistent, "no cda.xml attachment")
+	}
+	h, err := cda.ParseHeader(bytes.NewReader(doc.CDA), cda.Limits{})
+	if err != nil {
+		return checkedDocument{}, fault(CodeInconsistent, "cda.xml is not a parseable CDA")
+	}
+	pid, ok := h.PatientID()
+	if !ok {
+		return checkedDocument{}, fault(CodeInconsistent, "cda.xml has no recordTarget patient id")
+	}
+	if codicefiscale.Normalize(pid.Extension) != codicefiscale.Normalize(cf) {
+		return checkedDocument{}, fault(CodeInconsistent, "recordTarget patient differs from metadata patientId")
+	}
+	meta := store.DocumentMeta{
+		PatientCF:             codicefiscale.Normalize(cf),
+		UniqueID:              m.UniqueId,
+		RepositoryUniqueID:    m.RepositoryUniqueId,
+		TypeCode:              m.TypeCode,
+		ClassCode:             m.ClassCode,
+		FormatCode:            m.FormatCode,
+		PracticeSetting:       m.PracticeSettingCode,
+		FacilityType:          m.HealthcareFacilityTypeCode,
+		Confidentiality:       m.ConfidentialityCode,
+		EventCodes:            m.EventCodeList,
+		ServiceStart:          m.ServiceStartTime.ToGoTime(),
+		ServiceStop:           m.ServiceStopTime.ToGoTime(),
+		CreationTime:          m.CreationTime.ToGoTime(),
+		AuthorInstitution:     store.Institution{Code: m.AuthorInstitution},
+		AuthorPerson:          m.AuthorPerson,
+		AdministrativeRequest: m.AdministrativeRequest,
+		MimeType:              m.MimeType,
+		Hash:                  hex.EncodeToString(sum[:]),
+		Title:                 m.Title,
+		PublishedBy:           c.requester.Structure,
+		DocumentName:          d.DocumentName,
+	}
+	if meta.RepositoryUniqueID == "" {
+		meta.RepositoryUniqueID = StructureRepositoryID
+	}
+	return checkedDocument{meta: meta, body: body}, nil
+}
+
+// publishError maps a store error of Publish/Replace to a fault.
+func publishError(err error) error {
+	var dup *store.DuplicateError
+	switch {
+	case errors.As(err, &dup):
+		if dup.SameContent() {
+			return fault(CodeDuplicate, "uniqueId already published with the same content")
+		}
+		return fault(CodeDuplicate, "uniqueId already published with different content")
+	case errors.Is(err, store.ErrNotFound):
+		return fault(CodeNotFound, "replacedUniqueId unknown, deleted or already replaced")
+	case errors.Is(err, store.ErrInvalid):
+		return fault(CodeInvalid, "the replacement's patientId differs from the replaced document's")
+	}
+	var hm *store.HashMismatchError
+	if errors.As(err, &hm) {
+		return fault(CodeInvalid, "document/metadata/hash differs from the content's SHA-256")
+	}
+	return err
+}
+
+func (s *Server) addDocument(c *call) (any, error) {
+	var req document.AddDocument
+	if err := c.decode(&req); err != nil {
+		return nil, err
+	}
+	if err := c.applyRichiedente(richiedenteD(req.Richiedente)); err != nil {
+		return nil, err
+	}
+	d, err := s.checkDocument(c, req.Document)
+	if err != nil {
+		return nil, err
+	}
+	m, err := s.data.Store.Publish(d.meta, bytes.NewReader(d.body))
+	if err != nil {
+		return nil, publishError(err)
+	}
+	return &document.AddDocumentResponse{Result: &document.PublicationResultType{
+		UniqueId: m.UniqueID, RepositoryUniqueId: m.RepositoryUniqueID, Status: document.DocumentStatusTypeApproved}}, nil
+}
+
+func (s *Server) replaceDocument(c *call) (any, error) {
+	var req document.ReplaceDocument
+	if err := c.decode(&req); err != nil {
+		return nil, err
+	}
+	if err := c.applyRichiedente(richiedenteD(req.Richiedente)); err != nil {
+		return nil, err
+	}
+	if req.ReplacedUniqueId == "" {
+		return nil, fault(CodeInvalid, "replacedUniqueId missing")
+	}
+	d, err := s.checkDocument(c, req.Document)
+	if err != nil {
+		return nil, err
+	}
+	m, err := s.data.Store.Replace(req.ReplacedUniqueId, d.meta, bytes.NewReader(d.body))
+	if err != nil {
+		return nil, publishError(err)
+	}
+	return &document.ReplaceDocumentResponse{Result: &document.PublicationResultType{
+		UniqueId: m.UniqueID, RepositoryUniqueId: m.RepositoryUniqueID, Status: document.DocumentStatusTypeApproved}}, nil
+}
+
+func (s *Server) deleteDocument(c *call) (any, error) {
+	var req document.DeleteDocument
+	if err := c.decode(&req); err != nil {
+		return nil, err
+	}
+	if err := c.applyRichiedente(richiedenteD(req.Richiedente)); err != nil {
+		return nil, err
+	}
+	if req.UniqueId == "" {
+		return nil, fault(CodeInvalid, "uniqueId missing")
+	}
+	cf, err := patientCF("patientId", req.PatientId)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.checkPatient(cf); err != nil {
+		return nil, err
+	}
+	m, err := s.data.Store.Meta(req.UniqueId)
+	if err != nil || m.Status == store.StatusDeleted || m.PatientCF != codicefiscale.Normalize(cf) {
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return nil, err
+		}
+		return nil, fault(CodeNotFound, "uniqueId unknown for this patient")
+	}
+	if err := s.data.Store.Delete(req.UniqueId); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, fault(CodeNotFound, "uniqueId unknown for this patient")
+		}
+		return nil, err
+	}
+	return &document.DeleteDocumentResponse{Result: &document.PublicationResultType{
+		UniqueId: m.UniqueID, RepositoryUniqueId: m.RepositoryUniqueID, Status: document.DocumentStatusTypeDeprecated}}, nil // the contract has no Deleted status
+}
+
+// refusal maps a core refusal to its fault.
+func refusal(err error) error {
+	if dec, ok := core.IsRefused(err); ok {
+		return fault(dec.FaultCode(), "%s", dec.Message())
+	}
+	if errors.Is(err, store.ErrNotFound) {
+		return fault(CodeNotFound, "uniqueId unknown")
+	}
+	if errors.Is(err, store.ErrInvalid) {
+		return fault(CodeInvalid, "request not valid")
+	}
+	return err
+}
+
+func (s *Server) searchDocuments(c *call) (any, error) {
+	var req document.SearchDocuments
+	if err := c.decode(&req); err != nil {
+		return nil, err
+	}
+	if err := c.applyRichiedente(richiedenteD(req.Richiedente)); err != nil {
+		return nil, err
+	}
+	cf, err := patientCF("patientId", req.PatientId)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.checkPatient(cf); err != nil {
+		return nil, err
+	}
+	if req.Offset < 0 || req.Limit < 0 {
+		return nil, fault(CodeInvalid, "offset and limit must not be negative")
+	}
+	f := store.Filter{PatientCF: codicefiscale.Normalize(cf), From: req.DateFrom.ToGoTime(), To: req.DateTo.ToGoTime(),
+		Status: string(req.Status), AuthorStructure: req.AuthorInstitution}
+	if !f.From.IsZero() && !f.To.IsZero() && !f.From.Before(f.To) {
+		return nil, fault(CodeInvalid, "dateFrom must be before dateTo")
+	}
+	_, all, err := s.data.Search(f, c.requester.Structure)
+	if err != nil {
+		return nil, refusal(err)
+	}
+	resp := &document.SearchDocumentsResponse{}
+	total := 0
+	for _, m := range all {
+		if !oneOf(m.TypeCode, req.TypeCode) || !oneOf(m.ClassCode, req.ClassCode) {
+			continue
+		}
+		if total >= int(req.Offset) && (req.Limit == 0 || len(resp.Metadata) < int(req.Limit)) {
+			resp.Metadata = append(resp.Metadata, metadataOf(m))
+		}
+		total++
+	}
+	resp.Total = int32(total)
+	return resp, nil
+}
+
+func oneOf(v string, set []string) bool {
+	if len(set) == 0 {
+		return true
+	}
+	for _, x := range set {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+// metadataOf maps stored metadata to the wire.
+func metadataOf(m store.DocumentMeta) *document.DocumentMetadataType {
+	return &document.DocumentMetadataType{
+		PatientId:                  m.PatientCF + "^^^&" + cda.OIDFiscalCode + "&ISO",
+		UniqueId:                   m.UniqueID,
+		RepositoryUniqueId:         m.RepositoryUniqueID,
+		TypeCode:                   m.TypeCode,
+		ClassCode:                  m.ClassCode,
+		FormatCode:                 m.FormatCode,
+		PracticeSettingCode:        m.PracticeSetting,
+		HealthcareFacilityTypeCode: m.FacilityType,
+		ConfidentialityCode:        m.Confidentiality,
+		EventCodeList:              m.EventCodes,
+		ServiceStartTime:           xsdTime(m.ServiceStart),
+		ServiceStopTime:            xsdTime(m.ServiceStop),
+		AuthorInstitution:          m.AuthorInstitution.Code,
+		AuthorPerson:               m.AuthorPerson,
+		AdministrativeRequest:      m.AdministrativeRequest,
+		MimeType:                   m.MimeType,
+		Hash:                       document.Sha256HexType(m.Hash),
+		Size:                       m.Size,
+		CreationTime:               xsdTime(m.CreationTime),
+		Title:                      m.Title,
+		Status:                     document.DocumentStatusType(m.Status),
+	}
+}
+
+func (s *Server) retrieveDocument(c *call) (any, error) {
+	var req document.RetrieveDocument
+	if err := c.decode(&req); err != nil {
+		return nil, err
+	}
+	if err := c.applyRichiedente(richiedenteD(req.Richiedente)); err != nil {
+		return nil, err
+	}
+	if req.UniqueId == "" {
+		return nil, fault(CodeInvalid, "uniqueId missing")
+	}
+	m, body, err := s.data.Retrieve(req.UniqueId, c.requester.Structure)
+	if err != nil {
+		return nil, refusal(err)
+	}
+	defer body.Close()
+	if err := c.checkPatient(m.PatientCF); err != nil {
+		return nil, err
+	}
+	content, err := io.ReadAll(body)
+	if err != nil {
+		return nil, err
+	}
+	return &document.RetrieveDocumentResponse{Document: &document.DocumentType{
+		Metadata: metadataOf(m), Content: content, DocumentName: m.DocumentName, Status: document.DocumentStatusType(m.Status)}}, nil
+}

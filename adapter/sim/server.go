@@ -1,0 +1,293 @@
+// Package sim is the simulator's SOAP wire layer: an HTTPS server (mutual TLS by default)
+// that answers the three legacy FSE services (IDocumentService, IGestoreConsensoService,
+// ITaccuinoService) under the real paths, checks WS-Security and SAML with adapter/wssec,
+// validates requests and documents, and applies the consultation rules of adapter/sim/core.
+//
+// Start runs it in-process for tests and for `fsepuglia sim`. Faults follow the project's
+// shape (wsdl/FAULTS.md): HTTP 500, faultstring "FSE-NNNNN - <text>", faultactor the
+// portType, detail/fse:errorCode. Fault texts and log lines never carry fiscal codes,
+// names or document content.
+package sim
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/fsepuglia/fsepuglia/adapter/sim/core"
+	"github.com/fsepuglia/fsepuglia/adapter/sim/inject"
+)
+
+// DefaultMaxBody is the request size cap when Options.MaxBody is zero.
+const DefaultMaxBody int64 = 64 << 20
+
+// Service names served under every ASL prefix.
+const (
+	ServiceDocument = "IDocumentService"
+	ServiceConsenso = "IGestoreConsensoService"
+	ServiceTaccuino = "ITaccuinoService"
+)
+
+// Services lists the three service names.
+var Services = []string{ServiceDocument, ServiceConsenso, ServiceTaccuino}
+
+// Prefixes lists the path prefixes (tenants) served: the test tenant and the six ASLs.
+var Prefixes = []string{"aslba_test", "aslba", "aslbt", "aslbr", "aslle", "aslfg", "aslta"}
+
+// ErrNotLoopback is returned by Start for an address that is not on the loopback interface.
+var ErrNotLoopback = errors.New("sim: the simulator listens only on a loopback address (127.0.0.1, ::1, localhost)")
+
+// Logger receives one line per event (start, each request's operation and outcome). Lines
+// never hold fiscal codes, names or document content. *log.Logger and logrus satisfy it.
+type Logger interface {
+	Printf(format string, args ...any)
+}
+
+// Options configure Start.
+type Options struct {
+	// DataDir holds the PKI, the store and the client configuration (required).
+	DataDir string
+	// Addr is the listen address; "127.0.0.1:0" when empty. Only loopback addresses are accepted.
+	Addr string
+	// PlainHTTP serves plain HTTP instead of HTTPS with client-certificate authentication.
+	PlainHTTP bool
+	// Relaxed accepts messages without WS-Security (for interoperability checks with other
+	// SOAP stacks); the requester is then read from the richiedente block. Never the default.
+	Relaxed bool
+	// Inject adds fault injection per operation.
+	Inject []inject.Rule
+	// InjectSeed makes the injected failure sequence reproducible.
+	InjectSeed uint64
+	// Clock is the time source for Timestamp checks and stored times; time.Now when nil.
+	Clock func() time.Time
+	// MaxBody caps a request's size; DefaultMaxBody when zero.
+	MaxBody int64
+	// Logger receives event lines; nil discards them.
+	Logger Logger
+	// Core is passed to core.Open (PKI identities, store options, seeding).
+	Core core.Options
+}
+
+// Server is a running simulator.
+type Server struct {
+	opt       Options
+	data      *core.Data
+	srv       *http.Server
+	ln        net.Listener
+	url       string
+	cfgPath   string
+	injector  *inject.Injector
+	done      chan struct{}
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// Start opens the data directory, writes the client configuration and starts serving.
+// Close the returned Server to stop it.
+func Start(ctx context.Context, opt Options) (*Server, error) {
+	if opt.DataDir == "" {
+		return nil, errors.New("sim: DataDir is required")
+	}
+	dir, err := filepath.Abs(opt.DataDir)
+	if err != nil {
+		return nil, fmt.Errorf("sim: data directory: %w", err)
+	}
+	opt.DataDir = dir
+	if opt.Addr == "" {
+		opt.Addr = "127.0.0.1:0"
+	}
+	if err := checkLoopback(opt.Addr); err != nil {
+		return nil, err
+	}
+	if opt.Clock == nil {
+		opt.Clock = time.Now
+	}
+	if opt.MaxBody <= 0 {
+		opt.MaxBody = DefaultMaxBody
+	}
+	if opt.Core.Store.Now == nil {
+		opt.Core.Store.Now = opt.Clock
+	}
+	if opt.Core.PKI.Now == nil {
+		opt.Core.PKI.Now = opt.Clock
+	}
+	data, err := core.Open(opt.DataDir, opt.Core)
+	if err != nil {
+		return nil, fmt.Errorf("sim: %w", err)
+	}
+	s := &Server{opt: opt, data: data, done: make(chan struct{})}
+
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", opt.Addr)
+	if err != nil {
+		_ = data.Close()
+		return nil, fmt.Errorf("sim: listen: %w", err)
+	}
+	scheme := "https"
+	if opt.PlainHTTP {
+		scheme = "http"
+	}
+	s.url = scheme + "://" + ln.Addr().String()
+
+	var h http.Handler = http.HandlerFunc(s.serveSOAP)
+	if len(opt.Inject) > 0 {
+		in, err := inject.New(inject.Config{Rules: opt.Inject, Seed: opt.InjectSeed}, h)
+		if err != nil {
+			_ = ln.Close()
+			_ = data.Close()
+			return nil, fmt.Errorf("sim: %w", err)
+		}
+		s.injector = in
+		h = in
+	}
+	soapHandler := h
+	mux := http.NewServeMux()
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		_, name, ok := splitPath(r.URL.Path)
+		if !ok {
+			http.NotFound(w, r)
+			return
+		}
+		switch r.Method {
+		case http.MethodGet, http.MethodHead:
+			s.serveContract(w, r, name)
+		case http.MethodPost:
+			if !isService(name) {
+				http.NotFound(w, r)
+				return
+			}
+			r.Body = http.MaxBytesReader(w, r.Body, opt.MaxBody)
+			soapHandler.ServeHTTP(w, r)
+		default:
+			w.Header().Set("Allow", "GET, POST")
+			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		}
+	})
+
+	s.srv = &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          nil,
+	}
+	if !opt.PlainHTTP {
+		s.srv.TLSConfig = data.PKI.ServerTLSConfig()
+		ln = tls.NewListener(ln, s.srv.TLSConfig)
+	}
+	s.ln = ln
+
+	if s.cfgPath, err = writeClientConfig(opt.DataDir, s.url, data.PKI, opt.PlainHTTP); err != nil {
+		_ = ln.Close()
+		_ = data.Close()
+		return nil, err
+	}
+	go func() {
+		defer close(s.done)
+		_ = s.srv.Serve(ln)
+	}()
+	mode := "mutual TLS, WS-Security required"
+	switch {
+	case opt.PlainHTTP && opt.Relaxed:
+		mode = "plain HTTP, relaxed (WS-Security optional)"
+	case opt.PlainHTTP:
+		mode = "plain HTTP, WS-Security required"
+	case opt.Relaxed:
+		mode = "mutual TLS, relaxed (WS-Security optional)"
+	}
+	s.logf("sim: listening on %s (%s)", s.url, mode)
+	s.logf("sim: client configuration written to %s", s.cfgPath)
+	return s, nil
+}
+
+// URL returns the base URL, scheme://host:port (services are under URL()+"/aslba/IDocumentService" …).
+func (s *Server) URL() string { return s.url }
+
+// ServiceURL returns the URL of a service under an ASL prefix, e.g. ServiceURL("aslba", ServiceDocument).
+func (s *Server) ServiceURL(prefix, service string) string {
+	return s.url + "/" + prefix + "/" + service
+}
+
+// ClientConfigPath returns the path of the client configuration written on start
+// (<DataDir>/client-config.json).
+func (s *Server) ClientConfigPath() string { return s.cfgPath }
+
+// Data returns the opened data directory (store and PKI), for assertions in tests.
+func (s *Server) Data() *core.Data { return s.data }
+
+// InjectCounts returns the fault-injection counters (nil when no rule is set).
+func (s *Server) InjectCounts() map[string]map[inject.Kind]int {
+	if s.injector == nil {
+		return nil
+	}
+	return s.injector.Counts()
+}
+
+// Close stops accepting requests, waits up to 10 seconds for those in flight and closes
+// the store. It is safe to call more than once.
+func (s *Server) Close() error {
+	s.closeOnce.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		err := s.srv.Shutdown(ctx)
+		if err != nil {
+			_ = s.srv.Close()
+		}
+		<-s.done
+		s.closeErr = errors.Join(err, s.data.Close())
+		s.logf("sim: stopped")
+	})
+	return s.closeErr
+}
+
+func (s *Server) logf(format string, args ...any) {
+	if s.opt.Logger != nil {
+		s.opt.Logger.Printf(format, args...)
+	}
+}
+
+// checkLoopback refuses a listen address whose host is not a loopback address.
+func checkLoopback(addr string) error {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("sim: address %q: %w", addr, err)
+	}
+	if host == "localhost" {
+		return nil
+	}
+	ip := net.ParseIP(host)
+	if ip == nil || !ip.IsLoopback() {
+		return fmt.Errorf("%w: got %q", ErrNotLoopback, addr)
+	}
+	return nil
+}
+
+// splitPath splits "/<prefix>/<name>" into its parts, with prefix one of Prefixes.
+func splitPath(p string) (prefix, name string, ok bool) {
+	p = strings.TrimPrefix(p, "/")
+	prefix, name, found := strings.Cut(p, "/")
+	if !found || name == "" || strings.Contains(name, "/") {
+		return "", "", false
+	}
+	for _, x := range Prefixes {
+		if x == prefix {
+			return prefix, name, true
+		}
+	}
+	return "", "", false
+}
+
+func isService(name string) bool {
+	for _, s := range Services {
+		if s == name {
+			return true
+		}
+	}
+	return false
+}

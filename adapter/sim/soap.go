@@ -1,0 +1,359 @@
+package sim
+
+import (
+	"bytes"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/fsepuglia/fsepuglia/adapter/sim/inject"
+	"github.com/fsepuglia/fsepuglia/adapter/wssec"
+)
+
+// NS is the services' namespace; an operation's wsa:Action is NS + "/" + operation.
+const NS = "http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE"
+
+// Fault codes answered by the simulator (the project's table, wsdl/FAULTS.md).
+const (
+	CodeGeneric      = "FSE-00000"
+	CodeCFMismatch   = "FSE-00231"
+	CodeInvalid      = "FSE-00400"
+	CodeSecurity     = "FSE-00401"
+	CodeReplay       = "FSE-00402"
+	CodeNotFound     = "FSE-00404"
+	CodeAssertion    = "FSE-00407"
+	CodeDuplicate    = "FSE-00409"
+	CodeNotPDF       = "FSE-00415"
+	CodeInconsistent = "FSE-00422"
+	CodeConsent      = "FSE-00451"
+	CodeUnavailable  = "FSE-00503"
+)
+
+// Fault is a SOAP fault the simulator answers: Code is FSE-NNNNN, Detail an optional
+// English precision appended to the project's text (never personal data).
+type Fault struct {
+	Code   string
+	Detail string
+}
+
+// Error implements error.
+func (f *Fault) Error() string { return FaultString(f.Code, f.Detail) }
+
+func fault(code, format string, args ...any) *Fault {
+	return &Fault{Code: code, Detail: fmt.Sprintf(format, args...)}
+}
+
+// FaultString is the faultstring of a fault: inject.FaultString(code), then ": detail".
+func FaultString(code, detail string) string {
+	s := inject.FaultString(code)
+	if detail != "" {
+		s += ": " + detail
+	}
+	return s
+}
+
+// FaultEnvelope is inject.FaultEnvelope with a detailed faultstring.
+func FaultEnvelope(code, detail, actor string) []byte {
+	fc := "soap:Server"
+	if n, err := strconv.Atoi(strings.TrimPrefix(code, "FSE-")); err == nil && n >= 400 && n < 500 {
+		fc = "soap:Client"
+	}
+	return []byte(`<?xml version="1.0" encoding="UTF-8"?>` +
+		`<soap:Envelope xmlns:soap="` + inject.NSSoap + `"><soap:Body><soap:Fault>` +
+		`<faultcode>` + fc + `</faultcode>` +
+		`<faultstring>` + esc(FaultString(code, detail)) + `</faultstring>` +
+		`<faultactor>` + esc(actor) + `</faultactor>` +
+		`<detail><fse:errorCode xmlns:fse="` + inject.NSFSE + `">` + esc(code) + `</fse:errorCode></detail>` +
+		`</soap:Fault></soap:Body></soap:Envelope>`)
+}
+
+func esc(s string) string {
+	var b bytes.Buffer
+	_ = xml.EscapeText(&b, []byte(s))
+	return b.String()
+}
+
+// actorOf maps a service name to its portType (the faultactor).
+func actorOf(service string) string {
+	return strings.TrimSuffix(service, "Service")
+}
+
+// call is one request being served.
+type call struct {
+	service   string
+	op        string
+	path      string
+	envelope  []byte
+	msg       *wssec.Message // nil in relaxed mode without WS-Security
+	body      []byte         // the operation element (first child of soap:Body)
+	requester requester
+}
+
+// requester is who makes a call: from the SAML assertions, or the richiedente block in
+// relaxed mode.
+type requester struct {
+	OperatorCF string
+	Role       string
+	Structure  string
+	PatientCF  string // the patient the assertion names ("" when none)
+	fromSAML   bool
+}
+
+type handlerFunc func(s *Server, c *call) (any, error)
+
+// operations maps service → operation → handler.
+var operations = map[string]map[string]handlerFunc{
+	ServiceDocument: {
+		"addDocument":      (*Server).addDocument,
+		"replaceDocument":  (*Server).replaceDocument,
+		"deleteDocument":   (*Server).deleteDocument,
+		"searchDocuments":  (*Server).searchDocuments,
+		"retrieveDocument": (*Server).retrieveDocument,
+	},
+	ServiceConsenso: {
+		"statoConsensi":         (*Server).statoConsensi,
+		"comunicazioneConsensi": (*Server).comunicazioneConsensi,
+		"recuperoInformativa":   (*Server).recuperoInformativa,
+	},
+	ServiceTaccuino: {
+		"getTaccuino":           (*Server).getTaccuino,
+		"getRilevazioni":        (*Server).getRilevazioni,
+		"getFarmaci":            (*Server).getFarmaci,
+		"getEventi":             (*Server).getEventi,
+		"getSintomi":            (*Server).getSintomi,
+		"getDocumentiPersonali": (*Server).getDocumentiPersonali,
+	},
+}
+
+// serveSOAP handles a POST to a service path.
+func (s *Server) serveSOAP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	_, service, _ := splitPath(r.URL.Path)
+	c := &call{service: service, path: r.URL.Path}
+	resp, err := s.handle(c, r)
+	if err != nil {
+		var f *Fault
+		if !errors.As(err, &f) {
+			f = &Fault{Code: CodeGeneric, Detail: "internal error"}
+			s.logf("sim: %s %s: internal error: %v", service, c.op, err)
+		}
+		b := FaultEnvelope(f.Code, f.Detail, actorOf(service))
+		w.Header().Set("Content-Type", "text/xml; charset=utf-8")
+		w.Header().Set("Content-Length", strconv.Itoa(len(b)))
+		w.WriteHeader(http.StatusInternalServerError)
+		_, _ = w.Write(b)
+		s.logf("sim: %s %s -> %s (%s)", service, opName(c.op), f.Code, time.Since(start).Round(time.Millisecond))
+		return
+	}
+	b, err := responseEnvelope(c, resp)
+	if err != nil {
+		s.logf("sim: %s %s: marshal response: %v", service, c.op, err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/xml; charset=utf-8")
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
+	_, _ = w.Write(b)
+	s.logf("sim: %s %s -> OK (%s)", service, c.op, time.Since(start).Round(time.Millisecond))
+}
+
+func opName(op string) string {
+	if op == "" {
+		return "?"
+	}
+	return op
+}
+
+// handle reads, checks and dispatches one request.
+func (s *Server) handle(c *call, r *http.Request) (any, error) {
+	env, err := io.ReadAll(r.Body)
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, fault(CodeInvalid, "request larger than %d bytes", mbe.Limit)
+		}
+		return nil, fault(CodeInvalid, "request body not readable")
+	}
+	c.envelope = env
+	name, body, err := bodyElement(env)
+	if err != nil {
+		return nil, fault(CodeInvalid, "not a SOAP 1.1 envelope: %v", err)
+	}
+	if name.Space != NS {
+		return nil, fault(CodeInvalid, "soap:Body element not in the service namespace")
+	}
+	h, ok := operations[c.service][name.Local]
+	if !ok {
+		return nil, fault(CodeInvalid, "unknown operation %q for %s", name.Local, c.service)
+	}
+	c.op, c.body = name.Local, body
+	if err := s.checkSecurity(c, r); err != nil {
+		return nil, err
+	}
+	return h(s, c)
+}
+
+// checkSecurity verifies WS-Security and SAML (unless relaxed and absent), wsa:Action and
+// wsa:To, and the replay cache.
+func (s *Server) checkSecurity(c *call, r *http.Request) error {
+	if s.opt.Relaxed && !bytes.Contains(c.envelope, []byte(wssec.NSWSSE)) {
+		return nil
+	}
+	msg, err := wssec.Verify(c.envelope, wssec.VerifyOptions{Clock: s.opt.Clock, Roots: s.data.PKI.SignerRoots()})
+	if err != nil {
+		var we *wssec.Error
+		if errors.As(err, &we) {
+			switch we.Kind {
+			case wssec.KindMalformed:
+				return fault(CodeInvalid, "%s", we.Reason)
+			case wssec.KindAssertion:
+				return fault(CodeAssertion, "%s", we.Reason)
+			default:
+				return fault(CodeSecurity, "%s", we.Reason)
+			}
+		}
+		return fault(CodeSecurity, "WS-Security not verifiable")
+	}
+	if msg.Attributes == nil {
+		return fault(CodeAssertion, "SAML assertions missing")
+	}
+	if msg.CFMismatch() {
+		return &Fault{Code: CodeCFMismatch}
+	}
+	if want := NS + "/" + c.op; msg.Action != want {
+		return fault(CodeInvalid, "wsa:Action does not match the operation %s", c.op)
+	}
+	u, err := url.Parse(msg.To)
+	if err != nil || u.Path != r.URL.Path {
+		return fault(CodeInvalid, "wsa:To does not match the service path %s", r.URL.Path)
+	}
+	replay, err := s.data.Store.SeenMessageID(msg.MessageID, msg.Expires)
+	if err != nil {
+		return fmt.Errorf("replay cache: %w", err)
+	}
+	if replay {
+		return fault(CodeReplay, "wsa:MessageID already used")
+	}
+	c.msg = msg
+	a := msg.Attributes
+	c.requester = requester{OperatorCF: a.OperatorCF, Role: a.Role, Structure: a.StructureCode, PatientCF: a.PatientCF, fromSAML: true}
+	return nil
+}
+
+// applyRichiedente fills the requester from the richiedente block when no assertion did,
+// and checks the block's fields that the schema requires.
+func (c *call) applyRichiedente(codiceFiscale, ruolo, struttura string, present bool) error {
+	if c.requester.fromSAML {
+		return nil
+	}
+	if !present {
+		return fault(CodeInvalid, "richiedente missing")
+	}
+	if err := checkCF("richiedente/codiceFiscale", codiceFiscale); err != nil {
+		return err
+	}
+	if ruolo == "" {
+		return fault(CodeInvalid, "richiedente/ruolo missing")
+	}
+	if struttura == "" {
+		return fault(CodeInvalid, "richiedente/struttura missing")
+	}
+	c.requester = requester{OperatorCF: codiceFiscale, Role: ruolo, Structure: struttura}
+	return nil
+}
+
+// checkPatient checks that the assertion's patient (when the assertion names one) is the
+// request's patient.
+func (c *call) checkPatient(cf string) error {
+	if c.requester.fromSAML && c.requester.PatientCF != "" && c.requester.PatientCF != cf {
+		return fault(CodeAssertion, "assertion resource-id differs from the request's patient")
+	}
+	return nil
+}
+
+// decode unmarshals the operation element into v.
+func (c *call) decode(v any) error {
+	if err := xml.Unmarshal(c.body, v); err != nil {
+		return fault(CodeInvalid, "%s not valid: %s", c.op, redactXMLError(err))
+	}
+	return nil
+}
+
+// redactXMLError keeps the kind of an XML error without echoing values.
+func redactXMLError(err error) string {
+	var se *xml.SyntaxError
+	if errors.As(err, &se) {
+		return fmt.Sprintf("XML syntax error on line %d", se.Line)
+	}
+	var ue *xml.UnmarshalError
+	if errors.As(err, &ue) {
+		return "unexpected content"
+	}
+	return "a field has a value of the wrong type"
+}
+
+// bodyElement returns the name and the raw bytes of the first element inside soap:Body.
+func bodyElement(env []byte) (xml.Name, []byte, error) {
+	d := xml.NewDecoder(bytes.NewReader(env))
+	depth := 0
+	inBody := false
+	for {
+		start := d.InputOffset()
+		tok, err := d.Token()
+		if err != nil {
+			if err == io.EOF {
+				return xml.Name{}, nil, errors.New("no soap:Body element")
+			}
+			return xml.Name{}, nil, errors.New("XML not well-formed")
+		}
+		switch t := tok.(type) {
+		case xml.StartElement:
+			depth++
+			switch {
+			case depth == 1:
+				if t.Name.Space != wssec.NSSOAP11 || t.Name.Local != "Envelope" {
+					return xml.Name{}, nil, errors.New("root is not a SOAP 1.1 Envelope")
+				}
+			case depth == 2 && t.Name.Space == wssec.NSSOAP11 && t.Name.Local == "Body":
+				inBody = true
+			case depth == 3 && inBody:
+				if err := d.Skip(); err != nil {
+					return xml.Name{}, nil, errors.New("XML not well-formed")
+				}
+				return t.Name, env[start:d.InputOffset()], nil
+			}
+		case xml.EndElement:
+			depth--
+			if inBody && depth == 1 {
+				return xml.Name{}, nil, errors.New("empty soap:Body")
+			}
+		}
+	}
+}
+
+// responseEnvelope wraps a response element in a SOAP 1.1 envelope with the WS-Addressing
+// reply headers (Action and RelatesTo when the request had a MessageID).
+func responseEnvelope(c *call, resp any) ([]byte, error) {
+	payload, err := xml.Marshal(resp)
+	if err != nil {
+		return nil, err
+	}
+	var b bytes.Buffer
+	b.Grow(len(payload) + 512)
+	b.WriteString(`<?xml version="1.0" encoding="UTF-8"?>`)
+	b.WriteString(`<soap:Envelope xmlns:soap="` + wssec.NSSOAP11 + `"><soap:Header>`)
+	b.WriteString(`<wsa:Action xmlns:wsa="` + wssec.NSWSA + `">` + esc(NS+"/"+c.op+"Response") + `</wsa:Action>`)
+	if c.msg != nil && c.msg.MessageID != "" {
+		b.WriteString(`<wsa:RelatesTo xmlns:wsa="` + wssec.NSWSA + `">` + esc(c.msg.MessageID) + `</wsa:RelatesTo>`)
+	}
+	b.WriteString(`</soap:Header><soap:Body>`)
+	b.Write(payload)
+	b.WriteString(`</soap:Body></soap:Envelope>`)
+	return b.Bytes(), nil
+}
