@@ -29,6 +29,7 @@ import (
 
 	"github.com/hooklift/gowsdl/soap"
 
+	"MODULE/mx"
 	"MODULE/q"
 	"MODULE/u"
 )
@@ -48,6 +49,10 @@ func main() {
 		body, _ = io.ReadAll(r.Body)
 		action = r.Header.Get("SOAPAction")
 		w.Header().Set("Content-Type", "text/xml")
+		if r.Header.Get("SOAPAction") == "\"urn:m/mop\"" {
+			io.WriteString(w, "<s:Envelope xmlns:s=\"http://schemas.xmlsoap.org/soap/envelope/\"><s:Body><x:mopResponse xmlns:x=\"urn:m\"><esito>OK</esito><extra>1</extra><extra>2</extra></x:mopResponse></s:Body></s:Envelope>")
+			return
+		}
 		if strings.Contains(string(body), "urn:u") {
 			io.WriteString(w, "<s:Envelope xmlns:s=\"http://schemas.xmlsoap.org/soap/envelope/\"><s:Body><x:uopResponse xmlns:x=\"urn:u\"><r>fine</r></x:uopResponse></s:Body></s:Envelope>")
 			return
@@ -84,6 +89,15 @@ func main() {
 	} else {
 		out("UBACK", nil, fmt.Errorf("decode: %v", err))
 	}
+
+	mreq := &mx.ReqType{Paziente: &mx.Paziente{CodiceFiscale: "X"}, FlagQ: false, Unq: "u"}
+	mresp, err := mx.NewM(c).Mop(mreq)
+	out("MENV", body, err)
+	if err == nil {
+		b, err = xml.Marshal(mresp)
+		out("MRESP", b, err)
+		out("MRESPVAL", []byte(fmt.Sprint(mresp.BaseResp.Esito, mresp.Extra)), nil)
+	}
 	os.Stdout.Sync()
 }
 `
@@ -107,7 +121,7 @@ func TestEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { os.RemoveAll(dir) })
-	for _, p := range []struct{ pkg, wsdl string }{{"q", qualifiedWSDL}, {"u", unqualifiedWSDL}} {
+	for _, p := range []struct{ pkg, wsdl string }{{"q", qualifiedWSDL}, {"u", unqualifiedWSDL}, {"mx", mixedWSDL}} {
 		_, fixed := repairedPackage(t, p.wsdl, p.pkg)
 		if err := os.MkdirAll(filepath.Join(dir, p.pkg), 0o755); err != nil {
 			t.Fatal(err)
@@ -179,6 +193,27 @@ func TestEndToEnd(t *testing.T) {
 		}
 		if got["URESP"] != "fine" || got["UBACK"] != "1/2" {
 			t.Errorf("unqualified decoding: response %q, request %q", got["URESP"], got["UBACK"])
+		}
+	})
+	t.Run("mixed qualified/unqualified, ref, extension", func(t *testing.T) {
+		names := elementNames(t, got["MENV"])
+		if len(names) > 2 {
+			names = names[2:]
+		}
+		want := []string{"urn:m mop", "urn:d paziente", "urn:d codiceFiscale", "urn:m flagQ", " unq"}
+		if strings.Join(names, ",") != strings.Join(want, ",") {
+			t.Errorf("request elements %q\nwant %q\n%s", names, want, got["MENV"])
+		}
+		if !strings.Contains(got["MENV"], ">false</") {
+			t.Errorf("required flagQ=false missing: %s", got["MENV"])
+		}
+		if got["MRESPVAL"] != "OK[1 2]" {
+			t.Errorf("response decoded as %q, want \"OK[1 2]\"", got["MRESPVAL"])
+		}
+		names = elementNames(t, got["MRESP"])
+		want = []string{"urn:m mopResponse", " esito", " extra", " extra"}
+		if strings.Join(names, ",") != strings.Join(want, ",") {
+			t.Errorf("re-marshalled response elements %q\nwant %q\n%s", names, want, got["MRESP"])
 		}
 	})
 }

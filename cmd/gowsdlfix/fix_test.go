@@ -95,6 +95,50 @@ const unqualifiedWSDL = `<?xml version="1.0" encoding="UTF-8"?>
 </wsdl:definitions>
 `
 
+// mixedWSDL is shaped like the Piemonte models (read, not copied): an
+// unqualified schema importing a qualified one, a ref to a global element of
+// the other namespace, a form="qualified" override, a complexContent extension
+// and a bounded maxOccurs.
+const mixedWSDL = `<?xml version="1.0" encoding="UTF-8"?>
+<wsdl:definitions xmlns:wsdl="http://schemas.xmlsoap.org/wsdl/" xmlns:soap="http://schemas.xmlsoap.org/wsdl/soap/"
+    xmlns:xs="http://www.w3.org/2001/XMLSchema" xmlns:tns="urn:m" xmlns:d="urn:d" targetNamespace="urn:m">
+  <wsdl:types>
+    <xs:schema targetNamespace="urn:m" elementFormDefault="unqualified" xmlns:d="urn:d">
+      <xs:import namespace="urn:d"/>
+      <xs:complexType name="reqType"><xs:sequence>
+        <xs:element ref="d:paziente"/>
+        <xs:element name="flagQ" type="xs:boolean" form="qualified"/>
+        <xs:element name="unq" type="xs:string"/>
+      </xs:sequence></xs:complexType>
+      <xs:complexType name="baseResp"><xs:sequence>
+        <xs:element name="esito" type="xs:string" minOccurs="0"/>
+      </xs:sequence></xs:complexType>
+      <xs:complexType name="respType"><xs:complexContent><xs:extension base="tns:baseResp"><xs:sequence>
+        <xs:element name="extra" type="xs:string" minOccurs="0" maxOccurs="3"/>
+      </xs:sequence></xs:extension></xs:complexContent></xs:complexType>
+      <xs:element name="mop" type="tns:reqType"/>
+      <xs:element name="mopResponse" type="tns:respType"/>
+    </xs:schema>
+    <xs:schema targetNamespace="urn:d" elementFormDefault="qualified" xmlns:d="urn:d">
+      <xs:element name="paziente" type="d:paziente"/>
+      <xs:complexType name="paziente"><xs:sequence>
+        <xs:element name="codiceFiscale" type="xs:string"/>
+      </xs:sequence></xs:complexType>
+    </xs:schema>
+  </wsdl:types>
+  <wsdl:message name="mop"><wsdl:part name="parameters" element="tns:mop"/></wsdl:message>
+  <wsdl:message name="mopResponse"><wsdl:part name="parameters" element="tns:mopResponse"/></wsdl:message>
+  <wsdl:portType name="M">
+    <wsdl:operation name="mop"><wsdl:input message="tns:mop"/><wsdl:output message="tns:mopResponse"/></wsdl:operation>
+  </wsdl:portType>
+  <wsdl:binding name="MB" type="tns:M">
+    <soap:binding style="document" transport="http://schemas.xmlsoap.org/soap/http"/>
+    <wsdl:operation name="mop"><soap:operation soapAction="urn:m/mop"/>
+      <wsdl:input><soap:body use="literal"/></wsdl:input><wsdl:output><soap:body use="literal"/></wsdl:output></wsdl:operation>
+  </wsdl:binding>
+</wsdl:definitions>
+`
+
 // gowsdlOutput runs the real gowsdl v0.5.0 (as a library, in process) on wsdl
 // and returns its output, assembled and gofmt'ed as its command does.
 func gowsdlPackage(t *testing.T, wsdl, pkg string) (raw []byte, path string) {
@@ -281,5 +325,30 @@ func TestDeterministic(t *testing.T) {
 	_, b := repaired(t, qualifiedWSDL)
 	if !bytes.Equal(a, b) {
 		t.Error("two runs differ")
+	}
+}
+
+// TestMixedSchemas checks ref, form="qualified", imported namespaces and
+// complexContent extension on a Piemonte-shaped WSDL.
+func TestMixedSchemas(t *testing.T) {
+	_, fixed := repairedPackage(t, mixedWSDL, "mx")
+	for _, c := range []struct{ typ, field, wantType, wantTag string }{
+		{"ReqType", "Paziente", "*Paziente", "urn:d paziente"},
+		{"ReqType", "FlagQ", "bool", "urn:m flagQ"},
+		{"ReqType", "Unq", "string", "unq"},
+		{"Paziente", "CodiceFiscale", "string", "urn:d codiceFiscale"},
+		{"BaseResp", "Esito", "string", "esito,omitempty"},
+		{"RespType", "Extra", "[]string", "extra,omitempty"},
+	} {
+		typ, tag := fieldOf(t, fixed, c.typ, c.field)
+		if typ != c.wantType || tag != c.wantTag {
+			t.Errorf("%s.%s = %s `%s`, want %s `%s`", c.typ, c.field, typ, tag, c.wantType, c.wantTag)
+		}
+	}
+	for typ, want := range map[string]bool{"ReqType": true, "RespType": true, "BaseResp": false, "Paziente": false} {
+		has := bytes.Contains(fixed, []byte(fmt.Sprintf("func (v %s) MarshalXML(", typ)))
+		if has != want {
+			t.Errorf("%s has MarshalXML = %v, want %v (an extension base must not: it would be promoted)", typ, has, want)
+		}
 	}
 }

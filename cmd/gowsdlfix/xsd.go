@@ -33,7 +33,10 @@ func (p particle) repeated() bool { return p.MaxOccurs < 0 || p.MaxOccurs > 1 }
 type complexType struct {
 	Name      qname      // type name, or element name for anonymous types of global elements
 	Particles []particle // in document order
-	node      *etree.Element
+	// Base is the complexContent extension base (zero when none); gowsdl
+	// embeds it as an anonymous *Base field.
+	Base qname
+	node *etree.Element
 }
 
 // schemaSet is everything the post-processor needs to know about the XSDs behind one WSDL.
@@ -165,6 +168,11 @@ func (s *schemaSet) resolve() error {
 				return fmt.Errorf("type %s: %w", ct.Name.Local, err)
 			}
 			ct.Particles = ps
+			if cc := firstChildNS(ct.node, "complexContent"); cc != nil {
+				if ext := firstChildNS(cc, "extension"); ext != nil {
+					ct.Base = resolveQName(ext, ext.SelectAttrValue("base", ""))
+				}
+			}
 		}
 	}
 	return nil
@@ -228,6 +236,32 @@ func (s *schemaSet) particle(el *etree.Element) (particle, error) {
 		}
 	}
 	return p, nil
+}
+
+// hasUnqualified reports whether ct or one of its extension bases has an
+// unqualified child element.
+func (s *schemaSet) hasUnqualified(ct *complexType) bool {
+	for i := 0; ct != nil && i < 32; i++ {
+		for _, p := range ct.Particles {
+			if p.Space == "" {
+				return true
+			}
+		}
+		ct = s.ComplexTypes[ct.Base]
+	}
+	return false
+}
+
+// isExtensionBase reports whether some complex type extends t.
+func (s *schemaSet) isExtensionBase(t qname) bool {
+	for _, m := range []map[qname]*complexType{s.ComplexTypes, s.ElementTypes} {
+		for _, ct := range m {
+			if ct.Base == t {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // isBase64 reports whether the type is xs:base64Binary or a simple type derived from it.
