@@ -1,27 +1,35 @@
 package adapter
 
 import (
-	"context"
+	"bytes"
 	"crypto"
 	"crypto/x509"
-	"errors"
+	"fmt"
 	"net/http"
+	"strings"
 	"time"
-)
 
-// errNotWired marks API methods whose wire mapping has not landed yet (work in progress,
-// tracked in the adapter issue).
-var errNotWired = errors.New("adapter: not wired to the generated clients yet")
+	"github.com/fsepuglia/fsepuglia/adapter/endpoint"
+	"github.com/fsepuglia/fsepuglia/adapter/trace"
+	"github.com/fsepuglia/fsepuglia/adapter/transport"
+	"github.com/fsepuglia/fsepuglia/adapter/wssec"
+)
 
 // Client talks to one environment and ASL. It is safe for concurrent use and meant to be
 // reused: it owns one *http.Client whose connections are kept alive between calls.
 type Client struct {
-	cfg    Config
-	log    Logger
-	now    func() time.Time
-	http   *http.Client
-	signer crypto.Signer
-	cert   *x509.Certificate
+	cfg       Config
+	log       Logger
+	now       func() time.Time
+	http      *http.Client
+	signer    crypto.Signer
+	cert      *x509.Certificate
+	alg       wssec.Algorithm
+	trace     *trace.Dir
+	endpoints map[endpoint.Service]endpoint.Endpoint
+	timeout   time.Duration
+	retries   int
+	warnings  []string
 
 	// Documents publishes, replaces, deletes, searches and retrieves documents.
 	Documents *DocumentService
@@ -59,66 +67,125 @@ type ConsentService struct{ c *Client }
 // TaccuinoService is the ITaccuinoService of the client's ASL.
 type TaccuinoService struct{ c *Client }
 
-// Publish sends a new document (addDocument).
-func (s *DocumentService) Publish(ctx context.Context, req PublishRequest) (*PublishResult, error) {
-	return nil, errNotWired
-}
-
-// Replace publishes req as a new version of the document oldID (replaceDocument).
-func (s *DocumentService) Replace(ctx context.Context, oldID string, req PublishRequest) (*PublishResult, error) {
-	return nil, errNotWired
-}
-
-// Delete voids the publication of document id of patientCF (deleteDocument).
-func (s *DocumentService) Delete(ctx context.Context, patientCF, id string) error {
-	return errNotWired
-}
-
-// Search lists a patient's documents (searchDocuments).
-func (s *DocumentService) Search(ctx context.Context, q SearchQuery) (*SearchResult, error) {
-	return nil, errNotWired
-}
-
-// Retrieve fetches one document with its file (retrieveDocument).
-func (s *DocumentService) Retrieve(ctx context.Context, patientCF, id string) (*Document, error) {
-	return nil, errNotWired
-}
-
-// Status reads a patient's consents (statoConsensi).
-func (s *ConsentService) Status(ctx context.Context, patientCF string) (*ConsentStatus, error) {
-	return nil, errNotWired
-}
-
-// Set records consent values (comunicazioneConsensi) and returns the resulting status.
-func (s *ConsentService) Set(ctx context.Context, ch ConsentChange) (*ConsentStatus, error) {
-	return nil, errNotWired
-}
-
-// Informativa fetches the current privacy notice (recuperoInformativa).
-func (s *ConsentService) Informativa(ctx context.Context) (*Informativa, error) {
-	return nil, errNotWired
-}
-
-// Summary counts a patient's Taccuino items per kind (getTaccuino).
-func (s *TaccuinoService) Summary(ctx context.Context, patientCF string) (*TaccuinoSummary, error) {
-	return nil, errNotWired
-}
-
-// Items lists one kind of Taccuino items (getRilevazioni, getFarmaci, getEventi, getSintomi,
-// getDocumentiPersonali).
-func (s *TaccuinoService) Items(ctx context.Context, q TaccuinoQuery) (*TaccuinoPage, error) {
-	return nil, errNotWired
-}
-
 // New validates cfg and builds a Client. Configuration mistakes (unknown ASL, production
-// without the opt-in, an unusable certificate) fail here, before anything is sent.
+// without the opt-in, an unusable certificate, a self-signed certificate in production) fail
+// here, before anything is sent, as *ConfigError.
 func New(cfg Config, opts ...Option) (*Client, error) {
 	c := &Client{cfg: cfg, log: nopLogger{}, now: time.Now}
 	for _, o := range opts {
 		o(c)
 	}
+	env := strings.ToLower(strings.TrimSpace(cfg.Environment))
+	if env == "prod" && !cfg.AllowProduction {
+		return nil, &ConfigError{Field: "allow_production", Msg: "environment prod needs the explicit production opt-in",
+			Fix: "set allow_production: true in the configuration (or FSEPUGLIA_ALLOW_PRODUCTION=1) once you mean to reach the production hosts"}
+	}
+	eps, warns, err := endpoint.ResolveAll(endpoint.Config{Environment: cfg.Environment, ASL: cfg.ASL, BaseURL: cfg.BaseURL, ServiceURLs: cfg.ServiceURLs})
+	if err != nil {
+		return nil, fmt.Errorf("configuration: %w", err)
+	}
+	c.endpoints = eps
+	for _, w := range warns {
+		c.warnings = append(c.warnings, w.String())
+		c.log.Warn(w.String(), map[string]any{"field": w.Field})
+	}
+
+	tcfg := transport.Config{Environment: env, AllowProduction: cfg.AllowProduction,
+		CertFile: cfg.TLS.CertFile, KeyFile: cfg.TLS.KeyFile, PKCS12File: cfg.TLS.PKCS12File,
+		KeyPassword: cfg.TLS.KeyPassword, CAFile: cfg.TLS.CAFile, MaxConnsPerHost: cfg.MaxConnsPerHost, Now: c.now}
+	if c.http == nil {
+		hc, fs, err := transport.New(tcfg)
+		if err != nil {
+			return nil, fmt.Errorf("configuration: %w", err)
+		}
+		for _, f := range fs {
+			if f.Severity == transport.Warning {
+				c.warnings = append(c.warnings, f.String())
+				c.log.Warn(f.Message, map[string]any{"field": f.Field})
+			}
+		}
+		c.http = hc
+	} else if env == "prod" {
+		return nil, &ConfigError{Field: "http client", Msg: "a custom HTTP client is refused in prod",
+			Fix: "let the adapter build its transport from the tls configuration"}
+	}
+
+	if !cfg.Security.Disabled {
+		if c.signer == nil {
+			sc := transport.Config{CertFile: cfg.Signer.CertFile, KeyFile: cfg.Signer.KeyFile,
+				PKCS12File: cfg.Signer.PKCS12File, KeyPassword: cfg.Signer.KeyPassword}
+			field := "signer"
+			if sc.CertFile == "" && sc.PKCS12File == "" {
+				sc.CertFile, sc.KeyFile, sc.PKCS12File, sc.KeyPassword = cfg.TLS.CertFile, cfg.TLS.KeyFile, cfg.TLS.PKCS12File, cfg.TLS.KeyPassword
+				field = "tls"
+			}
+			if sc.CertFile == "" && sc.PKCS12File == "" {
+				return nil, &ConfigError{Field: "signer.cert_file", Msg: "no signing certificate",
+					Fix: "set signer.cert_file and signer.key_file (or signer.pkcs12_file), or tls.cert_file for both"}
+			}
+			tc, err := transport.LoadCertificate(sc)
+			if err != nil {
+				return nil, fmt.Errorf("configuration %s: %w", field, err)
+			}
+			key, ok := tc.PrivateKey.(crypto.Signer)
+			if !ok || tc.Leaf == nil {
+				return nil, &ConfigError{Field: field + ".key_file", Msg: "the key cannot sign", Fix: "use an RSA private key"}
+			}
+			c.signer, c.cert = key, tc.Leaf
+		}
+		if env == "prod" && isSelfSigned(c.cert) {
+			return nil, &ConfigError{Field: "signer.cert_file", Msg: "self-signed signing certificates are refused in prod",
+				Fix: "use the operator's CNS certificate or one issued by an AgID-recognised CA"}
+		}
+		switch strings.ToLower(cfg.Security.Algorithm) {
+		case "", "rsa-sha256":
+			c.alg = wssec.RSASHA256
+		case "rsa-sha1":
+			c.alg = wssec.RSASHA1
+		default:
+			return nil, &ConfigError{Field: "security.algorithm", Msg: fmt.Sprintf("unknown algorithm %q", cfg.Security.Algorithm), Fix: "use rsa-sha256 (default) or rsa-sha1"}
+		}
+	} else if env == "prod" {
+		return nil, &ConfigError{Field: "security.disabled", Msg: "WS-Security cannot be disabled in prod", Fix: "remove security.disabled"}
+	}
+	if cfg.Operator.CF != "" {
+		if _, err := checkCF("operator.cf", cfg.Operator.CF); err != nil {
+			return nil, err
+		}
+	}
+
+	c.trace = traceDir(cfg)
+	c.timeout = time.Duration(cfg.Timeout)
+	if c.timeout <= 0 {
+		c.timeout = 60 * time.Second
+	}
+	switch {
+	case cfg.Retries < 0:
+		c.retries = 0
+	case cfg.Retries == 0:
+		c.retries = 2
+	default:
+		c.retries = cfg.Retries
+	}
 	c.Documents = &DocumentService{c}
 	c.Consents = &ConsentService{c}
 	c.Taccuino = &TaccuinoService{c}
 	return c, nil
+}
+
+// Warnings are what New accepted but the user should hear about (an ASL alias, a self-signed
+// certificate in test). The CLI prints them.
+func (c *Client) Warnings() []string { return c.warnings }
+
+// Endpoint returns the resolved URL of a service (IDocumentService …).
+func (c *Client) Endpoint(service string) string { return c.endpoints[endpoint.Service(service)].URL }
+
+// Close releases idle connections.
+func (c *Client) Close() { c.http.CloseIdleConnections() }
+
+func isSelfSigned(cert *x509.Certificate) bool {
+	if cert == nil {
+		return false
+	}
+	return cert.CheckSignatureFrom(cert) == nil && bytes.Equal(cert.RawIssuer, cert.RawSubject)
 }

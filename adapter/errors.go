@@ -22,3 +22,20 @@ func (e *InputError) Error() string {
 	}
 	return s
 }
+
+// ConfigError is a configuration mistake found by New: it names the configuration field and
+// the fix.
+type ConfigError struct {
+	Field string
+	Msg   string
+	Fix   string
+}
+
+// Error implements error.
+func (e *ConfigError) Error() string {
+	s := fmt.Sprintf("configuration %s: %s", e.Field, e.Msg)
+	if e.Fix != "" {
+		s += "; " + e.Fix
+	}
+	return s
+}

@@ -62,8 +62,9 @@ func safe(s string) string {
 	return s
 }
 
-// cfPattern matches a codice fiscale (with omocodia) or an STP/ENI temporary code anywhere.
-var cfPattern = regexp.MustCompile(`\b(?:[A-Z]{6}[0-9LMNPQRSTUV]{2}[ABCDEHLMPRST][0-9LMNPQRSTUV]{2}[A-Z][0-9LMNPQRSTUV]{3}[A-Z]|(?:STP|ENI)[0-9]{13})\b`)
+// cfPattern matches anything shaped like a codice fiscale (letters and digits where a CF has
+// them, loosely: over-redacting is harmless) or an STP/ENI temporary code.
+var cfPattern = regexp.MustCompile(`\b(?:[A-Z]{6}[0-9A-Z]{2}[A-Z][0-9A-Z]{2}[A-Z][0-9A-Z]{3}[A-Z]|(?:STP|ENI)[0-9]{13})\b`)
 
 // contentElems are elements whose whole text is personal data or opaque payload.
 var contentElems = regexp.MustCompile(`(?s)(<(?:[A-Za-z0-9_]+:)?(` +

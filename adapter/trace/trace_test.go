@@ -15,11 +15,11 @@ const sample = `<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envel
 	`<fse:addDocument xmlns:fse="urn:x"><fse:patientId>FSEPGL01E41A145J^^^&amp;2.16.840.1.113883.2.9.4.3.2&amp;ISO</fse:patientId>` +
 	`<fse:authorPerson>Mario Rossi</fse:authorPerson><fse:typeCode>11502-2</fse:typeCode>` +
 	`<fse:document>JVBERi0xLjcKJeLjz9MK</fse:document><fse:other>STP1234567890123</fse:other>` +
-	`<fse:cf>FSELBR01C41A145S</fse:cf><fse:omo>FSEPGLLME41A145J</fse:omo></fse:addDocument></soap:Body></soap:Envelope>`
+	`<fse:cf>FSELBR01C41A145S</fse:cf><fse:omo>FSEPGLLME41A145J</fse:omo><fse:op>PROVAX00X00X000Y</fse:op></fse:addDocument></soap:Body></soap:Envelope>`
 
 func TestRedact(t *testing.T) {
 	got := string(Redact([]byte(sample)))
-	for _, secret := range []string{"FSEPGL01E41A145J", "FSELBR01C41A145S", "Mario", "Rossi", "JVBERi0", "MIIBszCC", "STP1234567890123", "FSEPGLLME41A145J"} {
+	for _, secret := range []string{"FSEPGL01E41A145J", "FSELBR01C41A145S", "Mario", "Rossi", "JVBERi0", "MIIBszCC", "STP1234567890123", "FSEPGLLME41A145J", "PROVAX00X00X000Y"} {
 		if strings.Contains(got, secret) {
 			t.Errorf("redacted trace still contains %q:\n%s", secret, got)
 		}

@@ -1,0 +1,573 @@
+package adapter
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/tls"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/fsepuglia/fsepuglia/adapter/fault"
+	"github.com/fsepuglia/fsepuglia/adapter/wssec"
+	"github.com/fsepuglia/fsepuglia/adapter/wssec/wssectest"
+	"github.com/fsepuglia/fsepuglia/generated/consenso"
+	"github.com/fsepuglia/fsepuglia/generated/document"
+	"github.com/fsepuglia/fsepuglia/generated/taccuino"
+)
+
+const patient = "FSEPGL01E41A145J"
+
+// region is a fake regional gateway: mutual TLS, WS-Security verified with wssec.Verify,
+// requests decoded with the generated types, answers from a small in-memory state. It
+// records what it saw so tests assert on the exact request the client sent.
+type region struct {
+	t          *testing.T
+	pki        *testPKI
+	srv        *httptest.Server
+	handshakes atomic.Int64
+
+	mu    sync.Mutex
+	seen  []*wssec.Message
+	ops   []string
+	docs  map[string]*document.DocumentType
+	fail  func(op string, n int) (status int, body string) // optional failure injection
+	count map[string]int
+}
+
+func newRegion(t *testing.T) *region {
+	t.Helper()
+	r := &region{t: t, pki: newTestPKI(t), docs: map[string]*document.DocumentType{}, count: map[string]int{}}
+	r.srv = httptest.NewUnstartedServer(http.HandlerFunc(r.serve))
+	r.srv.TLS = &tls.Config{Certificates: []tls.Certificate{r.pki.server}, ClientAuth: tls.RequireAndVerifyClientCert, ClientCAs: r.pki.pool}
+	r.srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			r.handshakes.Add(1)
+		}
+	}
+	r.srv.StartTLS()
+	t.Cleanup(r.srv.Close)
+	return r
+}
+
+func (r *region) config() Config {
+	return Config{
+		Environment: "local", ASL: "aslba", BaseURL: r.srv.URL,
+		TLS:         TLSConfig{CertFile: r.pki.clientCert, KeyFile: r.pki.clientKy, CAFile: r.pki.caFile},
+		Signer:      SignerConfig{CertFile: r.pki.signCert, KeyFile: r.pki.signKey},
+		Operator:    Operator{CF: operatorCF, Role: "AAS"},
+		Structure:   Structure{Code: "160101", Name: "Poliambulatorio di prova", RepositoryID: "2.16.840.1.113883.2.9.2.160.4.5.1", FacilityType: "Territorio", PracticeSetting: "AD_PSC001"},
+		Application: Application{ID: "fsepuglia-test", Vendor: "fsepuglia", Version: "test"},
+	}
+}
+
+func (r *region) client(t *testing.T, mod ...func(*Config)) *Client {
+	t.Helper()
+	cfg := r.config()
+	for _, m := range mod {
+		m(&cfg)
+	}
+	c, err := New(cfg)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	t.Cleanup(c.Close)
+	return c
+}
+
+func (r *region) serve(w http.ResponseWriter, req *http.Request) {
+	body, err := io.ReadAll(req.Body)
+	if err != nil {
+		http.Error(w, err.Error(), 400)
+		return
+	}
+	op := bodyOperation(body)
+	r.mu.Lock()
+	r.count[op]++
+	n := r.count[op]
+	fail := r.fail
+	r.mu.Unlock()
+	if fail != nil {
+		if status, b := fail(op, n); status != 0 {
+			w.Header().Set("Content-Type", "text/xml")
+			w.WriteHeader(status)
+			io.WriteString(w, b)
+			return
+		}
+	}
+	msg, err := wssec.Verify(body, wssec.VerifyOptions{Roots: r.pki.pool})
+	if err != nil {
+		writeFault(w, "FSE-00401", err.Error())
+		return
+	}
+	if msg.Action != Namespace+"/"+op || !strings.HasSuffix(msg.To, "/aslba/"+serviceOf(op)) {
+		writeFault(w, "FSE-00400", "action "+msg.Action+" or To "+msg.To+" does not match "+op)
+		return
+	}
+	if req.Header.Get("SOAPAction") != `"`+Namespace+"/"+op+`"` {
+		writeFault(w, "FSE-00400", "SOAPAction header "+req.Header.Get("SOAPAction"))
+		return
+	}
+	r.mu.Lock()
+	r.seen = append(r.seen, msg)
+	r.ops = append(r.ops, op)
+	r.mu.Unlock()
+	resp, ferr := r.answer(op, body)
+	if ferr != "" {
+		writeFault(w, ferr, "refused")
+		return
+	}
+	out, err := xml.Marshal(resp)
+	if err != nil {
+		r.t.Errorf("marshal %s response: %v", op, err)
+	}
+	w.Header().Set("Content-Type", "text/xml; charset=utf-8")
+	fmt.Fprintf(w, `<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body>%s</soap:Body></soap:Envelope>`, out)
+}
+
+func serviceOf(op string) string {
+	switch {
+	case strings.HasPrefix(op, "get"):
+		return "ITaccuinoService"
+	case strings.Contains(op, "Document"):
+		return "IDocumentService"
+	case strings.Contains(op, "onsensi") || strings.Contains(op, "Informativa"):
+		return "IGestoreConsensoService"
+	}
+	return "ITaccuinoService"
+}
+
+func writeFault(w http.ResponseWriter, code, text string) {
+	w.Header().Set("Content-Type", "text/xml; charset=utf-8")
+	w.WriteHeader(500)
+	var esc bytes.Buffer
+	xml.EscapeText(&esc, []byte(text))
+	fmt.Fprintf(w, `<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body><soap:Fault>`+
+		`<faultcode>soap:Server</faultcode><faultstring>%s - %s</faultstring><faultactor>IDocument</faultactor>`+
+		`<detail><fse:errorCode xmlns:fse="%s">%s</fse:errorCode></detail></soap:Fault></soap:Body></soap:Envelope>`, code, esc.String(), Namespace, code)
+}
+
+// bodyOperation returns the local name of the Body's first child.
+func bodyOperation(env []byte) string {
+	d := xml.NewDecoder(bytes.NewReader(env))
+	inBody := false
+	for {
+		tok, err := d.Token()
+		if err != nil {
+			return ""
+		}
+		if se, ok := tok.(xml.StartElement); ok {
+			if inBody {
+				return se.Name.Local
+			}
+			inBody = se.Name.Local == "Body"
+		}
+	}
+}
+
+// decodeBody unmarshals the Body's first child into v.
+func decodeBody(t *testing.T, env []byte, v any) {
+	var e struct {
+		Body struct {
+			Inner []byte `xml:",innerxml"`
+		} `xml:"Body"`
+	}
+	if err := xml.Unmarshal(env, &e); err != nil {
+		t.Fatalf("decode envelope: %v", err)
+	}
+	if err := xml.Unmarshal(e.Body.Inner, v); err != nil {
+		t.Fatalf("decode body: %v", err)
+	}
+}
+
+func (r *region) answer(op string, env []byte) (any, string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	switch op {
+	case "addDocument":
+		var in document.AddDocument
+		decodeBody(r.t, env, &in)
+		id := in.Document.Metadata.UniqueId
+		if _, dup := r.docs[id]; dup {
+			return nil, "FSE-00409"
+		}
+		r.docs[id] = in.Document
+		return &document.AddDocumentResponse{Result: &document.PublicationResultType{UniqueId: id, RepositoryUniqueId: in.Document.Metadata.RepositoryUniqueId, Status: "Approved"}}, ""
+	case "replaceDocument":
+		var in document.ReplaceDocument
+		decodeBody(r.t, env, &in)
+		if _, ok := r.docs[in.ReplacedUniqueId]; !ok {
+			return nil, "FSE-00404"
+		}
+		delete(r.docs, in.ReplacedUniqueId)
+		r.docs[in.Document.Metadata.UniqueId] = in.Document
+		return &document.ReplaceDocumentResponse{Result: &document.PublicationResultType{UniqueId: in.Document.Metadata.UniqueId, RepositoryUniqueId: "r", Status: "Approved"}}, ""
+	case "deleteDocument":
+		var in document.DeleteDocument
+		decodeBody(r.t, env, &in)
+		if _, ok := r.docs[in.UniqueId]; !ok {
+			return nil, "FSE-00404"
+		}
+		delete(r.docs, in.UniqueId)
+		return &document.DeleteDocumentResponse{Result: &document.PublicationResultType{UniqueId: in.UniqueId, RepositoryUniqueId: "r", Status: "Deprecated"}}, ""
+	case "searchDocuments":
+		var in document.SearchDocuments
+		decodeBody(r.t, env, &in)
+		out := &document.SearchDocumentsResponse{}
+		for _, d := range r.docs {
+			if d.Metadata.PatientId == in.PatientId {
+				out.Metadata = append(out.Metadata, d.Metadata)
+			}
+		}
+		out.Total = int32(len(out.Metadata))
+		return out, ""
+	case "retrieveDocument":
+		var in document.RetrieveDocument
+		decodeBody(r.t, env, &in)
+		d, ok := r.docs[in.UniqueId]
+		if !ok {
+			return nil, "FSE-00404"
+		}
+		return &document.RetrieveDocumentResponse{Document: d}, ""
+	case "statoConsensi":
+		return &consenso.StatoConsensiResponse{Esito: "SUCCESSO", Consenso: []*consenso.StatoConsensoType{
+			{Codice: "C1", Valore: true, DataAcquisizione: xsdDateTime(time.Date(2020, 5, 19, 0, 0, 0, 0, time.UTC)), RegistratoDa: operatorCF, RuoloRegistrante: "OGC"},
+			{Codice: "C2", Valore: true, DataAcquisizione: xsdDateTime(time.Date(2024, 1, 2, 0, 0, 0, 0, time.UTC)), RegistratoDa: operatorCF, RuoloRegistrante: "OGC"},
+		}}, ""
+	case "comunicazioneConsensi":
+		var in consenso.ComunicazioneConsensi
+		decodeBody(r.t, env, &in)
+		if in.IdInformativa == "" || len(in.Consenso) == 0 {
+			return &consenso.ComunicazioneConsensiResponse{Esito: "FALLIMENTO", Errori: []*consenso.ErroreType{{Codice: "E1", Descrizione: "idInformativa missing"}}}, ""
+		}
+		return &consenso.ComunicazioneConsensiResponse{Esito: "SUCCESSO"}, ""
+	case "recuperoInformativa":
+		return &consenso.RecuperoInformativaResponse{Esito: "SUCCESSO", IdInformativa: "160^1.0", Versione: "1.0", Pdf: consenso.Base64Binary("%PDF-1.4 notice")}, ""
+	case "getTaccuino":
+		return &taccuino.GetTaccuinoResponse{Total: 3, Conteggio: []*taccuino.ConteggioType{{Tipo: "RILEVAZIONE", Numero: 2}, {Tipo: "FARMACO", Numero: 1}}}, ""
+	case "getRilevazioni":
+		return &taccuino.GetRilevazioniResponse{Total: 2, Rilevazione: []*taccuino.RilevazioneType{{Id: "r1", Data: xsdDateTime(time.Date(2025, 3, 1, 8, 0, 0, 0, time.UTC)), Parametro: "Peso", Valore: "70", UnitaMisura: "kg"}}}, ""
+	case "getFarmaci":
+		return &taccuino.GetFarmaciResponse{Total: 1, Farmaco: []*taccuino.FarmacoType{{Id: "f1", DataInizio: xsdDate(time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)), Nome: "Cetirizina", Posologia: "10 mg/die"}}}, ""
+	case "getEventi":
+		return &taccuino.GetEventiResponse{Total: 1, Evento: []*taccuino.EventoType{{Id: "e1", Data: xsdDateTime(time.Date(2025, 2, 1, 0, 0, 0, 0, time.UTC)), Tipo: "Visita", Descrizione: "controllo"}}}, ""
+	case "getSintomi":
+		return &taccuino.GetSintomiResponse{Total: 1, Sintomo: []*taccuino.SintomoType{{Id: "s1", Data: xsdDateTime(time.Date(2025, 2, 2, 0, 0, 0, 0, time.UTC)), Descrizione: "cefalea", Intensita: 3}}}, ""
+	case "getDocumentiPersonali":
+		return &taccuino.GetDocumentiPersonaliResponse{Total: 1, DocumentoPersonale: []*taccuino.DocumentoPersonaleType{{Id: "d1", Data: xsdDateTime(time.Date(2025, 2, 3, 0, 0, 0, 0, time.UTC)), Titolo: "Referto privato", Tipo: "REFERTO", MimeType: "application/pdf", Size: 10}}}, ""
+	}
+	return nil, "FSE-00400"
+}
+
+func testPDF(t *testing.T, n int) []byte {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatal(err)
+	}
+	copy(b, "%PDF-1.7\n")
+	return b
+}
+
+func publishRequest(body []byte, id string) PublishRequest {
+	return PublishRequest{Body: body, DocumentName: "referto.pdf", Metadata: Metadata{
+		PatientCF: patient, UniqueID: "2.16.840.1.113883.2.9.2.160.4.4^" + id, TypeCode: "11502-2", ClassCode: "REF",
+		FormatCode: "2.16.840.1.113883.2.9.10.1.1", CreationTime: time.Date(2025, 6, 1, 10, 0, 0, 0, time.UTC), EventCodes: []string{"P99"},
+	}}
+}
+
+func TestEveryOperationThroughTheAPI(t *testing.T) {
+	r := newRegion(t)
+	c := r.client(t)
+	ctx := context.Background()
+	body := testPDF(t, 300_000)
+
+	pub, err := c.Documents.Publish(ctx, publishRequest(body, "DOC1"))
+	if err != nil {
+		t.Fatalf("Publish: %v", err)
+	}
+	if pub.UniqueID != "2.16.840.1.113883.2.9.2.160.4.4^DOC1" || !strings.HasPrefix(pub.MessageID, "uuid:") {
+		t.Errorf("Publish = %+v", pub)
+	}
+	res, err := c.Documents.Search(ctx, SearchQuery{PatientCF: patient})
+	if err != nil {
+		t.Fatalf("Search: %v", err)
+	}
+	if res.Total != 1 || len(res.Documents) != 1 {
+		t.Fatalf("Search = %+v", res)
+	}
+	m := res.Documents[0]
+	if m.PatientCF != patient || m.AuthorInstitutionCode != "160101" || m.AuthorInstitutionName != "Poliambulatorio di prova" ||
+		m.Size != int64(len(body)) || len(m.Hash) != 64 || !m.CreationTime.Equal(time.Date(2025, 6, 1, 10, 0, 0, 0, time.UTC)) ||
+		m.RepositoryUniqueID != "2.16.840.1.113883.2.9.2.160.4.5.1" || len(m.EventCodes) != 1 {
+		t.Errorf("metadata did not survive the round trip: %+v", m)
+	}
+	doc, err := c.Documents.Retrieve(ctx, patient, pub.UniqueID)
+	if err != nil {
+		t.Fatalf("Retrieve: %v", err)
+	}
+	if !bytes.Equal(doc.Body, body) || doc.Metadata.DocumentName != "referto.pdf" {
+		t.Errorf("retrieved %d bytes (equal=%v) name %q", len(doc.Body), bytes.Equal(doc.Body, body), doc.Metadata.DocumentName)
+	}
+	rep, err := c.Documents.Replace(ctx, pub.UniqueID, publishRequest(testPDF(t, 1000), "DOC2"))
+	if err != nil || rep.UniqueID != "2.16.840.1.113883.2.9.2.160.4.4^DOC2" {
+		t.Fatalf("Replace = %+v, %v", rep, err)
+	}
+	if err := c.Documents.Delete(ctx, patient, rep.UniqueID); err != nil {
+		t.Fatalf("Delete: %v", err)
+	}
+	st, err := c.Consents.Status(ctx, patient)
+	if err != nil || len(st.Consents) != 2 || st.Consents[1].Code != ConsentConsultation || !st.Consents[1].Value {
+		t.Fatalf("Status = %+v, %v", st, err)
+	}
+	if _, err := c.Consents.Set(ctx, ConsentChange{PatientCF: patient, Values: map[ConsentCode]bool{"C2": true, "c3": false},
+		OnBehalfOf: &Representative{CF: "FSELBR01C41A145S", Role: "tut"}}); err != nil {
+		t.Fatalf("Set: %v", err)
+	}
+	info, err := c.Consents.Informativa(ctx)
+	if err != nil || info.ID != "160^1.0" || !bytes.HasPrefix(info.PDF, []byte("%PDF")) {
+		t.Fatalf("Informativa = %+v, %v", info, err)
+	}
+	sum, err := c.Taccuino.Summary(ctx, patient)
+	if err != nil || sum.Counts[TaccuinoRilevazioni] != 2 || sum.Counts[TaccuinoFarmaci] != 1 || sum.Counts[TaccuinoSintomi] != 0 {
+		t.Fatalf("Summary = %+v, %v", sum, err)
+	}
+	for _, k := range TaccuinoKinds {
+		p, err := c.Taccuino.Items(ctx, TaccuinoQuery{PatientCF: patient, Kind: k, From: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)})
+		if err != nil || len(p.Items) != 1 || p.Items[0].Kind != k || p.Items[0].Date.IsZero() || p.Items[0].Title == "" {
+			t.Errorf("Items(%s) = %+v, %v", k, p, err)
+		}
+	}
+
+	want := []string{"addDocument", "searchDocuments", "retrieveDocument", "replaceDocument", "deleteDocument",
+		"statoConsensi", "recuperoInformativa", "comunicazioneConsensi", "statoConsensi", "recuperoInformativa",
+		"getTaccuino", "getRilevazioni", "getFarmaci", "getEventi", "getSintomi", "getDocumentiPersonali"}
+	if strings.Join(r.ops, ",") != strings.Join(want, ",") {
+		t.Errorf("operations seen:\n%v\nwant\n%v", r.ops, want)
+	}
+	ids := map[string]bool{}
+	for i, m := range r.seen {
+		if m.Attributes == nil || m.Attributes.OperatorCF != operatorCF || m.SignerCF != operatorCF || m.Attributes.StructureCode != "160101" {
+			t.Errorf("%s: assertions %+v signer %q", r.ops[i], m.Attributes, m.SignerCF)
+			continue
+		}
+		wantPatient := patient
+		if r.ops[i] == "recuperoInformativa" {
+			wantPatient = ""
+		}
+		if m.Attributes.PatientCF != wantPatient {
+			t.Errorf("%s: SAML patient %q, want %q", r.ops[i], m.Attributes.PatientCF, wantPatient)
+		}
+		if ids[m.MessageID] {
+			t.Errorf("MessageID %s reused", m.MessageID)
+		}
+		ids[m.MessageID] = true
+	}
+	if r.seen[0].Attributes.Action != "CREATE" || r.seen[0].Attributes.DocumentType != "11502-2" || r.seen[1].Attributes.Action != "READ" {
+		t.Errorf("SAML action/document type: %+v / %+v", r.seen[0].Attributes, r.seen[1].Attributes)
+	}
+	if got := r.handshakes.Load(); got != 1 {
+		t.Errorf("%d calls opened %d TLS connections, want 1 (keep-alive)", len(r.ops), got)
+	}
+}
+
+func TestFaultsAreTyped(t *testing.T) {
+	recorded, err := os.ReadFile("../fixtures/faults/idocument_00407_gateway.xml")
+	if err != nil {
+		t.Skipf("recorded fault fixture: %v", err)
+	}
+	for _, status := range []int{500, 200} {
+		t.Run(fmt.Sprint(status), func(t *testing.T) {
+			r := newRegion(t)
+			r.fail = func(op string, n int) (int, string) { return status, string(recorded) }
+			c := r.client(t)
+			_, err := c.Documents.Publish(context.Background(), publishRequest(testPDF(t, 100), "X"))
+			var f *fault.Fault
+			if !errors.As(err, &f) {
+				t.Fatalf("error %T %v is not a *fault.Fault", err, err)
+			}
+			if f.Code != "FSE-00407" || f.Class != fault.Security || f.Actor != "IDocument" {
+				t.Errorf("fault = %+v", f)
+			}
+			if strings.Contains(err.Error(), patient) {
+				t.Errorf("error text carries a fiscal code: %v", err)
+			}
+		})
+	}
+	t.Run("duplicate", func(t *testing.T) {
+		r := newRegion(t)
+		c := r.client(t)
+		req := publishRequest(testPDF(t, 100), "DUP")
+		if _, err := c.Documents.Publish(context.Background(), req); err != nil {
+			t.Fatal(err)
+		}
+		_, err := c.Documents.Publish(context.Background(), req)
+		var f *fault.Fault
+		if !errors.As(err, &f) || f.Class != fault.Duplicate || f.HTTPStatus != 500 {
+			t.Fatalf("second publication: %v", err)
+		}
+	})
+}
+
+func TestRetriesOnlyTransientReads(t *testing.T) {
+	r := newRegion(t)
+	r.fail = func(op string, n int) (int, string) {
+		if n <= 2 {
+			return 503, "busy"
+		}
+		return 0, ""
+	}
+	c := r.client(t)
+	if _, err := c.Documents.Search(context.Background(), SearchQuery{PatientCF: patient}); err != nil {
+		t.Fatalf("Search after two 503s: %v", err)
+	}
+	_, err := c.Documents.Publish(context.Background(), publishRequest(testPDF(t, 100), "W"))
+	var ce *fault.CallError
+	if err == nil || !(errors.As(err, &ce) || fault.Classify(err) == fault.Transient) {
+		t.Fatalf("Publish on 503: %v (want a transient error, not retried)", err)
+	}
+	if r.count["searchDocuments"] != 3 || r.count["addDocument"] != 1 {
+		t.Errorf("attempts: search %d (want 3), add %d (want 1: writes are never retried)", r.count["searchDocuments"], r.count["addDocument"])
+	}
+}
+
+func TestInputErrorsSendNothing(t *testing.T) {
+	r := newRegion(t)
+	c := r.client(t)
+	ctx := context.Background()
+	bad := publishRequest(testPDF(t, 10), "B")
+	bad.Metadata.PatientCF = "FSEPGL01E41A145K" // wrong check letter
+	hashed := publishRequest(testPDF(t, 10), "H")
+	hashed.Metadata.Hash = strings.Repeat("0", 64)
+	cases := []struct {
+		name, field string
+		run         func() error
+	}{
+		{"bad patient CF", "metadata.patient_cf", func() error { _, err := c.Documents.Publish(ctx, bad); return err }},
+		{"wrong hash", "metadata.hash", func() error { _, err := c.Documents.Publish(ctx, hashed); return err }},
+		{"no type code", "metadata.type_code", func() error {
+			p := publishRequest(testPDF(t, 10), "T")
+			p.Metadata.TypeCode = ""
+			_, err := c.Documents.Publish(ctx, p)
+			return err
+		}},
+		{"search bad CF", "patient", func() error { _, err := c.Documents.Search(ctx, SearchQuery{PatientCF: "nope"}); return err }},
+		{"bad consent code", "consent code", func() error {
+			_, err := c.Consents.Set(ctx, ConsentChange{PatientCF: patient, Values: map[ConsentCode]bool{"C9": true}})
+			return err
+		}},
+		{"bad representative role", "on behalf of role", func() error {
+			_, err := c.Consents.Set(ctx, ConsentChange{PatientCF: patient, Values: map[ConsentCode]bool{"C2": true}, OnBehalfOf: &Representative{CF: "FSELBR01C41A145S", Role: "XXX"}})
+			return err
+		}},
+		{"bad kind", "kind", func() error { _, err := c.Taccuino.Items(ctx, TaccuinoQuery{PatientCF: patient, Kind: "x"}); return err }},
+		{"reversed range", "to", func() error {
+			_, err := c.Taccuino.Items(ctx, TaccuinoQuery{PatientCF: patient, Kind: TaccuinoEventi, From: time.Now(), To: time.Now().Add(-time.Hour)})
+			return err
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			err := tc.run()
+			var ie *InputError
+			if !errors.As(err, &ie) || ie.Field != tc.field || ie.Fix == "" {
+				t.Fatalf("err = %v, want InputError on %q with a fix", err, tc.field)
+			}
+		})
+	}
+	if len(r.ops) != 0 {
+		t.Errorf("bad input reached the server: %v", r.ops)
+	}
+}
+
+func TestConfigurationLocks(t *testing.T) {
+	r := newRegion(t)
+	cases := []struct {
+		name, field string
+		mod         func(*Config)
+	}{
+		{"prod without opt-in", "allow_production", func(c *Config) { c.Environment = "prod"; c.BaseURL = "" }},
+		{"prod with self-signed signer", "signer.cert_file", func(c *Config) {
+			c.Environment, c.AllowProduction, c.BaseURL = "prod", true, ""
+			c.TLS = TLSConfig{}
+		}},
+		{"unknown algorithm", "security.algorithm", func(c *Config) { c.Security.Algorithm = "md5" }},
+		{"security disabled in prod", "security.disabled", func(c *Config) {
+			c.Environment, c.AllowProduction, c.BaseURL, c.Security.Disabled = "prod", true, "", true
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := r.config()
+			tc.mod(&cfg)
+			if tc.name == "prod with self-signed signer" {
+				// a self-signed signing certificate, and TLS left to the check below
+				s := wssectest.NewTestSigner(t, operatorCF)
+				_, err := New(cfg, WithSigner(s.Key, s.Cert), WithHTTPClient(nil))
+				var ce *ConfigError
+				if !errors.As(err, &ce) {
+					// transport refuses first when TLS material is missing: both are refusals
+					if err == nil {
+						t.Fatal("prod accepted a self-signed signer")
+					}
+				} else if ce.Field != tc.field && ce.Field != "http client" {
+					t.Fatalf("field %q, want %q", ce.Field, tc.field)
+				}
+				return
+			}
+			_, err := New(cfg)
+			var ce *ConfigError
+			if !errors.As(err, &ce) || ce.Field != tc.field {
+				t.Fatalf("New = %v, want ConfigError on %s", err, tc.field)
+			}
+		})
+	}
+	t.Run("unknown ASL", func(t *testing.T) {
+		cfg := r.config()
+		cfg.ASL = "aslxx"
+		if _, err := New(cfg); err == nil || !strings.Contains(err.Error(), "aslba") {
+			t.Fatalf("New = %v, want an error listing the valid ASLs", err)
+		}
+	})
+	t.Run("alias warns", func(t *testing.T) {
+		cfg := r.config()
+		cfg.ASL = "ashta"
+		c, err := New(cfg)
+		if err != nil || len(c.Warnings()) == 0 || !strings.Contains(c.Endpoint("ITaccuinoService"), "/aslta/ITaccuinoService") {
+			t.Fatalf("New(ashta) = %v, warnings %v", err, c.Warnings())
+		}
+	})
+}
+
+func TestTracesAreRedacted(t *testing.T) {
+	r := newRegion(t)
+	dir := filepath.Join(t.TempDir(), "traces")
+	c := r.client(t, func(cfg *Config) { cfg.TraceDir = dir })
+	if _, err := c.Documents.Publish(context.Background(), publishRequest(testPDF(t, 5000), "TR")); err != nil {
+		t.Fatal(err)
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "*.xml"))
+	if len(files) != 2 {
+		t.Fatalf("trace files %v, want request and response", files)
+	}
+	for _, f := range files {
+		b, _ := os.ReadFile(f)
+		if bytes.Contains(b, []byte(patient)) || bytes.Contains(b, []byte(operatorCF)) || bytes.Contains(b, []byte("JVBER")) {
+			t.Errorf("%s holds personal data or document bytes", filepath.Base(f))
+		}
+		if !bytes.Contains(b, []byte("addDocument")) {
+			t.Errorf("%s lost the operation", filepath.Base(f))
+		}
+	}
+}

@@ -1,0 +1,304 @@
+package adapter
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"strings"
+
+	"github.com/hooklift/gowsdl/soap"
+
+	"github.com/fsepuglia/fsepuglia/adapter/endpoint"
+	"github.com/fsepuglia/fsepuglia/adapter/wssec/saml"
+	"github.com/fsepuglia/fsepuglia/generated/document"
+)
+
+var (
+	opAddDocument      = operation{"addDocument", endpoint.DocumentService, false, "TREATMENT", "CREATE"}
+	opReplaceDocument  = operation{"replaceDocument", endpoint.DocumentService, false, "UPDATE", "UPDATE"}
+	opDeleteDocument   = operation{"deleteDocument", endpoint.DocumentService, false, "UPDATE", "DELETE"}
+	opSearchDocuments  = operation{"searchDocuments", endpoint.DocumentService, true, "TREATMENT", "READ"}
+	opRetrieveDocument = operation{"retrieveDocument", endpoint.DocumentService, true, "TREATMENT", "READ"}
+)
+
+// Publish sends a new document (addDocument). Metadata.Hash and Size are computed from Body
+// when empty and checked against it when given.
+func (s *DocumentService) Publish(ctx context.Context, req PublishRequest) (*PublishResult, error) {
+	doc, patient, err := s.c.documentType(req)
+	if err != nil {
+		return nil, err
+	}
+	in := &document.AddDocument{Richiedente: s.c.docRequester("TREATMENT", "CREATE"), Document: doc.DocumentType}
+	var out *document.AddDocumentResponse
+	id, err := s.c.do(ctx, opAddDocument, &saml.Attributes{PatientCF: patient, DocumentType: doc.Metadata.TypeCode},
+		func(ctx context.Context, sc *soap.Client) (err error) {
+			out, err = document.NewIDocument(sc).AddDocumentContext(ctx, in)
+			return err
+		})
+	if err != nil {
+		return nil, err
+	}
+	return publishResult(out.Result, req.Metadata.UniqueID, id), nil
+}
+
+// Replace publishes req as a new version of the document oldID (replaceDocument).
+func (s *DocumentService) Replace(ctx context.Context, oldID string, req PublishRequest) (*PublishResult, error) {
+	if strings.TrimSpace(oldID) == "" {
+		return nil, &InputError{Field: "replaced unique id", Msg: "is empty", Fix: "give the uniqueId of the published document to replace"}
+	}
+	doc, patient, err := s.c.documentType(req)
+	if err != nil {
+		return nil, err
+	}
+	in := &document.ReplaceDocument{Richiedente: s.c.docRequester("UPDATE", "UPDATE"), ReplacedUniqueId: oldID, Document: doc.DocumentType}
+	var out *document.ReplaceDocumentResponse
+	id, err := s.c.do(ctx, opReplaceDocument, &saml.Attributes{PatientCF: patient, DocumentType: doc.Metadata.TypeCode},
+		func(ctx context.Context, sc *soap.Client) (err error) {
+			out, err = document.NewIDocument(sc).ReplaceDocumentContext(ctx, in)
+			return err
+		})
+	if err != nil {
+		return nil, err
+	}
+	return publishResult(out.Result, req.Metadata.UniqueID, id), nil
+}
+
+// Delete voids the publication of document id of patientCF (deleteDocument).
+func (s *DocumentService) Delete(ctx context.Context, patientCF, id string) error {
+	cf, err := checkCF("patient", patientCF)
+	if err != nil {
+		return err
+	}
+	if strings.TrimSpace(id) == "" {
+		return &InputError{Field: "unique id", Msg: "is empty", Fix: "give the uniqueId of the document to delete"}
+	}
+	in := &document.DeleteDocument{Richiedente: s.c.docRequester("UPDATE", "DELETE"), UniqueId: id, PatientId: patientID(cf)}
+	_, err = s.c.do(ctx, opDeleteDocument, &saml.Attributes{PatientCF: cf}, func(ctx context.Context, sc *soap.Client) error {
+		_, err := document.NewIDocument(sc).DeleteDocumentContext(ctx, in)
+		return err
+	})
+	return err
+}
+
+// Search lists a patient's documents (searchDocuments). Limit 0 means 50.
+func (s *DocumentService) Search(ctx context.Context, q SearchQuery) (*SearchResult, error) {
+	cf, err := checkCF("patient", q.PatientCF)
+	if err != nil {
+		return nil, err
+	}
+	if q.Offset < 0 || q.Limit < 0 {
+		return nil, &InputError{Field: "offset/limit", Msg: "must not be negative", Fix: "use offset >= 0 and limit >= 1"}
+	}
+	if !q.From.IsZero() && !q.To.IsZero() && q.To.Before(q.From) {
+		return nil, &InputError{Field: "to", Msg: "is before from", Fix: "give a date range with from <= to"}
+	}
+	if q.Limit == 0 {
+		q.Limit = 50
+	}
+	in := &document.SearchDocuments{
+		Richiedente: s.c.docRequester("TREATMENT", "READ"), PatientId: patientID(cf),
+		DateFrom: xsdDateTime(q.From), DateTo: xsdDateTime(q.To),
+		Status: document.DocumentStatusType(q.Status), AuthorInstitution: q.AuthorStructure,
+		Offset: int32(q.Offset), Limit: int32(q.Limit),
+	}
+	if q.TypeCode != "" {
+		in.TypeCode = []string{q.TypeCode}
+	}
+	if q.ClassCode != "" {
+		in.ClassCode = []string{q.ClassCode}
+	}
+	var out *document.SearchDocumentsResponse
+	_, err = s.c.do(ctx, opSearchDocuments, &saml.Attributes{PatientCF: cf, Consent: true}, func(ctx context.Context, sc *soap.Client) (err error) {
+		out, err = document.NewIDocument(sc).SearchDocumentsContext(ctx, in)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	res := &SearchResult{Total: int(out.Total), Documents: make([]Metadata, 0, len(out.Metadata))}
+	for _, m := range out.Metadata {
+		res.Documents = append(res.Documents, metadataFromWire(m))
+	}
+	return res, nil
+}
+
+// Retrieve fetches one document with its file (retrieveDocument).
+func (s *DocumentService) Retrieve(ctx context.Context, patientCF, id string) (*Document, error) {
+	cf, err := checkCF("patient", patientCF)
+	if err != nil {
+		return nil, err
+	}
+	if strings.TrimSpace(id) == "" {
+		return nil, &InputError{Field: "unique id", Msg: "is empty", Fix: "give the uniqueId of the document to retrieve"}
+	}
+	in := &document.RetrieveDocument{Richiedente: s.c.docRequester("TREATMENT", "READ"), UniqueId: id}
+	var out *document.RetrieveDocumentResponse
+	_, err = s.c.do(ctx, opRetrieveDocument, &saml.Attributes{PatientCF: cf, Consent: true}, func(ctx context.Context, sc *soap.Client) (err error) {
+		out, err = document.NewIDocument(sc).RetrieveDocumentContext(ctx, in)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if out.Document == nil || out.Document.Metadata == nil {
+		return nil, fmt.Errorf("adapter: retrieveDocument: answer without document")
+	}
+	d := &Document{Metadata: metadataFromWire(out.Document.Metadata), Body: []byte(out.Document.Content)}
+	d.Metadata.DocumentName = out.Document.DocumentName
+	return d, nil
+}
+
+// wireDocument is a document ready for the wire, with the metadata it was built from.
+type wireDocument struct {
+	*document.DocumentType
+	Metadata Metadata
+}
+
+// documentType validates a PublishRequest and maps it to the wire type. The body is not
+// copied: the wire type's Base64Binary shares its bytes.
+func (c *Client) documentType(req PublishRequest) (wireDocument, string, error) {
+	m := req.Metadata
+	cf, err := checkCF("metadata.patient_cf", m.PatientCF)
+	if err != nil {
+		return wireDocument{}, "", err
+	}
+	m.PatientCF = cf
+	if len(req.Body) == 0 {
+		return wireDocument{}, "", &InputError{Field: "body", Msg: "the document is empty", Fix: "give the signed PDF to publish"}
+	}
+	required := []struct{ field, v, fix string }{
+		{"metadata.unique_id", m.UniqueID, "set the document uniqueId (root^extension of the CDA id)"},
+		{"metadata.type_code", m.TypeCode, "set the LOINC type code, e.g. 11502-2"},
+		{"metadata.class_code", m.ClassCode, "set the class code, e.g. REF"},
+	}
+	for _, r := range required {
+		if strings.TrimSpace(r.v) == "" {
+			return wireDocument{}, "", &InputError{Field: r.field, Msg: "is required", Fix: r.fix}
+		}
+	}
+	sum := sha256.Sum256(req.Body)
+	h := hex.EncodeToString(sum[:])
+	if m.Hash != "" && !strings.EqualFold(m.Hash, h) {
+		return wireDocument{}, "", &InputError{Field: "metadata.hash", Value: m.Hash, Msg: "does not match the document's SHA-256 " + h,
+			Fix: "leave hash empty to have it computed, or send the exact bytes it was computed on"}
+	}
+	if m.Size != 0 && m.Size != int64(len(req.Body)) {
+		return wireDocument{}, "", &InputError{Field: "metadata.size", Value: fmt.Sprint(m.Size), Msg: fmt.Sprintf("does not match the document's %d bytes", len(req.Body)),
+			Fix: "leave size empty to have it computed"}
+	}
+	m.Hash, m.Size = h, int64(len(req.Body))
+	if m.RepositoryUniqueID == "" {
+		m.RepositoryUniqueID = c.cfg.Structure.RepositoryID
+	}
+	if m.HealthcareFacilityType == "" {
+		m.HealthcareFacilityType = c.cfg.Structure.FacilityType
+	}
+	if m.PracticeSettingCode == "" {
+		m.PracticeSettingCode = c.cfg.Structure.PracticeSetting
+	}
+	if m.AuthorInstitutionCode == "" && m.AuthorInstitutionName == "" {
+		m.AuthorInstitutionCode, m.AuthorInstitutionName = c.cfg.Structure.Code, c.cfg.Structure.Name
+	}
+	if m.MimeType == "" {
+		m.MimeType = "application/pdf"
+	}
+	if m.ConfidentialityCode == "" {
+		m.ConfidentialityCode = "N"
+	}
+	if m.LanguageCode == "" {
+		m.LanguageCode = "it-IT"
+	}
+	if m.CreationTime.IsZero() {
+		m.CreationTime = c.now()
+	}
+	if m.Status == "" {
+		m.Status = "Approved"
+	}
+	name := req.DocumentName
+	if name == "" {
+		name = m.DocumentName
+	}
+	if name == "" {
+		name = "document.pdf"
+	}
+	return wireDocument{
+		DocumentType: &document.DocumentType{
+			Metadata:     metadataToWire(m),
+			Content:      document.Base64Binary(req.Body),
+			DocumentName: name,
+			Status:       document.DocumentStatusTypeApproved,
+		},
+		Metadata: m,
+	}, cf, nil
+}
+
+func publishResult(r *document.PublicationResultType, fallbackID, messageID string) *PublishResult {
+	out := &PublishResult{UniqueID: fallbackID, MessageID: messageID}
+	if r != nil {
+		if r.UniqueId != "" {
+			out.UniqueID = r.UniqueId
+		}
+		out.Outcome = string(r.Status)
+	}
+	return out
+}
+
+func metadataToWire(m Metadata) *document.DocumentMetadataType {
+	return &document.DocumentMetadataType{
+		PatientId:                  patientID(m.PatientCF),
+		UniqueId:                   m.UniqueID,
+		RepositoryUniqueId:         m.RepositoryUniqueID,
+		TypeCode:                   m.TypeCode,
+		ClassCode:                  m.ClassCode,
+		FormatCode:                 m.FormatCode,
+		PracticeSettingCode:        m.PracticeSettingCode,
+		HealthcareFacilityTypeCode: m.HealthcareFacilityType,
+		ConfidentialityCode:        m.ConfidentialityCode,
+		EventCodeList:              m.EventCodes,
+		ServiceStartTime:           xsdDateTime(m.ServiceStart),
+		ServiceStopTime:            xsdDateTime(m.ServiceStop),
+		AuthorInstitution:          xon(m.AuthorInstitutionName, m.AuthorInstitutionCode),
+		AuthorPerson:               m.AuthorPerson,
+		AdministrativeRequest:      m.AdministrativeRequest,
+		MimeType:                   m.MimeType,
+		Hash:                       document.Sha256HexType(m.Hash),
+		Size:                       m.Size,
+		CreationTime:               xsdDateTime(m.CreationTime),
+		Title:                      m.Title,
+		LanguageCode:               m.LanguageCode,
+		Status:                     document.DocumentStatusType(m.Status),
+	}
+}
+
+func metadataFromWire(w *document.DocumentMetadataType) Metadata {
+	if w == nil {
+		return Metadata{}
+	}
+	name, code := parseXON(w.AuthorInstitution)
+	return Metadata{
+		PatientCF:              parsePatientID(w.PatientId),
+		UniqueID:               w.UniqueId,
+		RepositoryUniqueID:     w.RepositoryUniqueId,
+		TypeCode:               w.TypeCode,
+		ClassCode:              w.ClassCode,
+		FormatCode:             w.FormatCode,
+		PracticeSettingCode:    w.PracticeSettingCode,
+		HealthcareFacilityType: w.HealthcareFacilityTypeCode,
+		ConfidentialityCode:    w.ConfidentialityCode,
+		EventCodes:             w.EventCodeList,
+		ServiceStart:           goTime(w.ServiceStartTime),
+		ServiceStop:            goTime(w.ServiceStopTime),
+		AuthorInstitutionCode:  code,
+		AuthorInstitutionName:  name,
+		AuthorPerson:           w.AuthorPerson,
+		AdministrativeRequest:  w.AdministrativeRequest,
+		MimeType:               w.MimeType,
+		Hash:                   string(w.Hash),
+		Size:                   w.Size,
+		CreationTime:           goTime(w.CreationTime),
+		Title:                  w.Title,
+		LanguageCode:           w.LanguageCode,
+		Status:                 string(w.Status),
+	}
+}

@@ -1,0 +1,132 @@
+package adapter
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/fsepuglia/fsepuglia/adapter/trace"
+	"github.com/fsepuglia/fsepuglia/adapter/wssec"
+	"github.com/fsepuglia/fsepuglia/adapter/wssec/saml"
+)
+
+// call describes one SOAP call as it goes through the hook. It travels in the request's
+// context, because gowsdl's soap.Client gives the HTTP client nothing else.
+type call struct {
+	op        string // SOAP operation, e.g. addDocument
+	service   string // IDocumentService …
+	url       string
+	action    string
+	messageID string
+	attrs     *saml.Attributes
+
+	status   int    // HTTP status of the answer
+	response []byte // raw answer, kept only for fault parsing when the status is an error
+}
+
+type callKey struct{}
+
+func withCall(ctx context.Context, c *call) context.Context { return context.WithValue(ctx, callKey{}, c) }
+
+// hook is the soap.HTTPClient every generated client uses. It is the one place that sees
+// gowsdl's serialised envelope: it adds WS-Addressing and WS-Security (signing the Timestamp
+// and, if asked, the Body), keeps connections alive (gowsdl sets Connection: close), writes
+// traces and logs the call without personal data.
+type hook struct{ c *Client }
+
+// Do implements soap.HTTPClient.
+func (h hook) Do(req *http.Request) (*http.Response, error) {
+	cl := h.c
+	cc, _ := req.Context().Value(callKey{}).(*call)
+	if cc == nil {
+		return nil, fmt.Errorf("adapter: internal error: SOAP request without call context")
+	}
+	// One copy of the envelope: gowsdl hands us a reader over its buffer.
+	envelope := make([]byte, 0, max(req.ContentLength, 512))
+	buf := bytes.NewBuffer(envelope)
+	if _, err := buf.ReadFrom(req.Body); err != nil {
+		return nil, fmt.Errorf("adapter: read envelope: %w", err)
+	}
+	req.Body.Close()
+	envelope = buf.Bytes()
+
+	var body io.Reader = bytes.NewReader(envelope)
+	size := int64(len(envelope))
+	sent := envelope
+	if !cl.cfg.Security.Disabled {
+		p := wssec.Params{
+			Signer:       wssec.Signer{Key: cl.signer, Cert: cl.cert},
+			Algorithm:    cl.alg,
+			To:           cc.url,
+			Action:       cc.action,
+			MessageID:    cc.messageID,
+			TimestampTTL: time.Duration(cl.cfg.Security.TimestampTTL),
+			SignBody:     cl.cfg.Security.SignBody,
+			Clock:        cl.now,
+			Attributes:   cc.attrs,
+		}
+		if cl.trace.Enabled() {
+			secured, err := wssec.Secure(envelope, p)
+			if err != nil {
+				return nil, fmt.Errorf("adapter: secure %s: %w", cc.op, err)
+			}
+			body, size, sent = bytes.NewReader(secured), int64(len(secured)), secured
+		} else {
+			r, n, err := wssec.SecureReader(envelope, p)
+			if err != nil {
+				return nil, fmt.Errorf("adapter: secure %s: %w", cc.op, err)
+			}
+			body, size = r, n
+		}
+	}
+	if cl.trace.Enabled() {
+		if _, err := cl.trace.Write(cl.now(), cc.op, cc.messageID, "request", sent); err != nil {
+			cl.log.Warn("trace not written", map[string]any{"operation": cc.op, "error": err.Error()})
+		}
+	}
+
+	out, err := http.NewRequestWithContext(req.Context(), http.MethodPost, cc.url, body)
+	if err != nil {
+		return nil, fmt.Errorf("adapter: build request: %w", err)
+	}
+	out.ContentLength = size
+	out.Header = req.Header.Clone()
+	out.Header.Set("User-Agent", "fsepuglia/"+Version)
+	out.Close = false // gowsdl asks for Connection: close; we keep connections alive
+
+	start := time.Now()
+	res, err := cl.http.Do(out)
+	fields := map[string]any{"operation": cc.op, "service": cc.service, "asl": cl.cfg.ASL,
+		"environment": cl.cfg.Environment, "message_id": cc.messageID, "duration": time.Since(start).Round(time.Millisecond).String()}
+	if err != nil {
+		fields["error"] = err.Error()
+		cl.log.Info("call failed", fields)
+		return nil, err
+	}
+	cc.status = res.StatusCode
+	fields["http_status"] = res.StatusCode
+	if cl.trace.Enabled() || res.StatusCode >= 300 {
+		// Read the answer once: for the trace, and to recover fault details that gowsdl
+		// would otherwise flatten.
+		b, rerr := io.ReadAll(res.Body)
+		res.Body.Close()
+		if rerr != nil {
+			return nil, fmt.Errorf("adapter: read %s response: %w", cc.op, rerr)
+		}
+		if cl.trace.Enabled() {
+			if _, err := cl.trace.Write(cl.now(), cc.op, cc.messageID, "response", b); err != nil {
+				cl.log.Warn("trace not written", map[string]any{"operation": cc.op, "error": err.Error()})
+			}
+		}
+		cc.response = b
+		res.Body = io.NopCloser(bytes.NewReader(b))
+	}
+	cl.log.Info("call", fields)
+	return res, nil
+}
+
+// traceDir builds the trace writer from the configuration.
+func traceDir(cfg Config) *trace.Dir { return &trace.Dir{Path: cfg.TraceDir, Raw: cfg.TraceRaw} }

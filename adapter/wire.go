@@ -1,0 +1,172 @@
+package adapter
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/hooklift/gowsdl/soap"
+
+	"github.com/fsepuglia/fsepuglia/adapter/codicefiscale"
+	"github.com/fsepuglia/fsepuglia/adapter/endpoint"
+	"github.com/fsepuglia/fsepuglia/adapter/fault"
+	"github.com/fsepuglia/fsepuglia/adapter/wssec"
+	"github.com/fsepuglia/fsepuglia/adapter/wssec/saml"
+)
+
+// Namespace is the target namespace of the three services; WS-Addressing actions are
+// Namespace + "/" + operation (wsdl/PROVENANCE.md).
+const Namespace = "http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE"
+
+// Roots of the identifiers in XDS metadata (domain.md §6).
+const (
+	cfRoot        = "2.16.840.1.113883.2.9.4.3.2"
+	structureRoot = "2.16.840.1.113883.2.9.4.1.3"
+)
+
+// Version is the fsepuglia version sent as User-Agent and application version.
+var Version = "0.1.0-dev"
+
+// operation describes one SOAP operation from the adapter's side.
+type operation struct {
+	name    string           // SOAP operation (wrapper element) name
+	service endpoint.Service // which service it belongs to
+	read    bool             // safe to retry on transient failures
+	purpose string           // SAML purposeofuse
+	action  string           // SAML action-id
+}
+
+// do runs one SOAP call: it resolves the endpoint, builds the per-call gowsdl client that
+// shares the Client's *http.Client, carries the call's security parameters to the hook in
+// the context, retries transient failures of read operations, and types errors.
+func (c *Client) do(ctx context.Context, op operation, attrs *saml.Attributes, fn func(ctx context.Context, sc *soap.Client) error) (string, error) {
+	ep, ok := c.endpoints[op.service]
+	if !ok {
+		return "", fmt.Errorf("adapter: no endpoint for %s", op.service)
+	}
+	if _, has := ctx.Deadline(); !has {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, c.timeout)
+		defer cancel()
+	}
+	if attrs != nil {
+		a := *attrs
+		a.OperatorCF = c.cfg.Operator.CF
+		a.Role = c.cfg.Operator.Role
+		a.StructureCode = c.cfg.Structure.Code
+		a.StructureName = c.cfg.Structure.Name
+		a.PurposeOfUse = op.purpose
+		a.Action = op.action
+		a.ApplicationID = c.cfg.Application.ID
+		a.Vendor = c.cfg.Application.Vendor
+		a.Version = c.cfg.Application.Version
+		attrs = &a
+	}
+	attempts := 1
+	if op.read {
+		attempts += c.retries
+	}
+	var messageID string
+	var err error
+	for i := 0; i < attempts; i++ {
+		if i > 0 {
+			if werr := c.backoff(ctx, i); werr != nil {
+				break
+			}
+		}
+		cc := &call{op: op.name, service: string(op.service), url: ep.URL,
+			action: Namespace + "/" + op.name, messageID: wssec.NewMessageID(), attrs: attrs}
+		messageID = cc.messageID
+		// One soap.Client per call: its header slice is not safe to share; the
+		// *http.Client under it is, and is what keeps connections alive.
+		sc := soap.NewClient(ep.URL, soap.WithHTTPClient(hook{c}))
+		err = fn(withCall(ctx, cc), sc)
+		if err == nil {
+			return messageID, nil
+		}
+		err = fault.FromError(err, op.name, ep.URL)
+		if !op.read || !isTransient(err) || ctx.Err() != nil {
+			break
+		}
+		c.log.Info("retrying transient failure", map[string]any{"operation": op.name, "attempt": i + 1, "error": err.Error()})
+	}
+	return messageID, err
+}
+
+// backoff waits before attempt i (1-based), bounded, honouring ctx.
+func (c *Client) backoff(ctx context.Context, i int) error {
+	d := time.Duration(200*(1<<(i-1))) * time.Millisecond
+	if d > 2*time.Second {
+		d = 2 * time.Second
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+func isTransient(err error) bool {
+	return fault.Classify(err) == fault.Transient
+}
+
+// checkCF validates a fiscal code that enters the adapter, naming the field.
+func checkCF(field, cf string) (string, error) {
+	n := codicefiscale.Normalize(cf)
+	if err := codicefiscale.Validate(n); err != nil {
+		return "", &InputError{Field: field, Msg: err.Error(), Fix: "give the patient's 16-character codice fiscale (or an STP/ENI code)"}
+	}
+	return n, nil
+}
+
+// patientID formats a CF as the XDS patient id CF^^^&2.16.840.1.113883.2.9.4.3.2&ISO.
+func patientID(cf string) string { return cf + "^^^&" + cfRoot + "&ISO" }
+
+// parsePatientID returns the bare CF of an XDS patient id (or of a bare CF).
+func parsePatientID(v string) string { cf, _, _ := strings.Cut(v, "^"); return cf }
+
+// xon formats a structure as an XDS authorInstitution: NAME^^^^^&ROOT&ISO^^^^CODE.
+func xon(name, code string) string { return name + "^^^^^&" + structureRoot + "&ISO^^^^" + code }
+
+// parseXON is the inverse of xon; a value without ^ is taken as a code.
+func parseXON(v string) (name, code string) {
+	parts := strings.Split(v, "^")
+	if len(parts) == 1 {
+		return "", v
+	}
+	return parts[0], parts[len(parts)-1]
+}
+
+func xsdDateTime(t time.Time) soap.XSDDateTime {
+	if t.IsZero() {
+		return soap.XSDDateTime{}
+	}
+	return soap.CreateXsdDateTime(t, true)
+}
+
+func goTime(x soap.XSDDateTime) time.Time {
+	t := x.ToGoTime()
+	if t.IsZero() || t.Year() <= 1 {
+		return time.Time{}
+	}
+	return t
+}
+
+func xsdDate(t time.Time) soap.XSDDate {
+	if t.IsZero() {
+		return soap.XSDDate{}
+	}
+	return soap.CreateXsdDate(t, false)
+}
+
+func goDate(x soap.XSDDate) time.Time {
+	t := x.ToGoTime()
+	if t.Year() <= 1 {
+		return time.Time{}
+	}
+	return t
+}
