@@ -471,7 +471,10 @@ func TestInputErrorsSendNothing(t *testing.T) {
 			_, err := c.Consents.Set(ctx, ConsentChange{PatientCF: patient, Values: map[ConsentCode]bool{"C2": true}, OnBehalfOf: &Representative{CF: "FSELBR01C41A145S", Role: "XXX"}})
 			return err
 		}},
-		{"bad kind", "kind", func() error { _, err := c.Taccuino.Items(ctx, TaccuinoQuery{PatientCF: patient, Kind: "x"}); return err }},
+		{"bad kind", "kind", func() error {
+			_, err := c.Taccuino.Items(ctx, TaccuinoQuery{PatientCF: patient, Kind: "x"})
+			return err
+		}},
 		{"reversed range", "to", func() error {
 			_, err := c.Taccuino.Items(ctx, TaccuinoQuery{PatientCF: patient, Kind: TaccuinoEventi, From: time.Now(), To: time.Now().Add(-time.Hour)})
 			return err

@@ -29,7 +29,9 @@ type call struct {
 
 type callKey struct{}
 
-func withCall(ctx context.Context, c *call) context.Context { return context.WithValue(ctx, callKey{}, c) }
+func withCall(ctx context.Context, c *call) context.Context {
+	return context.WithValue(ctx, callKey{}, c)
+}
 
 // hook is the soap.HTTPClient every generated client uses. It is the one place that sees
 // gowsdl's serialised envelope: it adds WS-Addressing and WS-Security (signing the Timestamp
