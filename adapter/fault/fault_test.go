@@ -213,3 +213,16 @@ func TestClassString(t *testing.T) {
 		t.Errorf("out of range class must print unknown")
 	}
 }
+
+func BenchmarkParse(b *testing.B) {
+	body, err := os.ReadFile(filepath.Join(fixtures, "idocument_00407_gateway.xml"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, ok := Parse(body, 500); !ok {
+			b.Fatal("not parsed")
+		}
+	}
+}

@@ -33,24 +33,43 @@ func (s Severity) String() string {
 
 // Finding codes, stable for callers and tests.
 const (
-	CodeProdOptIn        = "prod-opt-in-missing"
-	CodeInsecure         = "insecure-skip-verify"
-	CodeEnvironment      = "environment"
-	CodeCertMissing      = "cert-missing"
-	CodeCertAmbiguous    = "cert-ambiguous"
-	CodeCertLoad         = "cert-load"
-	CodeKeyMismatch      = "key-mismatch"
-	CodeExpired          = "cert-expired"
-	CodeNotYetValid      = "cert-not-yet-valid"
-	CodeExpiresSoon      = "cert-expires-soon"
-	CodeCNFormat         = "cn-format"
-	CodeVATCheckDigit    = "vat-check-digit"
-	CodeCNDomain         = "cn-domain"
-	CodeSelfSigned       = "self-signed"
-	CodeExtKeyUsage      = "ext-key-usage"
-	CodeWeakKey          = "weak-key"
-	CodeCAFile           = "ca-file"
-	CodeSystemRoots      = "system-roots"
+	// CodeProdOptIn: environment prod without allow_production.
+	CodeProdOptIn = "prod-opt-in-missing"
+	// CodeInsecure: insecure_skip_verify set (error in prod, warning elsewhere).
+	CodeInsecure = "insecure-skip-verify"
+	// CodeEnvironment: unknown environment.
+	CodeEnvironment = "environment"
+	// CodeCertMissing: no client certificate configured.
+	CodeCertMissing = "cert-missing"
+	// CodeCertAmbiguous: both a PEM pair and a PKCS#12 file configured.
+	CodeCertAmbiguous = "cert-ambiguous"
+	// CodeCertLoad: a certificate or key file could not be read or decoded.
+	CodeCertLoad = "cert-load"
+	// CodeKeyMismatch: the private key does not belong to the certificate.
+	CodeKeyMismatch = "key-mismatch"
+	// CodeExpired: the certificate's NotAfter is past.
+	CodeExpired = "cert-expired"
+	// CodeNotYetValid: the certificate's NotBefore is in the future.
+	CodeNotYetValid = "cert-not-yet-valid"
+	// CodeExpiresSoon: the certificate expires within 30 days.
+	CodeExpiresSoon = "cert-expires-soon"
+	// CodeCNFormat: the CN is not PartitaIva.Dominio.it.
+	CodeCNFormat = "cn-format"
+	// CodeVATCheckDigit: the partita IVA in the CN has a wrong check digit.
+	CodeVATCheckDigit = "vat-check-digit"
+	// CodeCNDomain: the CN's domain does not end in .it.
+	CodeCNDomain = "cn-domain"
+	// CodeSelfSigned: a self-signed client certificate (error in prod, warning in test).
+	CodeSelfSigned = "self-signed"
+	// CodeExtKeyUsage: the certificate's extended key usage lacks clientAuth.
+	CodeExtKeyUsage = "ext-key-usage"
+	// CodeWeakKey: an RSA key shorter than 2048 bits.
+	CodeWeakKey = "weak-key"
+	// CodeCAFile: the CA bundle is unreadable, empty, or missing in test.
+	CodeCAFile = "ca-file"
+	// CodeSystemRoots: the system roots could not be loaded.
+	CodeSystemRoots = "system-roots"
+	// CodeCertificateValid: the certificate passed every check (Info).
 	CodeCertificateValid = "cert-ok"
 )
 
