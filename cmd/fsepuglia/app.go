@@ -10,6 +10,7 @@ import (
 
 	"github.com/fsepuglia/fsepuglia/adapter"
 	"github.com/fsepuglia/fsepuglia/adapter/codicefiscale"
+	"github.com/fsepuglia/fsepuglia/adapter/endpoint"
 	"github.com/fsepuglia/fsepuglia/cmd/fsepuglia/internal/redact"
 	"github.com/urfave/cli/v2"
 	"golang.org/x/term"
@@ -65,6 +66,15 @@ func (a *appEnv) client() (*backend, error) {
 	}
 	if err := checkProductionLock(a.cfg); err != nil {
 		return nil, err
+	}
+	// Resolve the endpoints first: an unknown environment or ASL is named here, before any
+	// credential is loaded, and accepted aliases are reported.
+	_, warns, err := endpoint.ResolveAll(endpoint.Config{Environment: a.cfg.Environment, ASL: a.cfg.ASL, BaseURL: a.cfg.BaseURL, ServiceURLs: a.cfg.ServiceURLs})
+	if err != nil {
+		return nil, fmt.Errorf("configuration: %w (see fsepuglia endpoints --all)", err)
+	}
+	for _, w := range warns {
+		fmt.Fprintf(a.stderr, "warning: %s\n", w)
 	}
 	be, err := a.deps.newBackend(a.cfg, a.log)
 	if err != nil {

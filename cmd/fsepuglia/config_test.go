@@ -34,34 +34,39 @@ func TestConfigPrecedence(t *testing.T) {
 					t.Errorf("file value lost: asl %q", c.ASL)
 				}
 			}},
-		{name: "flag overrides env and file", file: fileCfg, env: map[string]string{"FSEPUGLIA_BASE_URL": "https://env.example", "FSEPUGLIA_ASL": "aslle"},
+		{name: "flag overrides env and file", file: fileCfg, env: map[string]string{"FSEPUGLIA_BASE_URL": "https://env.example", "FSEPUGLIA_ASL": "aslba"},
 			flags: []string{"--base-url", "https://flag.example", "--trace-raw"},
 			check: func(t *testing.T, c adapter.Config) {
 				if c.BaseURL != "https://flag.example" || !c.TraceRaw {
 					t.Errorf("flag did not override: %+v", c)
 				}
-				if c.ASL != "aslle" {
+				if c.ASL != "aslba" {
 					t.Errorf("env value lost: asl %q", c.ASL)
 				}
 			}},
-		{name: "missing default file is fine", check: func(t *testing.T, c adapter.Config) {
-			if c.Environment != "" {
-				t.Errorf("unexpected environment %q", c.Environment)
+		{name: "missing default file is fine", flags: []string{"--env", "test"}, check: func(t *testing.T, c adapter.Config) {
+			if c.Environment != "test" || c.ASL != "" || c.BaseURL != "" {
+				t.Errorf("want only --env: %+v", c)
 			}
 		}},
+		{name: "no environment anywhere", wantCode: exitInput, errHas: []string{"environment", "test, prod or local"}},
+		{name: "unknown ASL named before any call", flags: []string{"--env", "test", "--asl", "aslxx"}, wantCode: exitInput, errHas: []string{"aslxx", "aslba_test"}},
+		{name: "unknown environment", flags: []string{"--env", "preprod"}, wantCode: exitInput, errHas: []string{"preprod", "test, prod or local"}},
+		{name: "alias warns", flags: []string{"--env", "prod", "--asl", "aslfgr"}, env: map[string]string{"FSEPUGLIA_ALLOW_PRODUCTION": "1"}, errHas: []string{"warning: ", "aslfg"},
+			check: func(t *testing.T, c adapter.Config) {}},
 		{name: "missing explicit file names it", flags: []string{"--config", "/nonexistent/fse.json"}, wantCode: exitInput,
 			errHas: []string{"/nonexistent/fse.json", "--config"}},
 		{name: "missing file from FSEPUGLIA_CONFIG names it", env: map[string]string{"FSEPUGLIA_CONFIG": "/nonexistent/env.json"}, wantCode: exitInput,
 			errHas: []string{"/nonexistent/env.json"}},
-		{name: "empty file is an empty config", file: "\n", check: func(t *testing.T, c adapter.Config) {
-			if c.Environment != "" || c.ASL != "" {
+		{name: "empty file is an empty config", file: "\n", flags: []string{"--env", "test"}, check: func(t *testing.T, c adapter.Config) {
+			if c.Environment != "test" || c.ASL != "" {
 				t.Errorf("config from an empty file: %+v", c)
 			}
 		}},
 		{name: "truncated file", file: `{"environment":"test"`, wantCode: exitInput, errHas: []string{"config.json", "invalid JSON"}},
 		{name: "unknown key in file", file: `{"enviroment":"test"}`, wantCode: exitInput, errHas: []string{"config.json", "enviroment"}},
 		{name: "password is not serialised from file", file: `{"tls":{"key_password":"x"}}`, wantCode: exitInput, errHas: []string{"key_password"}},
-		{name: "password from env", env: map[string]string{"FSEPUGLIA_KEY_PASSWORD": "s3cret"}, check: func(t *testing.T, c adapter.Config) {
+		{name: "password from env", env: map[string]string{"FSEPUGLIA_ENV": "test", "FSEPUGLIA_KEY_PASSWORD": "s3cret"}, check: func(t *testing.T, c adapter.Config) {
 			if c.TLS.KeyPassword != "s3cret" || c.Signer.KeyPassword != "s3cret" {
 				t.Errorf("password not applied to TLS and signer")
 			}
@@ -86,6 +91,7 @@ func TestConfigPrecedence(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			h := newHarness(t)
+			h.env = map[string]string{} // only what the case sets
 			if tt.file != "" {
 				p := filepath.Join(h.cfgDir, "fsepuglia", "config.json")
 				os.MkdirAll(filepath.Dir(p), 0o700)

@@ -37,6 +37,7 @@ func TestEndpoints(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			h := newHarness(t)
+			h.env = map[string]string{}
 			var global, local []string
 			for i := 0; i < len(tt.args); i++ {
 				switch tt.args[i] {

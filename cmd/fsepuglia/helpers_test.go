@@ -182,7 +182,7 @@ type harness struct {
 
 func newHarness(t *testing.T) *harness {
 	t.Helper()
-	return &harness{t: t, region: newFakeRegion(), env: map[string]string{}, cfgDir: t.TempDir(), dataDir: t.TempDir()}
+	return &harness{t: t, region: newFakeRegion(), env: map[string]string{"FSEPUGLIA_ENV": "test"}, cfgDir: t.TempDir(), dataDir: t.TempDir()}
 }
 
 func (h *harness) deps() deps {

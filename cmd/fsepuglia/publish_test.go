@@ -336,7 +336,7 @@ func BenchmarkPublishBatch(b *testing.B) {
 	}
 	for b.Loop() {
 		b.StopTimer()
-		h := &harness{t: t, region: newFakeRegion(), env: map[string]string{}, cfgDir: b.TempDir(), dataDir: b.TempDir()}
+		h := &harness{t: t, region: newFakeRegion(), env: map[string]string{"FSEPUGLIA_ENV": "test"}, cfgDir: b.TempDir(), dataDir: b.TempDir()}
 		b.StartTimer()
 		var out, errOut bytesBuffer
 		err := newAppWith(&out, &errOut, h.deps()).RunContext(context.Background(), []string{"fsepuglia", "publish", "--dir", dir})
