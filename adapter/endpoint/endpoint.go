@@ -268,8 +268,8 @@ func checkServiceKeys(m map[string]string) error {
 	return nil
 }
 
-// checkURL parses an override. https is required except in local, where http is allowed
-// for a simulator on a loopback address. A base URL may carry a path prefix but no query.
+// checkURL parses an override. https is required except in local (the simulator, wherever
+// it runs), where http is allowed. A URL may carry a path but no credentials, query or fragment.
 func checkURL(env Environment, field, raw string, base bool) (*url.URL, error) {
 	u, err := url.Parse(strings.TrimSpace(raw))
 	if err != nil {

@@ -60,10 +60,26 @@ func (e *StatusError) Error() string {
 	return fmt.Sprintf("HTTP %d without a SOAP fault (%d bytes of body)", e.StatusCode, len(e.Body))
 }
 
+// GowsdlDetail keeps the raw detail of a fault that gowsdl decodes itself (HTTP 200). Pass
+// a new one to soap.Client.CallContextWithFaultDetail; FromError then reads the errorCode
+// from it. Generated methods call CallContext, which drops the detail: the code then comes
+// from the faultstring prefix only.
+type GowsdlDetail struct {
+	Raw []byte `xml:",innerxml"`
+}
+
+// ErrorString implements soap.FaultError.
+func (d *GowsdlDetail) ErrorString() string { return detailErrorCode(d.Raw) }
+
+// HasData implements soap.FaultError; it is false so that the SOAPFault's message stays the
+// faultstring.
+func (d *GowsdlDetail) HasData() bool { return false }
+
 // FromError maps an error returned by a gowsdl-generated call (or by the http.Client under
 // it) to *Fault or *CallError, recording op and endpoint. A *soap.HTTPError whose body holds
 // a fault becomes *Fault; otherwise *CallError wrapping *StatusError. A *soap.SOAPFault (a
-// fault sent with HTTP 200) becomes *Fault with HTTPStatus 200 and no raw detail. Errors that
+// fault sent with HTTP 200) becomes *Fault with HTTPStatus 200, with the raw detail only when
+// the call was made with a *GowsdlDetail. Errors that
 // already are *Fault or *CallError are returned unchanged. nil stays nil.
 func FromError(err error, op, endpoint string) error {
 	if err == nil {
@@ -87,7 +103,11 @@ func FromError(err error, op, endpoint string) error {
 	}
 	var sf *soap.SOAPFault
 	if errors.As(err, &sf) {
-		f := build(sf.Code, sf.String, sf.Actor, nil, 200)
+		var detail []byte
+		if d, ok := sf.Detail.(*GowsdlDetail); ok && d != nil {
+			detail = d.Raw
+		}
+		f := build(sf.Code, sf.String, sf.Actor, detail, 200)
 		f.Op, f.Endpoint = op, endpoint
 		return f
 	}

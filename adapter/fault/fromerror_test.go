@@ -217,3 +217,24 @@ func TestFromErrorPassThrough(t *testing.T) {
 		t.Errorf("SOAPFault not mapped: %#v", out)
 	}
 }
+
+// TestHTTP200FaultDetail shows what a fault sent with HTTP 200 keeps: through the generated
+// CallContext the detail is dropped (the code comes only from the faultstring); through
+// CallContextWithFaultDetail and a *GowsdlDetail the errorCode in detail is read.
+func TestHTTP200FaultDetail(t *testing.T) {
+	srv := httptest.NewServer(body(200, readFixture(t, "wssec_000231_sist.xml")))
+	defer srv.Close()
+	c := soap.NewClient(srv.URL, soap.WithHTTPClient(srv.Client()))
+	var resp pingResponse
+
+	err := FromError(c.CallContext(context.Background(), "x", &pingRequest{}, &resp), "op", srv.URL)
+	var f *Fault
+	if !errors.As(err, &f) || f.Code != "" || f.Class != Unknown || f.Detail != nil {
+		t.Fatalf("without detail capture: %#v", err)
+	}
+
+	err = FromError(c.CallContextWithFaultDetail(context.Background(), "x", &pingRequest{}, &resp, &GowsdlDetail{}), "op", srv.URL)
+	if !errors.As(err, &f) || f.Code != "FSE-00231" || f.Class != Security || f.HTTPStatus != 200 || len(f.Detail) == 0 {
+		t.Fatalf("with detail capture: %#v", err)
+	}
+}
