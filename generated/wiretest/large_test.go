@@ -2,9 +2,12 @@ package wiretest
 
 import (
 	"bytes"
+	"context"
 	"encoding/xml"
 	"io"
 	"math/rand"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,6 +15,7 @@ import (
 	"testing"
 
 	"github.com/fsepuglia/fsepuglia/generated/document"
+	"github.com/hooklift/gowsdl/soap"
 )
 
 const largeSize = 20 << 20
@@ -118,6 +122,29 @@ func BenchmarkUnmarshalRetrieveDocumentResponse20MB(b *testing.B) {
 	for b.Loop() {
 		var v document.RetrieveDocumentResponse
 		if err := xml.Unmarshal(wire, &v); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkClientAddDocument20MB measures a whole addDocument call through the
+// generated client and gowsdl's soap.Client (which builds the envelope in a
+// bytes.Buffer before sending) against a local server that discards the body.
+func BenchmarkClientAddDocument20MB(b *testing.B) {
+	resp := responseEnvelope(b, &document.AddDocumentResponse{Result: publication()})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "text/xml; charset=utf-8")
+		_, _ = w.Write(resp)
+	}))
+	defer srv.Close()
+	svc := document.NewIDocument(soap.NewClient(srv.URL, soap.WithHTTPClient(srv.Client())))
+	req := &document.AddDocument{Richiedente: docRichiedente(), Document: &document.DocumentType{
+		Metadata: metadata(), Content: largeContent(), DocumentName: "big.pdf", Status: document.DocumentStatusTypeApproved}}
+	b.SetBytes(largeSize)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := svc.AddDocumentContext(context.Background(), req); err != nil {
 			b.Fatal(err)
 		}
 	}
