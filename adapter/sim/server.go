@@ -14,6 +14,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"log"
 	"net"
 	"net/http"
 	"path/filepath"
@@ -175,7 +176,7 @@ func Start(ctx context.Context, opt Options) (*Server, error) {
 		Handler:           mux,
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          nil,
+		ErrorLog:          log.New(logWriter{s}, "", 0),
 	}
 	if !opt.PlainHTTP {
 		s.srv.TLSConfig = data.PKI.ServerTLSConfig()
@@ -290,4 +291,12 @@ func isService(name string) bool {
 		}
 	}
 	return false
+}
+
+// logWriter forwards net/http's own messages (e.g. refused TLS handshakes) to the Logger.
+type logWriter struct{ s *Server }
+
+func (w logWriter) Write(p []byte) (int, error) {
+	w.s.logf("sim: %s", strings.TrimSpace(string(p)))
+	return len(p), nil
 }

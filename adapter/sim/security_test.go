@@ -1,0 +1,207 @@
+package sim
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/fsepuglia/fsepuglia/adapter/codicefiscale"
+	"github.com/fsepuglia/fsepuglia/adapter/wssec"
+	"github.com/fsepuglia/fsepuglia/adapter/wssec/wssectest"
+	"github.com/fsepuglia/fsepuglia/generated/document"
+)
+
+func searchReq(patient string) *document.SearchDocuments {
+	return &document.SearchDocuments{PatientId: patient, Limit: 10}
+}
+
+// otherCF is a synthetic operator CF with a valid check letter, different from the PKI's.
+func otherCF(t *testing.T) string {
+	c, err := codicefiscale.CheckLetter("RSSMRA80A01A662")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return "RSSMRA80A01A662" + string(c)
+}
+
+func TestSecurity(t *testing.T) {
+	h := startSim(t, nil)
+	h.consent(patA, "C2", true, "C3", true)
+	stranger := wssectest.NewTestSigner(t, h.operatorCF())
+	tests := []struct {
+		name   string
+		mod    func(*wssec.Params)
+		tamper func(t *testing.T, env string) string
+		want   string
+	}{
+		{name: "valid", want: ""},
+		{name: "expired Timestamp", want: CodeSecurity, mod: func(p *wssec.Params) {
+			p.Clock = func() time.Time { return time.Now().Add(-time.Hour) }
+		}},
+		{name: "Timestamp from the future", want: CodeSecurity, mod: func(p *wssec.Params) {
+			p.Clock = func() time.Time { return time.Now().Add(time.Hour) }
+		}},
+		{name: "untrusted signer", want: CodeSecurity, mod: func(p *wssec.Params) { p.Signer = stranger }},
+		{name: "body tampered after signing", want: CodeSecurity,
+			mod: func(p *wssec.Params) { p.SignBody = true },
+			tamper: func(t *testing.T, env string) string {
+				return replaceOnce(t, env, ">10</limit>", ">11</limit>")
+			}},
+		{name: "assertion tampered", want: CodeAssertion,
+			tamper: func(t *testing.T, env string) string {
+				return replaceOnce(t, env, "<saml:AttributeValue>TREATMENT<", "<saml:AttributeValue>EMERGENCY<")
+			}},
+		{name: "assertions missing", want: CodeAssertion, mod: func(p *wssec.Params) { p.Attributes = nil }},
+		{name: "certificate CF differs from operator CF", want: CodeCFMismatch, mod: func(p *wssec.Params) {
+			p.Attributes.OperatorCF = otherCF(t)
+		}},
+		{name: "wsa:Action of another operation", want: CodeInvalid, mod: func(p *wssec.Params) {
+			p.Action = NS + "/retrieveDocument"
+		}},
+		{name: "wsa:To another service", want: CodeInvalid, mod: func(p *wssec.Params) {
+			p.To = h.srv.ServiceURL("aslba", ServiceTaccuino)
+		}},
+		{name: "assertion about another patient", want: CodeAssertion, mod: func(p *wssec.Params) {
+			p.Attributes.PatientCF = patB
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			env := h.secure(ServiceDocument, "searchDocuments", patA, searchReq(patA), tc.mod)
+			if tc.tamper != nil {
+				env = []byte(tc.tamper(t, string(env)))
+			}
+			_, body := h.post(ServiceDocument, "searchDocuments", env)
+			if got := faultCode(body); got != tc.want {
+				t.Fatalf("fault %q (%s), want %q", got, faultStringOf(body), tc.want)
+			}
+		})
+	}
+
+	t.Run("unsigned message", func(t *testing.T) {
+		_, body := h.post(ServiceDocument, "searchDocuments", marshalEnvelope(t, searchReq(patA)))
+		if got := faultCode(body); got != CodeSecurity && got != CodeInvalid {
+			t.Fatalf("fault %q, want %s (no WS-Security) or %s (no WS-Addressing)", got, CodeSecurity, CodeInvalid)
+		}
+	})
+	t.Run("replayed MessageID", func(t *testing.T) {
+		env := h.secure(ServiceDocument, "searchDocuments", patA, searchReq(patA), nil)
+		if _, body := h.post(ServiceDocument, "searchDocuments", env); faultCode(body) != "" {
+			t.Fatalf("first send: %s", faultStringOf(body))
+		}
+		_, body := h.post(ServiceDocument, "searchDocuments", env)
+		if got := faultCode(body); got != CodeReplay {
+			t.Fatalf("replay: fault %q, want %s", got, CodeReplay)
+		}
+		// The replay cache survives a restart.
+		h.restart()
+		_, body = h.post(ServiceDocument, "searchDocuments", env)
+		if got := faultCode(body); got != CodeReplay {
+			t.Fatalf("replay after restart: fault %q, want %s", got, CodeReplay)
+		}
+	})
+	t.Run("fault shape", func(t *testing.T) {
+		status, body := h.post(ServiceConsenso, "statoConsensi", marshalEnvelope(t, searchReq(patA)))
+		f := parseFault(body)
+		if status != http.StatusInternalServerError || f == nil {
+			t.Fatalf("HTTP %d %s", status, body)
+		}
+		if f.Body.Fault.Actor != "IGestoreConsenso" || f.Body.Fault.Code != "soap:Client" ||
+			!strings.HasPrefix(f.Body.Fault.String, f.Body.Fault.Detail.ErrorCode+" - ") {
+			t.Fatalf("fault %+v", *f.Body.Fault)
+		}
+	})
+	t.Run("log has no fiscal codes", func(t *testing.T) {
+		logs := h.log.all()
+		for _, cf := range []string{patA, patB, h.operatorCF(), otherCF(t)} {
+			if strings.Contains(logs, cf) {
+				t.Fatalf("log holds a fiscal code:\n%s", logs)
+			}
+		}
+		if !strings.Contains(logs, "searchDocuments -> FSE-00401") {
+			t.Fatalf("log lacks the request lines:\n%s", logs)
+		}
+	})
+}
+
+func replaceOnce(t *testing.T, s, old, new string) string {
+	t.Helper()
+	if strings.Count(s, old) != 1 {
+		t.Fatalf("%q occurs %d times", old, strings.Count(s, old))
+	}
+	return strings.Replace(s, old, new, 1)
+}
+
+func TestTLSRequiresClientCertificate(t *testing.T) {
+	h := startSim(t, nil)
+	cfg := h.srv.Data().PKI.ClientTLSConfig()
+	cfg.Certificates = nil
+	c := &http.Client{Transport: &http.Transport{TLSClientConfig: cfg}, Timeout: 10 * time.Second}
+	env := h.secure(ServiceDocument, "searchDocuments", patA, searchReq(patA), nil)
+	resp, err := c.Post(h.srv.ServiceURL("aslba", ServiceDocument), "text/xml", strings.NewReader(string(env)))
+	if err == nil {
+		resp.Body.Close()
+		t.Fatalf("request without a client certificate got HTTP %d", resp.StatusCode)
+	}
+	// A client certificate from another CA is refused as well.
+	other := wssectest.NewCA(t).Issue(t, otherCF(t))
+	cfg2 := h.srv.Data().PKI.ClientTLSConfig()
+	cfg2.Certificates = []tls.Certificate{{Certificate: [][]byte{other.Cert.Raw}, PrivateKey: other.Key}}
+	c2 := &http.Client{Transport: &http.Transport{TLSClientConfig: cfg2}, Timeout: 10 * time.Second}
+	resp, err = c2.Post(h.srv.ServiceURL("aslba", ServiceDocument), "text/xml", strings.NewReader(string(env)))
+	if err == nil {
+		resp.Body.Close()
+		t.Fatalf("request with a foreign client certificate got HTTP %d", resp.StatusCode)
+	}
+}
+
+func TestStartRefusesNonLoopback(t *testing.T) {
+	for _, addr := range []string{"0.0.0.0:0", ":0", "192.0.2.1:8080", "example.com:80"} {
+		t.Run(addr, func(t *testing.T) {
+			_, err := Start(context.Background(), Options{DataDir: t.TempDir(), Addr: addr})
+			if !errors.Is(err, ErrNotLoopback) {
+				t.Fatalf("Start(%q) = %v, want ErrNotLoopback", addr, err)
+			}
+		})
+	}
+}
+
+func TestRelaxed(t *testing.T) {
+	h := startSim(t, func(o *Options) { o.Relaxed = true; o.PlainHTTP = true })
+	if !strings.HasPrefix(h.srv.URL(), "http://127.0.0.1:") {
+		t.Fatalf("URL %s", h.srv.URL())
+	}
+	h.client = &http.Client{Timeout: 10 * time.Second}
+	h.consent(patA, "C2", true)
+	rich := &document.RichiedenteType{CodiceFiscale: document.CodiceFiscaleType(otherCF(t)), Ruolo: "AAS", Struttura: "999999"}
+	tests := []struct {
+		name string
+		req  *document.SearchDocuments
+		want string
+	}{
+		{"richiedente given", &document.SearchDocuments{Richiedente: rich, PatientId: patA}, ""},
+		{"richiedente missing", &document.SearchDocuments{PatientId: patA}, CodeInvalid},
+		{"patientId not a CF", &document.SearchDocuments{Richiedente: rich, PatientId: "FSEPGL01E41A145K"}, CodeInvalid},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, body := h.post(ServiceDocument, "searchDocuments", marshalEnvelope(t, tc.req))
+			if got := faultCode(body); got != tc.want {
+				t.Fatalf("fault %q (%s), want %q", got, faultStringOf(body), tc.want)
+			}
+		})
+	}
+	t.Run("signed messages are still verified", func(t *testing.T) {
+		env := h.secure(ServiceDocument, "searchDocuments", patA, searchReq(patA), func(p *wssec.Params) {
+			p.Clock = func() time.Time { return time.Now().Add(-time.Hour) }
+		})
+		_, body := h.post(ServiceDocument, "searchDocuments", env)
+		if got := faultCode(body); got != CodeSecurity {
+			t.Fatalf("fault %q, want %s", got, CodeSecurity)
+		}
+	})
+}
