@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -127,6 +128,41 @@ func TestSharedClientOneHandshake(t *testing.T) {
 	}
 	if h := srv.handshakes.Load(); h != n {
 		t.Errorf("control without KeepAlive: %d handshakes, want %d (the counter or gowsdl changed)", h, n)
+	}
+}
+
+// TestConcurrentCallsReuseBoundedPool runs rounds of concurrent calls: connections never
+// exceed MaxConnsPerHost, and later rounds reuse the idle ones (no new handshakes).
+func TestConcurrentCallsReuseBoundedPool(t *testing.T) {
+	const workers, rounds, pool = 8, 3, 3
+	ca := newCA(t, "Test CA_PREPROD")
+	srv := newMTLSServer(t, ca)
+	c, k := issue(t, ca, leafOpts{cn: goodCN, notBefore: time.Now().Add(-time.Hour)})
+	cf, kf := writePair(t, c, k)
+	hc, _, err := New(Config{Environment: "test", CertFile: cf, KeyFile: kf, CAFile: srv.caFile, MaxConnsPerHost: pool})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for r := 0; r < rounds; r++ {
+		var wg sync.WaitGroup
+		errs := make(chan error, workers)
+		for w := 0; w < workers; w++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if _, err := callGowsdl(context.Background(), srv.URL+"/aslba_test/ITaccuinoService", hc); err != nil {
+					errs <- err
+				}
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Fatal(err)
+		}
+	}
+	if cs, h := srv.conns.Load(), srv.handshakes.Load(); cs > pool || h > pool || cs < 1 {
+		t.Errorf("%d connections and %d handshakes for %d calls, want at most %d", cs, h, workers*rounds, pool)
 	}
 }
 
