@@ -18,8 +18,8 @@ import (
 
 	"github.com/fsepuglia/fsepuglia/adapter/cda"
 	"github.com/fsepuglia/fsepuglia/adapter/pdfcda/pdfcdatest"
-	"github.com/fsepuglia/fsepuglia/adapter/sim/store"
 	"github.com/fsepuglia/fsepuglia/adapter/sim/pki"
+	"github.com/fsepuglia/fsepuglia/adapter/sim/store"
 	"github.com/fsepuglia/fsepuglia/adapter/wssec"
 	"github.com/fsepuglia/fsepuglia/adapter/wssec/saml"
 	"github.com/fsepuglia/fsepuglia/generated/document"
