@@ -50,6 +50,13 @@ const (
 // the item as done only if the region's copy has the same hash.
 var ErrDuplicate = errors.New("outbox: uniqueId already published")
 
+// ErrLookupRefused is what a Sender's Lookup error must match (errors.Is) when the region
+// answers but refuses to show the document (e.g. consultation refused for consent). An
+// in-doubt item is then sent anyway: the region refuses a second copy of a uniqueId
+// (ErrDuplicate), so the send cannot publish it twice; a duplicate whose hash cannot be
+// confirmed fails without retry, with a reason that says so.
+var ErrLookupRefused = errors.New("outbox: the region refuses to show the document")
+
 // ErrLocked is returned by Open when another process holds the outbox open.
 var ErrLocked = errors.New("outbox: database is in use by another process")
 
@@ -400,17 +407,18 @@ func (o *Outbox) process(ctx context.Context, s Sender, opts Options, it Item) (
 	// An item that may have reached the region is reconciled before anything is sent.
 	if it.Attempts > 0 {
 		found, same, err := s.Lookup(ctx, it)
-		if err != nil {
+		switch {
+		case err != nil && errors.Is(err, ErrLookupRefused):
+			// Cannot reconcile; sending is still safe (see ErrLookupRefused).
+		case err != nil:
 			if ctx.Err() != nil {
 				return resInterrupted, nil
 			}
 			// Still in doubt: never permanent, the next run reconciles again.
 			return resFailed, o.fail(&it, opts, fmt.Sprintf("reconciling an in-doubt item: %v", err), true)
-		}
-		if found && same {
+		case found && same:
 			return resPresent, o.finish(&it, opts, AlreadyPresent)
-		}
-		if found {
+		case found:
 			return resFailed, o.fail(&it, opts, "the region holds a different document under this unique id", false)
 		}
 	}
@@ -430,6 +438,12 @@ func (o *Outbox) process(ctx context.Context, s Sender, opts Options, it Item) (
 	if errors.Is(sendErr, ErrDuplicate) {
 		found, same, err := s.Lookup(ctx, it)
 		switch {
+		case err != nil && errors.Is(err, ErrLookupRefused):
+			reason := "unique id already published, and the region refuses to show it to compare hashes"
+			if it.Attempts > 1 {
+				reason += " (most likely by an earlier attempt of this outbox)"
+			}
+			return resFailed, o.fail(&it, opts, fmt.Sprintf("%s: %v; check it with retrieve once consultation is allowed", reason, err), false)
 		case err != nil:
 			return resFailed, o.fail(&it, opts, fmt.Sprintf("unique id already published, and checking its hash failed: %v", err), retryable(err))
 		case found && same:

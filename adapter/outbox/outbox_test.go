@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -441,5 +442,47 @@ func TestForgetOnlyOldDoneItems(t *testing.T) {
 	}
 	if st := states(t, o); st[Failed] != 1 || len(st) != 1 {
 		t.Fatalf("left %v, want only the failed item", st)
+	}
+}
+
+// TestLookupRefused: the region will not show documents (no consent). An in-doubt item that
+// never reached the region is sent; one that did is not sent twice and fails without retry.
+func TestLookupRefused(t *testing.T) {
+	for _, reached := range []bool{false, true} {
+		t.Run(fmt.Sprint("reached=", reached), func(t *testing.T) {
+			o, path := openTemp(t)
+			f := newFakeRegion()
+			es := entries(1)
+			o.Enqueue(es)
+			ctx, cancel := context.WithCancel(context.Background())
+			if reached {
+				o.afterSend = func(Item) error { cancel(); return errors.New("crash") }
+				o.Run(ctx, f, Options{})
+			} else {
+				o.Run(ctx, &blockingSender{inner: f, cancel: cancel}, Options{})
+			}
+			o.Close()
+			o2, err := Open(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer o2.Close()
+			f.lookupErr = fmt.Errorf("FSE-00451: %w", ErrLookupRefused)
+			sum, err := o2.Run(context.Background(), f, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if f.sends[es[0].UniqueID] != 1 {
+				t.Fatalf("region accepted %d sends, want exactly 1", f.sends[es[0].UniqueID])
+			}
+			it, _, _ := o2.Get(Key(es[0].SHA256, es[0].UniqueID))
+			if reached {
+				if sum.Failed != 1 || it.Retryable || !strings.Contains(it.Reason, "refuses to show") {
+					t.Fatalf("summary %+v item %+v: want a permanent failure explaining why", sum, it)
+				}
+			} else if sum.Sent != 1 || it.State != Done {
+				t.Fatalf("summary %+v item %+v: want sent", sum, it)
+			}
+		})
 	}
 }

@@ -295,8 +295,11 @@ func (s *docSender) Lookup(ctx context.Context, it outbox.Item) (bool, bool, err
 	}
 	doc, err := s.docs.Retrieve(ctx, meta.PatientCF, it.UniqueID)
 	if err != nil {
-		if isNotFound(err) {
+		switch {
+		case isNotFound(err):
 			return false, false, nil
+		case classifyRemote(err) == remoteConsent:
+			return false, false, fmt.Errorf("%w: %w", outbox.ErrLookupRefused, err)
 		}
 		return false, false, err
 	}
