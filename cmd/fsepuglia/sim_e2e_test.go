@@ -118,6 +118,7 @@ func samplePatient(t *testing.T, path string) string {
 	}
 	return m.PatientCF
 }
+
 var adapterConfigZero adapter.Config
 
 // TestSimulatorInDoubtResume publishes a real sample through the real library and then
