@@ -217,3 +217,39 @@ func (d *dyingSender) Send(ctx context.Context, it outbox.Item) error {
 func (d *dyingSender) Lookup(ctx context.Context, it outbox.Item) (bool, bool, error) {
 	return d.inner.Lookup(ctx, it)
 }
+
+// BenchmarkPublishSimulator publishes four real samples in one batch (concurrency
+// 4) through the CLI, the real library (mutual TLS, WS-Security, SAML) and the simulator.
+// CERT_VACC and SING_VACC are left out: their document id is the same as LDO's (publish
+// refuses such a batch).
+func BenchmarkPublishSimulator(b *testing.B) {
+	dir := filepath.Join(samples, "signed-pdf")
+	var files []string
+	for _, n := range []string{"LAB", "RSA", "RAD", "LDO"} {
+		p := filepath.Join(dir, n+".pdf")
+		if _, err := os.Stat(p); err != nil {
+			b.Skipf("sample absent: %v", err)
+		}
+		files = append(files, p)
+	}
+	for b.Loop() {
+		b.StopTimer()
+		s, err := sim.Start(context.Background(), sim.Options{DataDir: b.TempDir()})
+		if err != nil {
+			b.Fatal(err)
+		}
+		data := b.TempDir()
+		d := defaultDeps()
+		d.getenv = func(string) string { return "" }
+		d.userCacheDir = func() (string, error) { return data, nil }
+		var out, errOut bytes.Buffer
+		b.StartTimer()
+		code := runWith(context.Background(), append([]string{"fsepuglia", "--config", s.ClientConfigPath(), "publish"}, files...), &out, &errOut, d)
+		b.StopTimer()
+		s.Close()
+		if code != 0 {
+			b.Fatalf("exit %d: %s", code, errOut.String())
+		}
+		b.StartTimer()
+	}
+}
