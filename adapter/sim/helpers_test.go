@@ -341,3 +341,10 @@ func (h *harness) consent(patient string, kv ...any) {
 		h.t.Fatal(err)
 	}
 }
+
+type wssecParams = wssec.Params
+
+// pdfcdatestPadded is a valid FSE document of at least size bytes.
+func pdfcdatestPadded(patient string, size int) []byte {
+	return pdfcdatest.PDF{Attachment: pdfcdatest.CDA{PatientCF: patient}.Bytes(), PadTo: size}.Bytes()
+}
