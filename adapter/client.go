@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/fsepuglia/fsepuglia/adapter/endpoint"
+	"github.com/fsepuglia/fsepuglia/adapter/retry"
 	"github.com/fsepuglia/fsepuglia/adapter/trace"
 	"github.com/fsepuglia/fsepuglia/adapter/transport"
 	"github.com/fsepuglia/fsepuglia/adapter/wssec"
@@ -28,7 +29,7 @@ type Client struct {
 	trace     *trace.Dir
 	endpoints map[endpoint.Service]endpoint.Endpoint
 	timeout   time.Duration
-	retries   int
+	retry     retry.Policy
 	warnings  []string
 
 	// Documents publishes, replaces, deletes, searches and retrieves documents.
@@ -159,14 +160,8 @@ func New(cfg Config, opts ...Option) (*Client, error) {
 	if c.timeout <= 0 {
 		c.timeout = 60 * time.Second
 	}
-	switch {
-	case cfg.Retries < 0:
-		c.retries = 0
-	case cfg.Retries == 0:
-		c.retries = 2
-	default:
-		c.retries = cfg.Retries
-	}
+	c.retry = retry.FromRetries(cfg.Retries)
+	c.retry.MinWait, c.retry.MaxWait = 200*time.Millisecond, 2*time.Second
 	c.Documents = &DocumentService{c}
 	c.Consents = &ConsentService{c}
 	c.Taccuino = &TaccuinoService{c}

@@ -11,6 +11,7 @@ import (
 	"github.com/fsepuglia/fsepuglia/adapter/codicefiscale"
 	"github.com/fsepuglia/fsepuglia/adapter/endpoint"
 	"github.com/fsepuglia/fsepuglia/adapter/fault"
+	"github.com/fsepuglia/fsepuglia/adapter/retry"
 	"github.com/fsepuglia/fsepuglia/adapter/wssec"
 	"github.com/fsepuglia/fsepuglia/adapter/wssec/saml"
 )
@@ -63,55 +64,29 @@ func (c *Client) do(ctx context.Context, op operation, attrs *saml.Attributes, f
 		a.Version = c.cfg.Application.Version
 		attrs = &a
 	}
-	attempts := 1
+	kind := retry.Write
 	if op.read {
-		attempts += c.retries
+		kind = retry.Read
+	}
+	policy := c.retry
+	policy.OnRetry = func(attempt int, err error, wait time.Duration) {
+		c.log.Info("retrying transient failure", map[string]any{"operation": op.name, "attempt": attempt,
+			"wait": wait.String(), "error": fault.Redact(err.Error())})
 	}
 	var messageID string
-	var err error
-	for i := 0; i < attempts; i++ {
-		if i > 0 {
-			if werr := c.backoff(ctx, i); werr != nil {
-				break
-			}
-		}
+	err := policy.Do(ctx, kind, func(ctx context.Context) error {
 		cc := &call{op: op.name, service: string(op.service), url: ep.URL,
 			action: Namespace + "/" + op.name, messageID: wssec.NewMessageID(), attrs: attrs}
 		messageID = cc.messageID
 		// One soap.Client per call: its header slice is not safe to share; the
 		// *http.Client under it is, and is what keeps connections alive.
 		sc := soap.NewClient(ep.URL, soap.WithHTTPClient(hook{c}))
-		err = fn(withCall(ctx, cc), sc)
-		if err == nil {
-			return messageID, nil
+		if err := fn(withCall(ctx, cc), sc); err != nil {
+			return fault.FromError(err, op.name, ep.URL)
 		}
-		err = fault.FromError(err, op.name, ep.URL)
-		if !op.read || !isTransient(err) || ctx.Err() != nil {
-			break
-		}
-		c.log.Info("retrying transient failure", map[string]any{"operation": op.name, "attempt": i + 1, "error": err.Error()})
-	}
-	return messageID, err
-}
-
-// backoff waits before attempt i (1-based), bounded, honouring ctx.
-func (c *Client) backoff(ctx context.Context, i int) error {
-	d := time.Duration(200*(1<<(i-1))) * time.Millisecond
-	if d > 2*time.Second {
-		d = 2 * time.Second
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
 		return nil
-	}
-}
-
-func isTransient(err error) bool {
-	return fault.Classify(err) == fault.Transient
+	})
+	return messageID, err
 }
 
 // checkCF validates a fiscal code that enters the adapter, naming the field.
