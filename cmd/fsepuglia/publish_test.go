@@ -408,3 +408,19 @@ func TestPublishForgetsOldDoneItems(t *testing.T) {
 		t.Fatalf("published %d times", len(h.region.publishes))
 	}
 }
+
+func TestPublishOutboxInUse(t *testing.T) {
+	h := newHarness(t)
+	dir := filepath.Join(h.dataDir, "fsepuglia")
+	os.MkdirAll(dir, 0o700)
+	ob, err := outbox.Open(filepath.Join(dir, "outbox.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ob.Close()
+	doc := writeDoc(t, t.TempDir(), "a.pdf", "%PDF a", sidecar(cfA, idRoot+"LOCK"))
+	_, e, code := h.run("publish", doc)
+	if code != exitInternal || !strings.Contains(e, "another") || len(h.region.publishes) != 0 {
+		t.Fatalf("exit %d, stderr %q, published %d", code, e, len(h.region.publishes))
+	}
+}
