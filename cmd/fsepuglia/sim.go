@@ -1,0 +1,76 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+
+	"github.com/sirupsen/logrus"
+	"github.com/urfave/cli/v2"
+
+	"github.com/fsepuglia/fsepuglia/adapter/sim"
+	"github.com/fsepuglia/fsepuglia/adapter/sim/inject"
+)
+
+// simCommand is `fsepuglia sim`: it runs the local simulator of the three FSE services until
+// SIGINT/SIGTERM, printing the base URL and the client configuration it wrote.
+func simCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "sim",
+		Usage: "run the local simulator of the FSE services (loopback only)",
+		Description: "Serves IDocumentService, IGestoreConsensoService and ITaccuinoService under /aslba_test/ and\n" +
+			"/aslba|aslbt|aslbr|aslle|aslfg|aslta/, with mutual TLS and WS-Security checks by default.\n" +
+			"On start it writes <data-dir>/client-config.json: run `fsepuglia --config <that file> …` to talk to it.",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "addr", Value: "127.0.0.1:0", Usage: "listen address (loopback only; port 0 picks a free port)"},
+			&cli.StringFlag{Name: "data-dir", Usage: "data directory (PKI, store, client config); default <user cache dir>/fsepuglia/sim"},
+			&cli.BoolFlag{Name: "plain-http", Usage: "serve plain HTTP instead of HTTPS with client certificates"},
+			&cli.BoolFlag{Name: "relaxed", Usage: "accept messages without WS-Security (interoperability checks only)"},
+			&cli.StringSliceFlag{Name: "inject", Usage: "fault injection, OPERATION:latency=200ms,rate=0.2,kinds=fault|503|reset|truncate|malformed,code=FSE-00503 (repeatable)"},
+			&cli.Uint64Flag{Name: "inject-seed", Usage: "seed of the injected failure sequence"},
+		},
+		Action: func(c *cli.Context) error {
+			rules, err := inject.ParseSpecs(c.StringSlice("inject"))
+			if err != nil {
+				return cli.Exit(fmt.Sprintf("sim: --inject: %v", err), 2)
+			}
+			dir := c.String("data-dir")
+			if dir == "" {
+				cache, err := os.UserCacheDir()
+				if err != nil {
+					return fmt.Errorf("sim: no user cache directory, pass --data-dir: %w", err)
+				}
+				dir = filepath.Join(cache, "fsepuglia", "sim")
+			}
+			if err := os.MkdirAll(dir, 0o700); err != nil {
+				return fmt.Errorf("sim: data directory: %w", err)
+			}
+			log := logrus.New()
+			log.SetOutput(c.App.ErrWriter)
+			ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			srv, err := sim.Start(ctx, sim.Options{
+				DataDir: dir, Addr: c.String("addr"), PlainHTTP: c.Bool("plain-http"), Relaxed: c.Bool("relaxed"),
+				Inject: rules, InjectSeed: c.Uint64("inject-seed"), Logger: log,
+			})
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(c.App.Writer, "base URL:      %s\n", srv.URL())
+			fmt.Fprintf(c.App.Writer, "client config: %s\n", srv.ClientConfigPath())
+			fmt.Fprintf(c.App.Writer, "press Ctrl-C to stop\n")
+			<-ctx.Done()
+			return closeSim(srv)
+		},
+	}
+}
+
+func closeSim(srv *sim.Server) error {
+	if err := srv.Close(); err != nil && err != context.Canceled {
+		return fmt.Errorf("sim: close: %w", err)
+	}
+	return nil
+}
