@@ -7,11 +7,12 @@ import (
 	"strings"
 
 	"github.com/fsepuglia/fsepuglia/adapter/outbox"
+	"github.com/fsepuglia/fsepuglia/cmd/fsepuglia/internal/redact"
 )
 
 // progress shows a batch's advance on stderr: a one-line bar redrawn in place on a terminal,
 // one plain line per finished item otherwise (logs, CI). It prints file names, never patient
-// data. Not safe for concurrent use: the caller serialises update calls.
+// data (file names and reasons are masked with redact.Text). Not safe for concurrent use: the caller serialises update calls.
 type progress struct {
 	w                  io.Writer
 	tty                bool
@@ -49,7 +50,8 @@ func (p *progress) update(it outbox.Item) {
 	if it.State == outbox.Failed {
 		detail = it.Reason
 	}
-	fmt.Fprintf(p.w, "[%d/%d] %s %s: %s\n", p.done+p.failed, p.total, it.State, filepath.Base(it.Path), detail)
+	// File names may carry a fiscal code (FSEPGL01E41A145J_referto.pdf): masked like logs.
+	fmt.Fprintf(p.w, "[%d/%d] %s %s: %s\n", p.done+p.failed, p.total, it.State, redact.Text(filepath.Base(it.Path)), redact.Text(detail))
 }
 
 func (p *progress) draw() {

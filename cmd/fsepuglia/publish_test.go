@@ -424,3 +424,15 @@ func TestPublishOutboxInUse(t *testing.T) {
 		t.Fatalf("exit %d, stderr %q, published %d", code, e, len(h.region.publishes))
 	}
 }
+
+func TestProgressMasksFiscalCodesInFileNames(t *testing.T) {
+	h := newHarness(t)
+	doc := writeDoc(t, t.TempDir(), cfB+"_referto.pdf", "%PDF cf", sidecar(cfB, idRoot+"CFNAME"))
+	_, e, code := h.run("publish", doc)
+	if code != 0 {
+		t.Fatal(e)
+	}
+	if strings.Contains(e, cfB) || !strings.Contains(e, "FSE**********45S_referto.pdf") {
+		t.Fatalf("stderr %q", e)
+	}
+}

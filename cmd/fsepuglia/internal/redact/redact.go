@@ -9,11 +9,11 @@ package redact
 
 import "regexp"
 
-// cfPattern matches anything shaped like a codice fiscale, deliberately looser than the real
-// rules (any letter as month, any alphanumeric where digits or omocodia letters go: the
-// published test identity PROVAX00X00X000Y has month X), or a temporary STP/ENI code.
+// cfShape matches exactly one string shaped like a codice fiscale, deliberately looser than
+// the real rules (any letter as month, any alphanumeric where digits or omocodia letters go:
+// the published test identity PROVAX00X00X000Y has month X), or a temporary STP/ENI code.
 // Masking a lookalike is harmless; missing a real code is not.
-var cfPattern = regexp.MustCompile(`(?i)\b(?:[A-Z]{6}[0-9A-Z]{2}[A-Z][0-9A-Z]{2}[A-Z][0-9A-Z]{3}[A-Z]|(?:STP|ENI)[0-9]{13})\b`)
+var cfShape = regexp.MustCompile(`^(?i:[A-Z]{6}[0-9A-Z]{2}[A-Z][0-9A-Z]{2}[A-Z][0-9A-Z]{3}[A-Z]|(?:STP|ENI)[0-9]{13})$`)
 
 // CF masks a codice fiscale: first three and last three characters kept, the rest '*'.
 // Strings of six characters or fewer are masked entirely.
@@ -31,9 +31,40 @@ func CF(cf string) string {
 	return string(b)
 }
 
-// Text masks every codice fiscale that appears in s (fault messages, file names, URLs).
+func isLetter(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
+}
+
+// Text masks every codice fiscale that appears in s (fault messages, file names, URLs,
+// document ids). A code counts when no letter touches it on either side: digits,
+// underscores, dots, dashes, slashes and spaces all separate (FSEPGL01E41A145J_referto.pdf,
+// 20260101FSEPGL01E41A145J.pdf), while the inside of a long word is left alone.
 func Text(s string) string {
-	return cfPattern.ReplaceAllStringFunc(s, CF)
+	const n = 16
+	if len(s) < n {
+		return s
+	}
+	var b []byte
+	for i := 0; i+n <= len(s); i++ {
+		if i > 0 && isLetter(s[i-1]) {
+			continue
+		}
+		if i+n < len(s) && isLetter(s[i+n]) {
+			continue
+		}
+		if !cfShape.MatchString(s[i : i+n]) {
+			continue
+		}
+		if b == nil {
+			b = []byte(s)
+		}
+		copy(b[i:i+n], CF(s[i:i+n]))
+		i += n - 1
+	}
+	if b == nil {
+		return s
+	}
+	return string(b)
 }
 
 // Value masks the codici fiscali inside a log field value; strings and errors are

@@ -39,6 +39,13 @@ func TestText(t *testing.T) {
 		{"temporary code", "STP1234567890123", []string{"1234567890"}, nil},
 		{"not a CF: uniqueId", "2.16.840.1.113883.2.9.2.160.4.4^ABC123", nil, []string{"2.16.840.1.113883.2.9.2.160.4.4^ABC123"}},
 		{"not a CF: 17 letters word", "ABCDEFGHIJKLMNOPQ", nil, []string{"ABCDEFGHIJKLMNOPQ"}},
+		{"file name with underscore", "FSEPGL01E41A145J_referto.pdf", []string{"FSEPGL01E41A145J"}, []string{"FSE**********45J_referto.pdf"}},
+		{"inside a document id", "2.16.840.1.113883.2.9.2.120.4.4^030702.TSTSMN63A01F205H.20220325", []string{"TSTSMN63A01F205H"}, []string{"^030702.TST**********05H.20220325"}},
+		{"adjacent codes", "FSEPGL01E41A145J FSELBR01C41A145S", []string{"FSEPGL01E41A145J", "FSELBR01C41A145S"}, []string{"FSE**********45J FSE**********45S"}},
+		{"at the very end", "x=FSELBR01C41A145S", []string{"FSELBR01C41A145S"}, nil},
+		{"not a CF: inside a longer word", "XFSEPGL01E41A145J", nil, []string{"XFSEPGL01E41A145J"}},
+		{"glued to digits", "20260101FSEPGL01E41A145J2026.pdf", []string{"FSEPGL01E41A145J"}, []string{"20260101FSE**********45J2026.pdf"}},
+		{"Italian text is left alone", "Consultazione negata per assenza di consenso", nil, []string{"Consultazione negata per assenza di consenso"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
