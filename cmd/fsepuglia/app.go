@@ -161,6 +161,7 @@ func commands(a *appEnv) []*cli.Command {
 		retrieveCommand(a),
 		consentCommand(a),
 		taccuinoCommand(a),
+		simCommand(),
 	}
 }
 
