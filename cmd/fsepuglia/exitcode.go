@@ -8,6 +8,7 @@ import (
 	"github.com/fsepuglia/fsepuglia/adapter/codicefiscale"
 	"github.com/fsepuglia/fsepuglia/adapter/docmeta"
 	"github.com/fsepuglia/fsepuglia/adapter/endpoint"
+	"github.com/urfave/cli/v2"
 )
 
 // Exit codes of fsepuglia (the table is in EXITCODES.md; keep both in step).
@@ -59,9 +60,12 @@ func exitCode(err error) int {
 		ua  *endpoint.UnknownASLError
 		ec  *endpoint.ConfigError
 	)
+	var xc cli.ExitCoder
 	switch {
 	case errors.As(err, &ue):
 		return exitUsage
+	case errors.As(err, &xc):
+		return xc.ExitCode() // a command that chose its code with cli.Exit
 	case errors.As(err, &be):
 		return exitPartial
 	case errors.As(err, &ie), errors.As(err, &cfe), errors.As(err, &ce), errors.As(err, &ua), errors.As(err, &ec):

@@ -13,6 +13,7 @@ import (
 	"github.com/fsepuglia/fsepuglia/adapter"
 	"github.com/fsepuglia/fsepuglia/adapter/codicefiscale"
 	"github.com/fsepuglia/fsepuglia/adapter/fault"
+	"github.com/urfave/cli/v2"
 )
 
 func TestExitCodeMapping(t *testing.T) {
@@ -32,6 +33,7 @@ func TestExitCodeMapping(t *testing.T) {
 		{"url error", &url.Error{Op: "Post", URL: "https://127.0.0.1:1", Err: errors.New("refused")}, exitTransport},
 		{"deadline", fmt.Errorf("call: %w", context.DeadlineExceeded), exitTransport},
 		{"partial batch", &batchError{failed: 1}, exitPartial},
+		{"cli.Exit keeps its code", fmt.Errorf("x: %w", cli.Exit("bad spec", 2)), exitUsage},
 		{"internal", errors.New("boom"), exitInternal},
 		{"fault.Fault consent", fmt.Errorf("search: %w", &fault.Fault{Code: "FSE-00451", Class: fault.ConsentMissing}), exitConsent},
 		{"fault.Fault security", &fault.Fault{Code: "FSE-00407", Class: fault.Security}, exitFault},
@@ -58,6 +60,7 @@ func TestExitCodesEndToEnd(t *testing.T) {
 	}{
 		{"unknown flag", nil, []string{"--nope"}, exitUsage, "nope"},
 		{"unknown command flag", nil, []string{"search", "--nope"}, exitUsage, "nope"},
+		{"sim: bad injection spec", nil, []string{"sim", "--inject", "addDocument:nonsense=1", "--data-dir", "/nonexistent/never-created"}, exitUsage, "--inject"},
 		{"missing argument", nil, []string{"delete", "--patient", cfA}, exitUsage, "one document ID"},
 		{"missing patient", nil, []string{"search"}, exitInput, "--patient"},
 		{"invalid CF", nil, []string{"search", "--patient", "FSEPGL01E41A145X"}, exitInput, "check letter"},

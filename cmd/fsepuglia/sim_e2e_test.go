@@ -8,7 +8,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/fsepuglia/fsepuglia/adapter"
 	"github.com/fsepuglia/fsepuglia/adapter/outbox"
@@ -251,5 +253,69 @@ func BenchmarkPublishSimulator(b *testing.B) {
 			b.Fatalf("exit %d: %s", code, errOut.String())
 		}
 		b.StartTimer()
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for one writer goroutine and one reader.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestSimCommandServesTheCLI runs `fsepuglia sim` in-process, then talks to it with the
+// client configuration it wrote, then stops it by cancelling the context (as Ctrl-C does).
+func TestSimCommandServesTheCLI(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the simulator")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var out, errOut syncBuffer
+	empty := filepath.Join(t.TempDir(), "empty.json")
+	os.WriteFile(empty, nil, 0o600)
+	done := make(chan error, 1)
+	go func() {
+		done <- newApp(&out, &errOut).RunContext(ctx, []string{"fsepuglia", "--config", empty, "sim", "--data-dir", t.TempDir()})
+	}()
+	var cfgPath string
+	deadline := time.Now().Add(10 * time.Second)
+	for cfgPath == "" && time.Now().Before(deadline) {
+		for _, line := range strings.Split(out.String(), "\n") {
+			if p, ok := strings.CutPrefix(line, "client config:"); ok {
+				cfgPath = strings.TrimSpace(p)
+			}
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("sim stopped: %v\n%s", err, errOut.String())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	if cfgPath == "" {
+		t.Fatalf("no client config announced:\n%s", out.String())
+	}
+	if o, e, code := runReal(t, cfgPath, t.TempDir(), "consent", "status", "--patient", cfA); code != 0 {
+		t.Fatalf("consent status against the sim: exit %d\n%s\n%s", code, o, e)
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("sim returned %v", err)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("sim did not stop")
 	}
 }
