@@ -15,6 +15,7 @@ import (
 	"github.com/fsepuglia/fsepuglia/adapter"
 	"github.com/fsepuglia/fsepuglia/adapter/outbox"
 	"github.com/fsepuglia/fsepuglia/adapter/sim"
+	"github.com/fsepuglia/fsepuglia/adapter/sim/inject"
 )
 
 // startSim starts the project's simulator on 127.0.0.1 (mutual TLS, WS-Security required)
@@ -317,5 +318,66 @@ func TestSimCommandServesTheCLI(t *testing.T) {
 		}
 	case <-time.After(15 * time.Second):
 		t.Fatal("sim did not stop")
+	}
+}
+
+// TestSimulatorTransientFailuresThenResume publishes a batch while the simulator resets or
+// refuses (503) every addDocument, then restarts it without injection on the same data and
+// resumes: every item is retryable, reconciled (not found) and sent once.
+func TestSimulatorTransientFailuresThenResume(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the simulator")
+	}
+	var files []string
+	for _, n := range []string{"LAB", "RSA", "RAD"} {
+		p := filepath.Join(samples, "signed-pdf", n+".pdf")
+		if _, err := os.Stat(p); err != nil {
+			t.Skipf("sample absent: %v", err)
+		}
+		files = append(files, p)
+	}
+	simDir, data := t.TempDir(), t.TempDir()
+	rules, err := inject.ParseSpecs([]string{"addDocument:rate=1,kinds=reset|503"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s1, err := sim.Start(context.Background(), sim.Options{DataDir: simDir, Inject: rules, InjectSeed: 7})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, e, code := runReal(t, s1.ClientConfigPath(), data, append([]string{"publish", "--concurrency", "2"}, files...)...)
+	s1.Close()
+	var po publishOutput
+	json.Unmarshal([]byte(out), &po)
+	if code != exitPartial || po.Summary.Failed != 3 {
+		t.Fatalf("first run: exit %d %+v\n%s", code, po.Summary, e)
+	}
+	for _, it := range po.Items {
+		if !it.Retryable {
+			t.Fatalf("item %+v should be retryable", it)
+		}
+	}
+
+	s2, err := sim.Start(context.Background(), sim.Options{DataDir: simDir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Close()
+	cfg := s2.ClientConfigPath()
+	patient := samplePatient(t, files[0])
+	if _, e, code := runReal(t, cfg, data, "consent", "set", "--patient", patient, "C2=1", "C3=1"); code != 0 {
+		t.Fatalf("consent: %s", e)
+	}
+	out, e, code = runReal(t, cfg, data, "publish", "--resume")
+	po = publishOutput{}
+	json.Unmarshal([]byte(out), &po)
+	if code != 0 || po.Summary.Sent != 3 {
+		t.Fatalf("resume: exit %d %+v\n%s", code, po.Summary, e)
+	}
+	out, e, code = runReal(t, cfg, data, "search", "--patient", patient)
+	var so searchOutput
+	json.Unmarshal([]byte(out), &so)
+	if code != 0 || so.Total != 3 {
+		t.Fatalf("search: exit %d, %d documents on the region, want 3\n%s", code, so.Total, e)
 	}
 }
