@@ -90,6 +90,20 @@ func TestAgainstSimulator(t *testing.T) {
 	if got, _ := os.ReadFile(dst); !bytes.Equal(got, body) {
 		t.Fatalf("retrieved %d bytes, not the published %d", len(got), len(body))
 	}
+	// Replace the lab report with another real document of the same patient, then delete it.
+	rsa := filepath.Join(samples, "signed-pdf", "RSA.pdf")
+	out, e, code = runReal(t, cfg, data, "replace", id, rsa)
+	var ro replaceOutput
+	json.Unmarshal([]byte(out), &ro)
+	if code != 0 || ro.OldID != id || ro.UniqueID == "" || ro.UniqueID == id {
+		t.Fatalf("replace: exit %d %+v\n%s", code, ro, e)
+	}
+	if _, e, code = runReal(t, cfg, data, "delete", ro.UniqueID, "--patient", patient); code != 0 {
+		t.Fatalf("delete: exit %d\n%s", code, e)
+	}
+	if _, _, code = runReal(t, cfg, data, "delete", ro.UniqueID, "--patient", patient); code != exitFault {
+		t.Fatalf("second delete: exit %d, want %d (not found)", code, exitFault)
+	}
 	for _, args := range [][]string{
 		{"consent", "status", "--patient", cfA},
 		{"consent", "set", "--patient", cfA, "C2=1", "C3=1"},
