@@ -126,7 +126,16 @@ func newAppWith(stdout, stderr io.Writer, d deps) *cli.App {
 	}
 	for _, cmd := range app.Commands {
 		setUsageErrors(cmd)
-		allowInterspersed(cmd)
+		allowInterspersed(cmd, func(v string) error {
+			for _, st := range settings {
+				if st.flag == "output" {
+					if err := st.apply(&a.cfg, &a.opts, v); err != nil {
+						return fmt.Errorf("flag --output: %w", err)
+					}
+				}
+			}
+			return nil
+		})
 	}
 	return app
 }

@@ -244,3 +244,22 @@ func TestLoggerRedactsFields(t *testing.T) {
 		t.Fatalf("log line lost non-personal data: %s", s)
 	}
 }
+
+func TestOutputFlagAfterCommand(t *testing.T) {
+	h := newHarness(t)
+	h.region.searchRes = sampleSearch()
+	out, e, code := h.run("search", "--patient", cfA, "--output", "json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, e)
+	}
+	var v searchOutput
+	if err := json.Unmarshal([]byte(out), &v); err != nil || v.Total != 2 {
+		t.Fatalf("not JSON: %q (%v)", out, err)
+	}
+	if _, e, code := h.run("taccuino", "summary", "--output", "xml", "--patient", cfA); code != exitInput || !strings.Contains(e, "--output") {
+		t.Fatalf("bad local --output: exit %d %s", code, e)
+	}
+	if out, _, _ := h.run("consent", "status", "--patient", cfA); strings.HasPrefix(out, "{") {
+		t.Fatalf("table expected by default: %s", out)
+	}
+}

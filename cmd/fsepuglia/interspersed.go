@@ -12,12 +12,18 @@ import (
 // (`retrieve ID --patient CF -o FILE`), which urfave/cli v2 does not do by itself: the
 // command skips urfave's flag parsing and its action re-parses the raw arguments with the
 // command's own flags, flags first, then the positional arguments.
-func allowInterspersed(cmd *cli.Command) {
+//
+// Commands that print results also accept the global --output after the command name
+// (`fsepuglia search --patient CF --output json`); setOutput applies it.
+func allowInterspersed(cmd *cli.Command, setOutput func(string) error) {
 	for _, sub := range cmd.Subcommands {
-		allowInterspersed(sub)
+		allowInterspersed(sub, setOutput)
 	}
 	if cmd.Action == nil || len(cmd.Subcommands) > 0 {
 		return
+	}
+	if !noResults[cmd.Name] && findFlag(cmd, "output") == nil {
+		cmd.Flags = append(cmd.Flags, &cli.StringFlag{Name: "output", Usage: "output format: table or json (same as the global --output)"})
 	}
 	action := cmd.Action
 	cmd.SkipFlagParsing = true
@@ -41,6 +47,11 @@ func allowInterspersed(cmd *cli.Command) {
 			return usagef("%s: %v (see fsepuglia %s --help)", cmd.Name, err, cmd.Name)
 		}
 		syncAliases(cmd, set)
+		if f := set.Lookup("output"); f != nil && !noResults[cmd.Name] && visited(set, "output") {
+			if err := setOutput(f.Value.String()); err != nil {
+				return err
+			}
+		}
 		nc := cli.NewContext(c.App, set, c)
 		nc.Command = cmd
 		return action(nc)
@@ -110,4 +121,13 @@ func syncAliases(cmd *cli.Command, set *flag.FlagSet) {
 			break
 		}
 	}
+}
+
+// noResults names the commands that print no results (no --output of their own).
+var noResults = map[string]bool{"sim": true}
+
+func visited(set *flag.FlagSet, name string) bool {
+	found := false
+	set.Visit(func(f *flag.Flag) { found = found || f.Name == name })
+	return found
 }
