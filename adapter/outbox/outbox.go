@@ -448,8 +448,11 @@ func (o *Outbox) process(ctx context.Context, s Sender, opts Options, it Item) (
 			return resFailed, o.fail(&it, opts, fmt.Sprintf("unique id already published, and checking its hash failed: %v", err), retryable(err))
 		case found && same:
 			return resPresent, o.finish(&it, opts, AlreadyPresent)
-		default:
+		case found:
 			return resFailed, o.fail(&it, opts, "unique id already published with a different document: give this file a new unique id, or use replace", false)
+		default:
+			// The region contradicts itself (duplicate, yet not found): try again later.
+			return resFailed, o.fail(&it, opts, "the region answered that the unique id is already published but does not find it", true)
 		}
 	}
 	if ctx.Err() != nil && errors.Is(sendErr, ctx.Err()) {

@@ -486,3 +486,25 @@ func TestLookupRefused(t *testing.T) {
 		})
 	}
 }
+
+// contradictoryRegion answers every Send with a duplicate and every Lookup with not found.
+type contradictoryRegion struct{}
+
+func (contradictoryRegion) Send(context.Context, Item) error { return ErrDuplicate }
+func (contradictoryRegion) Lookup(context.Context, Item) (bool, bool, error) {
+	return false, false, nil
+}
+
+func TestDuplicateButNotFoundIsRetryable(t *testing.T) {
+	o, _ := openTemp(t)
+	es := entries(1)
+	o.Enqueue(es)
+	sum, err := o.Run(context.Background(), contradictoryRegion{}, Options{})
+	if err != nil || sum.Failed != 1 {
+		t.Fatalf("%+v %v", sum, err)
+	}
+	it, _, _ := o.Get(Key(es[0].SHA256, es[0].UniqueID))
+	if !it.Retryable || strings.Contains(it.Reason, "different document") {
+		t.Fatalf("item %+v", it)
+	}
+}
