@@ -94,6 +94,10 @@ func generate(wsdlPath, dir, pkg string, gowsdl []string) error {
 	defer os.RemoveAll(tmp)
 	args := append(append([]string(nil), gowsdl[1:]...), "-p", pkg, "-o", pkg+".go", "-d", tmp, absWSDL)
 	cmd := exec.Command(gowsdl[0], args...)
+	// gowsdl v0.5.0's Start writes one map from two goroutines (genTypes and genOperations,
+	// gowsdl.go:134 and :145): a data race that can end in "fatal error: concurrent map
+	// writes". With a single P the two assignments cannot interleave.
+	cmd.Env = append(os.Environ(), "GOMAXPROCS=1")
 	var stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stderr, &stderr
 	if err := cmd.Run(); err != nil {
