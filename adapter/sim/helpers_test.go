@@ -48,7 +48,7 @@ func TestMain(m *testing.M) {
 
 // dataDir returns a fresh data directory holding a copy of one development PKI generated
 // once per test binary (RSA key generation is the slow part of Start).
-func dataDir(t *testing.T) string {
+func dataDir(t testing.TB) string {
 	t.Helper()
 	pkiOnce.Do(func() {
 		pkiTemplate, pkiErr = os.MkdirTemp("", "simpki-")
@@ -99,7 +99,7 @@ func (l *testLogger) all() string {
 
 // harness is a running simulator with a mutual-TLS client and the PKI's operator signer.
 type harness struct {
-	t      *testing.T
+	t      testing.TB
 	srv    *Server
 	dir    string
 	client *http.Client
@@ -108,7 +108,7 @@ type harness struct {
 	opt    Options
 }
 
-func startSim(t *testing.T, mod func(*Options)) *harness {
+func startSim(t testing.TB, mod func(*Options)) *harness {
 	t.Helper()
 	h := &harness{t: t, log: &testLogger{}}
 	h.opt = Options{DataDir: dataDir(t), Logger: h.log}

@@ -172,7 +172,12 @@ func opName(op string) string {
 
 // handle reads, checks and dispatches one request.
 func (s *Server) handle(c *call, r *http.Request) (any, error) {
-	env, err := io.ReadAll(r.Body)
+	var buf bytes.Buffer
+	if r.ContentLength > 0 && r.ContentLength <= s.opt.MaxBody {
+		buf.Grow(int(r.ContentLength) + bytes.MinRead)
+	}
+	_, err := buf.ReadFrom(r.Body)
+	env := buf.Bytes()
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
@@ -323,6 +328,12 @@ func bodyElement(env []byte) (xml.Name, []byte, error) {
 			case depth == 2 && t.Name.Space == wssec.NSSOAP11 && t.Name.Local == "Body":
 				inBody = true
 			case depth == 3 && inBody:
+				// The operation element runs to the Body's end tag: find it from the end of
+				// the envelope rather than tokenising a document of many megabytes once more
+				// (the handler's Unmarshal parses it anyway).
+				if end := bodyEnd(env); int64(end) > start {
+					return t.Name, env[start:end], nil
+				}
 				if err := d.Skip(); err != nil {
 					return xml.Name{}, nil, errors.New("XML not well-formed")
 				}
@@ -335,6 +346,34 @@ func bodyElement(env []byte) (xml.Name, []byte, error) {
 			}
 		}
 	}
+}
+
+// bodyEnd returns the offset of the soap:Body end tag when the envelope ends with
+// "</p:Body></p:Envelope>" (white space allowed), or -1.
+func bodyEnd(env []byte) int {
+	rest := bytes.TrimRight(env, " \t\r\n")
+	i := bytes.LastIndex(rest, []byte("</"))
+	if i < 0 || !bytes.HasSuffix(rest, []byte("Envelope>")) || !validEndTag(rest[i:], "Envelope") {
+		return -1
+	}
+	rest = bytes.TrimRight(rest[:i], " \t\r\n")
+	j := bytes.LastIndex(rest, []byte("</"))
+	if j < 0 || !validEndTag(rest[j:], "Body") {
+		return -1
+	}
+	return j
+}
+
+// validEndTag reports whether tag is "</local>" or "</prefix:local>".
+func validEndTag(tag []byte, local string) bool {
+	name := bytes.TrimSuffix(bytes.TrimPrefix(tag, []byte("</")), []byte(">"))
+	if len(name) == len(tag)-3 {
+		if k := bytes.IndexByte(name, ':'); k >= 0 {
+			name = name[k+1:]
+		}
+		return string(name) == local
+	}
+	return false
 }
 
 // responseEnvelope wraps a response element in a SOAP 1.1 envelope with the WS-Addressing
