@@ -2,7 +2,7 @@
 GO      ?= go
 PKGS    ?= ./...
 
-.PHONY: generate build test lint
+.PHONY: generate build test lint demo bench
 
 ## generate: regenerate generated/ from wsdl/ (gowsdl v0.5.0 pinned in go.mod + our post-processor)
 generate:
@@ -21,3 +21,12 @@ test:
 lint:
 	$(GO) vet $(PKGS)
 	$(GO) tool staticcheck $(PKGS)
+
+## demo: the whole scenario against a private in-process simulator (needs nothing but Go)
+demo:
+	$(GO) run ./cmd/fsepuglia demo
+
+## bench: publication and search throughput against the simulator, plus the packages' own benchmarks (BENCH.md)
+bench:
+	$(GO) test -run='^$$' -bench=. -benchmem -benchtime=3x ./cmd/fsepuglia/
+	$(GO) test -run='^$$' -bench=. -benchmem ./adapter/wssec/ ./adapter/docmeta/ ./adapter/sim/store/ ./adapter/transport/

@@ -171,6 +171,7 @@ func commands(a *appEnv) []*cli.Command {
 		consentCommand(a),
 		taccuinoCommand(a),
 		simCommand(),
+		demoCommand(a),
 	}
 }
 

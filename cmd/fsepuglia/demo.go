@@ -1,0 +1,262 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/fsepuglia/fsepuglia/adapter/docmeta"
+	"github.com/fsepuglia/fsepuglia/adapter/pdfcda/pdfcdatest"
+	"github.com/fsepuglia/fsepuglia/adapter/sim"
+	"github.com/urfave/cli/v2"
+)
+
+// demoPatient is the published test identity the demo works on (domain.md §8).
+const demoPatient = pdfcdatest.PatientCF
+
+// demoDoc is one document the demo generates and publishes.
+type demoDoc struct {
+	file     string // base name in the documents directory
+	what     string // for the reader
+	cda      pdfcdatest.CDA
+	uniqueID string // derived by docmeta, as publish does
+	sha256   string
+}
+
+// demoDocs are the three documents: two recent ones and one produced before 2020-05-19,
+// which consultation shows only with consent C3.
+func demoDocs() []demoDoc {
+	return []demoDoc{
+		{file: "1-referto-laboratorio.pdf", what: "lab report, 2026", cda: pdfcdatest.CDA{PatientCF: demoPatient,
+			TypeCode: "11502-2", TypeDisplay: "Referto di laboratorio", TemplateRoot: "2.16.840.1.113883.2.9.10.1.1",
+			IDExtension: "DEMO.LAB.2026.0001", EffectiveTime: "20260315103000+0100"}},
+		{file: "2-referto-radiologia.pdf", what: "radiology report, 2026", cda: pdfcdatest.CDA{PatientCF: demoPatient,
+			TypeCode: "68604-8", TypeDisplay: "Referto radiologico", TemplateRoot: "2.16.840.1.113883.2.9.10.1.7.1",
+			IDExtension: "DEMO.RAD.2026.0002", EffectiveTime: "20260402091500+0200"}},
+		{file: "3-referto-laboratorio-2019.pdf", what: "lab report, 2019 (before 2020-05-19: needs C3)", cda: pdfcdatest.CDA{PatientCF: demoPatient,
+			TypeCode: "11502-2", TypeDisplay: "Referto di laboratorio", TemplateRoot: "2.16.840.1.113883.2.9.10.1.1",
+			IDExtension: "DEMO.LAB.2019.0003", EffectiveTime: "20191105081000+0100"}},
+	}
+}
+
+// demoStep is one command of the scenario with the exit code it must end with.
+type demoStep struct {
+	title string
+	args  []string // after the global flags
+	want  int
+	// check, when set, judges the command's output beyond its exit code.
+	check func(stdout, stderr string) error
+}
+
+// demoResult is the outcome of one step.
+type demoResult struct {
+	code int
+	err  error // check failure
+}
+
+func (r demoResult) ok(want int) bool { return r.code == want && r.err == nil }
+
+func demoCommand(a *appEnv) *cli.Command {
+	return &cli.Command{
+		Name:  "demo",
+		Usage: "run the whole scenario against a private, in-process simulator (nothing leaves this machine)",
+		Description: "Starts the simulator on 127.0.0.1 (mutual TLS and WS-Security) with a fresh temporary\n" +
+			"data directory, then runs fsepuglia's own commands against it: privacy notice, consents, a\n" +
+			"search refused without consent, publication of three generated documents, search, retrieve,\n" +
+			"Taccuino, revocation. Exit 0 only when every step ends with its expected exit code.",
+		Flags: []cli.Flag{
+			&cli.BoolFlag{Name: "keep", Usage: "keep the temporary directory (simulator data, documents, outbox) and print its path"},
+		},
+		Action: func(c *cli.Context) error { return a.demo(c.Context, c.Bool("keep")) },
+	}
+}
+
+func (a *appEnv) demo(ctx context.Context, keep bool) (err error) {
+	tmp, err := os.MkdirTemp("", "fsepuglia-demo-")
+	if err != nil {
+		return fmt.Errorf("demo: temporary directory: %w", err)
+	}
+	defer func() {
+		if keep {
+			fmt.Fprintf(a.stdout, "demo: files kept in %s\n", tmp)
+			return
+		}
+		if rerr := os.RemoveAll(tmp); rerr != nil && err == nil {
+			err = fmt.Errorf("demo: removing %s: %w", tmp, rerr)
+		}
+	}()
+	docsDir := filepath.Join(tmp, "documents")
+	docs, err := writeDemoDocs(docsDir)
+	if err != nil {
+		return err
+	}
+	srv, err := sim.Start(ctx, sim.Options{DataDir: filepath.Join(tmp, "sim")})
+	if err != nil {
+		return fmt.Errorf("demo: starting the simulator: %w", err)
+	}
+	defer srv.Close()
+	fmt.Fprintf(a.stdout, "simulator: %s (mutual TLS, WS-Security, SAML; data in a fresh temporary directory)\n", srv.URL())
+	fmt.Fprintf(a.stdout, "documents: %s\n", docsDir)
+	for _, d := range docs {
+		fmt.Fprintf(a.stdout, "  %s  %s  %s\n", d.file, d.uniqueID, d.what)
+	}
+
+	global := []string{"fsepuglia", "--config", srv.ClientConfigPath(), "--data-dir", filepath.Join(tmp, "outbox")}
+	steps := demoSteps(a.stdout, tmp, docsDir, docs)
+	var failed []string
+	for i, st := range steps {
+		fmt.Fprintf(a.stdout, "\n== %d. %s\n", i+1, st.title)
+		args := append(append([]string{}, global...), st.args...)
+		fmt.Fprintf(a.stdout, "$ %s\n", strings.Join(args, " "))
+		res := a.runDemoStep(ctx, args, st)
+		mark := "as expected"
+		if !res.ok(st.want) {
+			mark = "NOT AS EXPECTED"
+			failed = append(failed, fmt.Sprint(i+1))
+		}
+		fmt.Fprintf(a.stdout, "exit %d (expected %d): %s\n", res.code, st.want, mark)
+		if res.err != nil {
+			fmt.Fprintf(a.stdout, "check failed: %v\n", res.err)
+		}
+		if ctx.Err() != nil {
+			return fmt.Errorf("demo interrupted at step %d: %w", i+1, ctx.Err())
+		}
+	}
+	if len(failed) > 0 {
+		fmt.Fprintf(a.stdout, "\ndemo: %d steps, %d not as expected (step %s)\n", len(steps), len(failed), strings.Join(failed, ", "))
+		return cli.Exit(fmt.Sprintf("demo: %d of %d steps did not end as expected", len(failed), len(steps)), exitInternal)
+	}
+	fmt.Fprintf(a.stdout, "\ndemo: %d steps, all as expected\n", len(steps))
+	return nil
+}
+
+// runDemoStep runs one step through the CLI in-process, with an empty environment so that
+// the user's FSEPUGLIA_* settings cannot point the demo elsewhere, and prints its output.
+func (a *appEnv) runDemoStep(ctx context.Context, args []string, st demoStep) demoResult {
+	var out, errOut bytes.Buffer
+	d := a.deps
+	d.getenv = func(string) string { return "" }
+	d.isTerminal = func(io.Writer) bool { return false }
+	code := runWith(ctx, args, &out, &errOut, d)
+	indent(a.stdout, out.String())
+	indent(a.stdout, errOut.String())
+	res := demoResult{code: code}
+	if code == st.want && st.check != nil {
+		res.err = st.check(out.String(), errOut.String())
+	}
+	return res
+}
+
+func indent(w io.Writer, s string) {
+	for _, line := range strings.Split(strings.TrimRight(s, "\n"), "\n") {
+		if line != "" {
+			fmt.Fprintf(w, "  %s\n", line)
+		}
+	}
+}
+
+// demoSteps is the scenario. Expected refusals (exit 5, FSE-00451) are steps like any other.
+func demoSteps(w io.Writer, tmp, docsDir string, docs []demoDoc) []demoStep {
+	p := demoPatient
+	informativa := filepath.Join(tmp, "informativa.pdf")
+	retrieved := filepath.Join(tmp, "retrieved.pdf")
+	old := docs[2]
+	refused := func(_, stderr string) error {
+		if !strings.Contains(stderr, "FSE-00451") {
+			return fmt.Errorf("the refusal does not carry FSE-00451")
+		}
+		return nil
+	}
+	shows := func(visible []demoDoc, hidden []demoDoc) func(string, string) error {
+		return func(stdout, _ string) error {
+			for _, d := range visible {
+				if !strings.Contains(stdout, d.uniqueID) {
+					return fmt.Errorf("%s missing from the results", d.uniqueID)
+				}
+			}
+			for _, d := range hidden {
+				if strings.Contains(stdout, d.uniqueID) {
+					return fmt.Errorf("%s shown, but it should be hidden", d.uniqueID)
+				}
+			}
+			return nil
+		}
+	}
+	return []demoStep{
+		{title: "fetch the privacy notice (informativa)", args: []string{"consent", "informativa", "-o", informativa}, want: exitOK,
+			check: func(string, string) error {
+				b, err := os.ReadFile(informativa)
+				if err != nil || !bytes.HasPrefix(b, []byte("%PDF")) {
+					return fmt.Errorf("%s is not a PDF (%v)", informativa, err)
+				}
+				return nil
+			}},
+		{title: "consent status of the patient", args: []string{"consent", "status", "--patient", p}, want: exitOK},
+		{title: "search without consent C2: refused (exit 5, FSE-00451)", args: []string{"search", "--patient", p}, want: exitConsent, check: refused},
+		{title: "record consent C2 (consultation) only", args: []string{"consent", "set", "--patient", p, "--c2=true"}, want: exitOK},
+		{title: "publish 3 documents through the outbox", args: []string{"publish", "--dir", docsDir, "--concurrency", "3"}, want: exitOK,
+			check: func(stdout, _ string) error {
+				if !strings.Contains(stdout, "sent 3,") {
+					return fmt.Errorf("the summary does not say sent 3")
+				}
+				return nil
+			}},
+		{title: "search with C2 but not C3: the 2019 document stays hidden", args: []string{"search", "--patient", p}, want: exitOK,
+			check: shows(docs[:2], docs[2:])},
+		{title: "record consent C3 (documents produced before 2020-05-19)", args: []string{"consent", "set", "--patient", p, "--c3=true"}, want: exitOK},
+		{title: "search with C2 and C3: all 3 documents", args: []string{"search", "--patient", p}, want: exitOK, check: shows(docs, nil)},
+		{title: "retrieve the 2019 document; its SHA-256 equals the published file's", args: []string{"retrieve", old.uniqueID, "--patient", p, "-o", retrieved}, want: exitOK,
+			check: func(string, string) error {
+				got, err := fileSHA256(retrieved)
+				if err != nil {
+					return err
+				}
+				if got != old.sha256 {
+					return fmt.Errorf("retrieved sha256 %s, published %s", got, old.sha256)
+				}
+				fmt.Fprintf(w, "sha256 published %s = retrieved %s\n", old.sha256, got)
+				return nil
+			}},
+		{title: "Taccuino summary", args: []string{"taccuino", "summary", "--patient", p}, want: exitOK},
+		{title: "Taccuino rilevazioni (measurements), first 5", args: []string{"taccuino", "rilevazioni", "--patient", p, "--limit", "5"}, want: exitOK},
+		{title: "revoke consent C2", args: []string{"consent", "revoke", "--patient", p, "C2"}, want: exitOK},
+		{title: "the same search, now refused again (exit 5, FSE-00451)", args: []string{"search", "--patient", p}, want: exitConsent, check: refused},
+	}
+}
+
+// writeDemoDocs generates the demo documents into dir and derives their unique ids and
+// hashes with docmeta, as publish does.
+func writeDemoDocs(dir string) ([]demoDoc, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("demo: documents directory: %w", err)
+	}
+	docs := demoDocs()
+	for i := range docs {
+		d := &docs[i]
+		body := pdfcdatest.PDF{Attachment: d.cda.Bytes(), Sign: true}.Bytes()
+		rep := docmeta.InspectBytes(body, d.file, docmeta.Options{})
+		if err := rep.Err(); err != nil {
+			return nil, fmt.Errorf("demo: generated document %s: %w", d.file, err)
+		}
+		d.uniqueID, d.sha256 = rep.Metadata.UniqueID, rep.SHA256
+		if err := os.WriteFile(filepath.Join(dir, d.file), body, 0o600); err != nil {
+			return nil, fmt.Errorf("demo: %w", err)
+		}
+	}
+	return docs, nil
+}
+
+func fileSHA256(path string) (string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", fmt.Errorf("reading %s: %w", path, err)
+	}
+	h := sha256.Sum256(b)
+	return hex.EncodeToString(h[:]), nil
+}
