@@ -53,6 +53,13 @@ func TestPublicationChecks(t *testing.T) {
 		}},
 		{name: "uniqueId missing", want: CodeInvalid, detail: "uniqueId", mod: func(d *document.DocumentType) { d.Metadata.UniqueId = "" }},
 		{name: "content missing", want: CodeInvalid, detail: "content", mod: func(d *document.DocumentType) { d.Content = nil }},
+		{name: "languageCode missing", want: CodeInvalid, detail: "languageCode", mod: func(d *document.DocumentType) { d.Metadata.LanguageCode = "" }},
+		{name: "creationTime missing", want: CodeInvalid, detail: "creationTime", mod: func(d *document.DocumentType) {
+			d.Metadata.CreationTime = soap.XSDDateTime{}
+		}},
+		{name: "confidentialityCode unknown", want: CodeInvalid, detail: "confidentialityCode", mod: func(d *document.DocumentType) {
+			d.Metadata.ConfidentialityCode = "X"
+		}},
 	}
 	for i, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

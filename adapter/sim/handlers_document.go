@@ -80,13 +80,28 @@ func (s *Server) checkDocument(c *call, d *document.DocumentType) (checkedDocume
 	if err := c.checkPatient(cf); err != nil {
 		return checkedDocument{}, err
 	}
+	// Every element the XSD requires (an empty value counts as missing).
 	for _, f := range []struct{ name, v string }{
-		{"uniqueId", m.UniqueId}, {"typeCode", m.TypeCode}, {"classCode", m.ClassCode},
-		{"mimeType", m.MimeType},
+		{"uniqueId", m.UniqueId}, {"repositoryUniqueId", m.RepositoryUniqueId}, {"typeCode", m.TypeCode},
+		{"classCode", m.ClassCode}, {"formatCode", m.FormatCode}, {"practiceSettingCode", m.PracticeSettingCode},
+		{"healthcareFacilityTypeCode", m.HealthcareFacilityTypeCode}, {"confidentialityCode", m.ConfidentialityCode},
+		{"authorInstitution", m.AuthorInstitution}, {"authorPerson", m.AuthorPerson}, {"mimeType", m.MimeType},
+		{"hash", string(m.Hash)}, {"title", m.Title}, {"languageCode", m.LanguageCode},
 	} {
 		if strings.TrimSpace(f.v) == "" {
 			return checkedDocument{}, fault(CodeInvalid, "document/metadata/%s missing", f.name)
 		}
+	}
+	if m.CreationTime.ToGoTime().IsZero() {
+		return checkedDocument{}, fault(CodeInvalid, "document/metadata/creationTime missing")
+	}
+	if m.Size <= 0 {
+		return checkedDocument{}, fault(CodeInvalid, "document/metadata/size missing")
+	}
+	switch m.ConfidentialityCode {
+	case "N", "R", "V":
+	default:
+		return checkedDocument{}, fault(CodeInvalid, "document/metadata/confidentialityCode must be N, R or V")
 	}
 	if d.DocumentName == "" {
 		return checkedDocument{}, fault(CodeInvalid, "document/documentName missing")
@@ -98,11 +113,11 @@ func (s *Server) checkDocument(c *call, d *document.DocumentType) (checkedDocume
 	if len(body) == 0 {
 		return checkedDocument{}, fault(CodeInvalid, "document/content missing")
 	}
-	if m.Size != 0 && m.Size != int64(len(body)) {
+	if m.Size != int64(len(body)) {
 		return checkedDocument{}, fault(CodeInvalid, "document/metadata/size differs from the content's size")
 	}
 	sum := sha256.Sum256(body)
-	if m.Hash != "" && !strings.EqualFold(string(m.Hash), hex.EncodeToString(sum[:])) {
+	if !strings.EqualFold(string(m.Hash), hex.EncodeToString(sum[:])) {
 		return checkedDocument{}, fault(CodeInvalid, "document/metadata/hash differs from the content's SHA-256")
 	}
 	switch f := pdfcda.Detect(body); f {
@@ -156,9 +171,6 @@ func (s *Server) checkDocument(c *call, d *document.DocumentType) (checkedDocume
 		Title:                 m.Title,
 		PublishedBy:           c.requester.Structure,
 		DocumentName:          d.DocumentName,
-	}
-	if meta.RepositoryUniqueID == "" {
-		meta.RepositoryUniqueID = StructureRepositoryID
 	}
 	return checkedDocument{meta: meta, body: body}, nil
 }

@@ -311,6 +311,7 @@ func docFor(patient, uid string, content []byte, created time.Time) *document.Do
 			AuthorInstitution: StructureCode, MimeType: "application/pdf",
 			Hash: document.Sha256HexType(hex.EncodeToString(sum[:])), Size: int64(len(content)),
 			CreationTime: soap.CreateXsdDateTime(created, true), Title: "Referto di laboratorio",
+			AuthorPerson: pdfcdatest.AuthorCF + "^^^^^^^^&" + cda.OIDFiscalCode + "&ISO", LanguageCode: "it-IT",
 		},
 		Content: content, DocumentName: "referto.pdf", Status: document.DocumentStatusTypeApproved,
 	}
