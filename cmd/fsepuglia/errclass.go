@@ -82,15 +82,15 @@ func isNotFound(err error) bool {
 	return ok && class == fault.NotFound
 }
 
-// isRetryable reports a failure that may succeed later: a transient fault (FSE-00503) or a
-// transient transport failure (*fault.CallError.Transient), or another transport failure.
+// isRetryable reports whether the outbox should send an item again on the next run: after a
+// transient fault (FSE-00503) or any failure of the call itself (network, TLS, timeout, HTTP
+// status). A call that failed on the way may have reached the region, but the outbox
+// reconciles such items with a lookup before sending them again, so a retry is always safe;
+// for configuration problems (a rejected certificate) it is what the user wants once fixed.
+// Faults the region answered on purpose (validation, security, duplicate …) are permanent.
 func isRetryable(err error) bool {
 	if _, class, ok := faultOf(err); ok {
 		return class == fault.Transient
-	}
-	var ce *fault.CallError
-	if errors.As(err, &ce) {
-		return ce.Transient() || errors.Is(err, context.DeadlineExceeded)
 	}
 	return classifyRemote(err) == remoteTransport
 }

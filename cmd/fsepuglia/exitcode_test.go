@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -159,7 +160,9 @@ func TestRetryableAndDuplicateClassification(t *testing.T) {
 		{"fake 409", &fakeFault{"FSE-00409", "dup"}, false, true, false},
 		{"connection refused", &fault.CallError{Err: syscall.ECONNREFUSED}, true, false, false},
 		{"per-call deadline", &fault.CallError{Err: context.DeadlineExceeded}, true, false, false},
-		{"TLS certificate", &fault.CallError{Err: errors.New("x509: certificate signed by unknown authority")}, false, false, false},
+		{"TLS certificate", &fault.CallError{Err: errors.New("x509: certificate signed by unknown authority")}, true, false, false},
+		{"closed connection", &fault.CallError{Err: net.ErrClosed}, true, false, false},
+		{"security fault", &fault.Fault{Code: "FSE-00401", Class: fault.Security}, false, false, false},
 		{"plain error", errors.New("file changed"), false, false, false},
 	}
 	for _, tt := range tests {
