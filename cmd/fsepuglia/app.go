@@ -172,6 +172,7 @@ func commands(a *appEnv) []*cli.Command {
 		taccuinoCommand(a),
 		simCommand(),
 		demoCommand(a),
+		inspectCommand(a),
 	}
 }
 

@@ -1,0 +1,154 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/fsepuglia/fsepuglia/adapter"
+	"github.com/fsepuglia/fsepuglia/adapter/docmeta"
+	"github.com/urfave/cli/v2"
+)
+
+// inspectOutput is the JSON of `inspect`: one docmeta.Report per file, in the order given
+// (the Report's field names are stable, see adapter/docmeta).
+type inspectOutput struct {
+	Reports []*docmeta.Report `json:"reports"`
+	// Failed counts the files with at least one failed check.
+	Failed int `json:"failed"`
+}
+
+func inspectCommand(a *appEnv) *cli.Command {
+	return &cli.Command{
+		Name:      "inspect",
+		Usage:     "show what would be published for each file: metadata derived from the CDA, pre-flight checks",
+		ArgsUsage: "FILE…",
+		Description: "Reads each document as publish does (adapter/docmeta, with the structure of the\n" +
+			"configuration as profile), sends nothing, and prints the report. Exit 3 when a check fails.",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "patient", Usage: "the document's patient must be this codice fiscale"},
+			&cli.BoolFlag{Name: "require-signature", Usage: "fail documents without a PAdES signature (or CAdES envelope)"},
+			&cli.BoolFlag{Name: "strict", Usage: "the document id root must be under Regione Puglia's OID (2.16.840.1.113883.2.9.2.160.)"},
+		},
+		Action: func(c *cli.Context) error { return a.inspect(c) },
+	}
+}
+
+func (a *appEnv) inspect(c *cli.Context) error {
+	files := c.Args().Slice()
+	if len(files) == 0 {
+		return usagef("inspect needs at least one FILE")
+	}
+	opts := docmeta.Options{
+		Profile:          structureProfile(a.cfg),
+		RequireSignature: c.Bool("require-signature"),
+		Strict:           c.Bool("strict"),
+	}
+	if v := c.String("patient"); v != "" {
+		cf, err := patientCF("patient", v)
+		if err != nil {
+			return err
+		}
+		opts.PatientCF = cf
+	}
+	out := inspectOutput{Reports: make([]*docmeta.Report, 0, len(files))}
+	var firstErr error
+	for _, f := range files {
+		rep, err := docmeta.InspectFile(f, opts)
+		if err != nil {
+			return &adapter.InputError{Field: "FILE", Value: f, Msg: fmt.Sprintf("cannot inspect: %v", unwrapPath(err)), Fix: "check the path and the size of the file"}
+		}
+		out.Reports = append(out.Reports, rep)
+		if err := rep.Err(); err != nil {
+			out.Failed++
+			if firstErr == nil {
+				firstErr = fmt.Errorf("%s: %w", rep.Name, err)
+			}
+		}
+	}
+	if err := a.emit(out, func(w io.Writer) { inspectTable(w, out) }); err != nil {
+		return err
+	}
+	if firstErr != nil {
+		return fmt.Errorf("%d of %d document(s) fail the pre-flight checks (first: %w)", out.Failed, len(files), firstErr)
+	}
+	return nil
+}
+
+// structureProfile is the docmeta profile of the configured structure (as publish uses).
+func structureProfile(cfg adapter.Config) docmeta.Profile {
+	return docmeta.Profile{
+		StructureName:          cfg.Structure.Name,
+		StructureCode:          cfg.Structure.Code,
+		HealthcareFacilityType: cfg.Structure.FacilityType,
+		PracticeSettingCode:    cfg.Structure.PracticeSetting,
+		RepositoryUniqueID:     cfg.Structure.RepositoryID,
+	}
+}
+
+// inspectTable prints, per file, the derived metadata then the checks.
+func inspectTable(w io.Writer, out inspectOutput) {
+	for i, r := range out.Reports {
+		if i > 0 {
+			fmt.Fprintln(w)
+		}
+		m := r.Metadata
+		format := string(r.Format)
+		if r.InnerFormat != "" {
+			format += " (" + string(r.InnerFormat) + ")"
+		}
+		signed := "no"
+		switch {
+		case r.CAdES:
+			signed = "CAdES envelope"
+		case r.Signed:
+			signed = fmt.Sprintf("PAdES, %d signature dictionar%s (not verified)", len(r.Signatures), plural(len(r.Signatures), "y", "ies"))
+		}
+		rows := [][2]string{
+			{"FILE", r.Name},
+			{"SIZE", fmt.Sprint(r.Size)},
+			{"SHA-256", r.SHA256},
+			{"FORMAT", format},
+			{"ATTACHMENTS", strings.Join(r.Attachments, ", ")},
+			{"SIGNED", signed},
+			{"PATIENT", m.PatientCF},
+			{"UNIQUE ID", m.UniqueID},
+			{"TYPE", m.TypeCode},
+			{"CLASS", m.ClassCode},
+			{"FORMAT CODE", m.FormatCode},
+			{"CREATED", stamp(m.CreationTime)},
+			{"CONFIDENTIALITY", m.ConfidentialityCode},
+			{"AUTHOR INSTITUTION", strings.TrimSpace(m.AuthorInstitutionCode + " " + m.AuthorInstitutionName)},
+			{"FACILITY TYPE", m.HealthcareFacilityType},
+			{"PRACTICE SETTING", m.PracticeSettingCode},
+			{"REPOSITORY", m.RepositoryUniqueID},
+			{"TITLE", m.Title},
+		}
+		for _, row := range rows {
+			if row[1] != "" {
+				fmt.Fprintf(w, "%s\t%s\n", row[0], row[1])
+			}
+		}
+		fmt.Fprintln(w, "CHECK\tRESULT\tFAULT\tMESSAGE")
+		for _, ck := range r.Checks {
+			res, msg := "ok", ck.Message
+			if !ck.OK {
+				res = "FAILED"
+				if ck.Found != "" || ck.Expected != "" {
+					msg += fmt.Sprintf(" (found %q, expected %s)", ck.Found, ck.Expected)
+				}
+			}
+			fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", ck.ID, res, ck.FaultCode, msg)
+		}
+	}
+	if out.Failed > 0 {
+		fmt.Fprintf(w, "\n%d of %d document(s) fail the pre-flight checks\n", out.Failed, len(out.Reports))
+	}
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
