@@ -574,3 +574,57 @@ func TestTracesAreRedacted(t *testing.T) {
 		}
 	}
 }
+
+// recLogger records what the adapter logs.
+type recLogger struct {
+	mu    sync.Mutex
+	lines []string
+	calls []map[string]any
+}
+
+func (l *recLogger) rec(level, msg string, f map[string]any) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.lines = append(l.lines, fmt.Sprintf("%s %s %v", level, msg, f))
+	l.calls = append(l.calls, f)
+}
+func (l *recLogger) Debug(m string, f map[string]any) { l.rec("debug", m, f) }
+func (l *recLogger) Info(m string, f map[string]any)  { l.rec("info", m, f) }
+func (l *recLogger) Warn(m string, f map[string]any)  { l.rec("warn", m, f) }
+
+func TestLogsCarryCallFactsNotPatients(t *testing.T) {
+	r := newRegion(t)
+	log := &recLogger{}
+	cfg := r.config()
+	c, err := New(cfg, WithLogger(log))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ctx := context.Background()
+	if _, err := c.Documents.Search(ctx, SearchQuery{PatientCF: patient}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.Documents.Retrieve(ctx, patient, "2.16.840.1.113883.2.9.2.160.4.4^MISSING")
+	var f *fault.Fault
+	if !errors.As(err, &f) || f.Code != "FSE-00404" {
+		t.Fatalf("retrieve of an unknown id: %v", err)
+	}
+	var sawCall, sawFault bool
+	for _, fields := range log.calls {
+		if fields["operation"] == "searchDocuments" && fields["http_status"] == 200 && fields["message_id"] != "" && fields["duration"] != nil {
+			sawCall = true
+		}
+		if fields["operation"] == "retrieveDocument" && fields["fault_code"] == "FSE-00404" && fields["class"] == fault.NotFound.String() {
+			sawFault = true
+		}
+	}
+	if !sawCall || !sawFault {
+		t.Errorf("logs lack the call facts (call %v, fault %v):\n%s", sawCall, sawFault, strings.Join(log.lines, "\n"))
+	}
+	for _, l := range log.lines {
+		if strings.Contains(l, patient) || strings.Contains(l, operatorCF) {
+			t.Errorf("a fiscal code reached the logs: %s", l)
+		}
+	}
+}

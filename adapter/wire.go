@@ -2,6 +2,7 @@ package adapter
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -86,6 +87,15 @@ func (c *Client) do(ctx context.Context, op operation, attrs *saml.Attributes, f
 		}
 		return nil
 	})
+	if err != nil {
+		fields := map[string]any{"operation": op.name, "asl": c.cfg.ASL, "environment": c.cfg.Environment,
+			"message_id": messageID, "class": fault.Classify(err).String()}
+		var f *fault.Fault
+		if errors.As(err, &f) {
+			fields["fault_code"], fields["http_status"] = f.Code, f.HTTPStatus
+		}
+		c.log.Warn("call failed", fields)
+	}
 	return messageID, err
 }
 
