@@ -173,6 +173,7 @@ func commands(a *appEnv) []*cli.Command {
 		simCommand(),
 		demoCommand(a),
 		inspectCommand(a),
+		doctorCommand(a),
 	}
 }
 
