@@ -1,7 +1,6 @@
 package adapter
 
 import (
-	"bytes"
 	"crypto"
 	"crypto/x509"
 	"fmt"
@@ -134,7 +133,7 @@ func New(cfg Config, opts ...Option) (*Client, error) {
 			}
 			c.signer, c.cert = key, tc.Leaf
 		}
-		if env == "prod" && isSelfSigned(c.cert) {
+		if env == "prod" && transport.IsSelfSigned(c.cert) {
 			return nil, &ConfigError{Field: "signer.cert_file", Msg: "self-signed signing certificates are refused in prod",
 				Fix: "use the operator's CNS certificate or one issued by an AgID-recognised CA"}
 		}
@@ -177,10 +176,3 @@ func (c *Client) Endpoint(service string) string { return c.endpoints[endpoint.S
 
 // Close releases idle connections.
 func (c *Client) Close() { c.http.CloseIdleConnections() }
-
-func isSelfSigned(cert *x509.Certificate) bool {
-	if cert == nil {
-		return false
-	}
-	return cert.CheckSignatureFrom(cert) == nil && bytes.Equal(cert.RawIssuer, cert.RawSubject)
-}

@@ -191,10 +191,7 @@ func CheckCertificate(c tls.Certificate, env, field string, now time.Time) []Fin
 		}
 	}
 
-	// Self-signed: issuer == subject and the certificate verifies with its own key
-	// (CheckSignatureFrom would refuse a non-CA certificate as its own parent).
-	if bytes.Equal(leaf.RawIssuer, leaf.RawSubject) &&
-		leaf.CheckSignature(leaf.SignatureAlgorithm, leaf.RawTBSCertificate, leaf.Signature) == nil {
+	if IsSelfSigned(leaf) {
 		switch env {
 		case "prod":
 			add(Error, CodeSelfSigned, "self-signed client certificate: production requires one issued by an AgID-recognised CA",
@@ -247,4 +244,11 @@ func keyMatches(pub crypto.PublicKey, priv crypto.PrivateKey) bool {
 	}
 	e, ok := pub.(equaler)
 	return ok && e.Equal(p.Public())
+}
+
+// IsSelfSigned reports whether c is self-signed: issuer == subject and it verifies with its
+// own key (CheckSignatureFrom would refuse a non-CA certificate as its own parent).
+func IsSelfSigned(c *x509.Certificate) bool {
+	return c != nil && bytes.Equal(c.RawIssuer, c.RawSubject) &&
+		c.CheckSignature(c.SignatureAlgorithm, c.RawTBSCertificate, c.Signature) == nil
 }
