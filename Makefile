@@ -28,5 +28,6 @@ demo:
 
 ## bench: publication and search throughput against the simulator, plus the packages' own benchmarks (BENCH.md)
 bench:
-	$(GO) test -run='^$$' -bench=. -benchmem -benchtime=3x ./cmd/fsepuglia/
-	$(GO) test -run='^$$' -bench=. -benchmem ./adapter/wssec/ ./adapter/docmeta/ ./adapter/sim/store/ ./adapter/transport/
+	$(GO) test -run='^$$' -bench='^BenchmarkSimPublish$$' -benchtime=3x -benchmem ./cmd/fsepuglia/
+	$(GO) test -run='^$$' -bench='^BenchmarkSimSearch$$' -benchtime=2s -benchmem ./cmd/fsepuglia/
+	$(GO) test -run='^$$' -bench=. -benchmem ./adapter/wssec/ ./adapter/docmeta/ ./adapter/sim/store/ ./adapter/transport/ ./adapter/outbox/ ./generated/wiretest/
