@@ -26,7 +26,7 @@ var faultTexts = map[string]string{
 	"FSE-00409": "Documento già pubblicato",
 	"FSE-00415": "Il documento non è pdf",
 	"FSE-00422": "Contenuto del documento non coerente",
-	"FSE-00451": "Consultazione negata per assenza di consenso",
+	"FSE-00451": "Consultazione negata",
 	"FSE-00503": "Servizio temporaneamente non disponibile",
 }
 

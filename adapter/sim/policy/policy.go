@@ -80,11 +80,11 @@ func (d Decision) FaultCode() string {
 func (d Decision) Message() string {
 	switch d.Reason {
 	case ReasonOpposition:
-		return "Consultazione negata: il paziente ha esercitato il diritto di opposizione (C4)"
+		return "il paziente ha esercitato il diritto di opposizione (C4)"
 	case ReasonNoC2:
-		return "Consultazione negata: consenso alla consultazione (C2) assente"
+		return "consenso alla consultazione (C2) assente"
 	case ReasonNoC3:
-		return "Consultazione negata: consenso al pregresso (C3) assente"
+		return "consenso al pregresso (C3) assente"
 	case ReasonObscured:
 		return "Documento non trovato"
 	}
