@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -17,6 +18,7 @@ import (
 	"github.com/fsepuglia/fsepuglia/adapter/codicefiscale"
 	"github.com/fsepuglia/fsepuglia/adapter/endpoint"
 	"github.com/fsepuglia/fsepuglia/adapter/transport"
+	"github.com/fsepuglia/fsepuglia/adapter/wssec"
 	"github.com/urfave/cli/v2"
 )
 
@@ -32,6 +34,8 @@ const (
 	checkDNS        = "dns"
 	checkConnect    = "tls-connect"
 	checkClock      = "clock-skew"
+	checkSigner     = "signer"
+	checkSignerCF   = "signer-cf"
 )
 
 // doctorFinding is one line of `doctor` (OUTPUT.md shape: severity, check, field, message, fix).
@@ -148,6 +152,8 @@ func (a *appEnv) doctorFindings(ctx context.Context, timeout time.Duration) []do
 	} else {
 		fs = append(fs, finding(transport.Info, checkOperator, "operator.cf", "operator codice fiscale well formed", "", 0))
 	}
+
+	fs = append(fs, a.checkSigner()...)
 
 	// Endpoints.
 	eps, warns, err := endpoint.ResolveAll(endpoint.Config{Environment: cfg.Environment, ASL: cfg.ASL, BaseURL: cfg.BaseURL, ServiceURLs: cfg.ServiceURLs})
@@ -292,4 +298,57 @@ func connectFix(err error) string {
 		return "no answer in time: check the VPN to RUPAR and firewalls, or raise --timeout"
 	}
 	return "check the VPN to RUPAR, base_url and that the port is open"
+}
+
+// checkSigner loads the certificate that signs WS-Security and SAML (signer, or the TLS
+// one) and checks its validity and that its codice fiscale is the operator's: the region
+// answers FSE-00231 otherwise.
+func (a *appEnv) checkSigner() []doctorFinding {
+	cfg := a.cfg
+	sc := transport.Config{CertFile: cfg.Signer.CertFile, KeyFile: cfg.Signer.KeyFile, PKCS12File: cfg.Signer.PKCS12File, KeyPassword: cfg.Signer.KeyPassword}
+	field := "signer.cert_file"
+	if sc.CertFile == "" && sc.PKCS12File == "" {
+		sc = transport.Config{CertFile: cfg.TLS.CertFile, KeyFile: cfg.TLS.KeyFile, PKCS12File: cfg.TLS.PKCS12File, KeyPassword: cfg.TLS.KeyPassword}
+		field = "tls.cert_file"
+	}
+	if sc.CertFile == "" && sc.PKCS12File == "" {
+		return []doctorFinding{finding(transport.Error, checkSigner, "signer.cert_file", "no certificate to sign WS-Security and SAML",
+			"set signer.cert_file and signer.key_file (the operator's CNS certificate) or tls.cert_file for both", exitInput)}
+	}
+	tc, err := transport.LoadCertificate(sc)
+	if err != nil {
+		return []doctorFinding{finding(transport.Error, checkSigner, field, fmt.Sprintf("signing certificate: %v", err), "check the file and its password", exitInput)}
+	}
+	leaf := tc.Leaf
+	if leaf == nil {
+		return []doctorFinding{finding(transport.Error, checkSigner, field, "signing certificate: no certificate in the file", "check the file", exitInput)}
+	}
+	var fs []doctorFinding
+	if _, ok := tc.PrivateKey.(crypto.Signer); !ok {
+		fs = append(fs, finding(transport.Error, checkSigner, field, "the signing key cannot sign", "use an RSA private key", exitInput))
+	}
+	now := a.deps.now()
+	switch {
+	case now.After(leaf.NotAfter):
+		fs = append(fs, finding(transport.Error, checkSigner, field, fmt.Sprintf("signing certificate expired on %s", leaf.NotAfter.UTC().Format(time.DateOnly)),
+			"renew the operator's certificate", exitInput))
+	case now.Before(leaf.NotBefore):
+		fs = append(fs, finding(transport.Error, checkSigner, field, fmt.Sprintf("signing certificate not valid before %s", leaf.NotBefore.UTC().Format(time.RFC3339)),
+			"check the system clock", exitInput))
+	default:
+		fs = append(fs, finding(transport.Info, checkSigner, field, fmt.Sprintf("signing certificate valid until %s", leaf.NotAfter.UTC().Format(time.DateOnly)), "", 0))
+	}
+	certCF := wssec.CFFromCertificate(leaf)
+	op := codicefiscale.Normalize(cfg.Operator.CF)
+	switch {
+	case certCF == "":
+		fs = append(fs, finding(transport.Warning, checkSignerCF, field, "the signing certificate carries no codice fiscale: the region compares it with the operator's (FSE-00231)",
+			"sign with the operator's CNS certificate (subject serialNumber TINIT-<CF>)", 0))
+	case op != "" && certCF != op:
+		fs = append(fs, finding(transport.Error, checkSignerCF, "operator.cf", "the codice fiscale in the signing certificate is not the operator's: the region would answer FSE-00231",
+			"set operator.cf to the certificate holder's code, or sign with the operator's own certificate", exitInput))
+	case op != "":
+		fs = append(fs, finding(transport.Info, checkSignerCF, "operator.cf", "the signing certificate belongs to the operator", "", 0))
+	}
+	return fs
 }
