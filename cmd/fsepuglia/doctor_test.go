@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -209,5 +210,47 @@ func TestDoctorTable(t *testing.T) {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("table lacks %q:\n%s", want, out.String())
 		}
+	}
+}
+
+// TestDoctorTimeout points doctor at a port that accepts connections and never answers:
+// the TLS check gives up after --timeout and says so (exit 6).
+func TestDoctorTimeout(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the simulator")
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	var mu sync.Mutex
+	var held []net.Conn
+	defer func() {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range held {
+			c.Close()
+		}
+	}()
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			held = append(held, c) // read nothing, answer nothing
+			mu.Unlock()
+		}
+	}()
+	cfg := editConfig(t, startSim(t), func(m map[string]any) { m["base_url"] = "https://" + l.Addr().String() })
+	got, errOut, code := runDoctor(t, cfg, time.Now, "--timeout", "300ms")
+	if code != exitTransport {
+		t.Fatalf("exit %d, want %d\n%+v\n%s", code, exitTransport, got, errOut)
+	}
+	f, ok := got.find(checkConnect, "error")
+	if !ok || !strings.Contains(f.Fix, "--timeout") {
+		t.Fatalf("no timeout finding: %+v", got.Findings)
 	}
 }
