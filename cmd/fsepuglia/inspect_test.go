@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -186,6 +187,45 @@ func TestInspectSamples(t *testing.T) {
 			}
 			if !got.Reports[i].Signed {
 				t.Error("not seen as signed")
+			}
+		})
+	}
+}
+
+// TestInspectProfile checks that the structure of the configuration is the profile: its
+// codes reach the metadata, and a code outside its value set fails the profile check.
+func TestInspectProfile(t *testing.T) {
+	doc := inspectDoc(t, t.TempDir(), "lab.pdf", pdfcdatest.PDF{Attachment: pdfcdatest.CDA{PatientCF: cfA}.Bytes()})
+	for _, tc := range []struct {
+		name, facility, practice string
+		code                     int
+	}{
+		{"valid profile", "Ospedale", "AD_PSC001", exitOK},
+		{"practice setting outside the value set", "Ospedale", "AD_PSC777", exitInput},
+		{"facility type outside the value set", "Casa", "AD_PSC001", exitInput},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t)
+			cfg := fmt.Sprintf(`{"structure":{"code":"160101","name":"Prova","facility_type":%q,"practice_setting":%q}}`, tc.facility, tc.practice)
+			if err := os.MkdirAll(filepath.Join(h.cfgDir, "fsepuglia"), 0o700); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(h.cfgDir, "fsepuglia", "config.json"), []byte(cfg), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			out, e, code := h.run("--output", "json", "inspect", doc)
+			if code != tc.code {
+				t.Fatalf("exit %d, want %d\n%s\n%s", code, tc.code, out, e)
+			}
+			r := decodeInspect(t, out).Reports[0]
+			if tc.code == exitOK {
+				if r.Metadata.HealthcareFacilityType != tc.facility || r.Metadata.PracticeSettingCode != tc.practice || r.Metadata.AuthorInstitutionCode != "160101" {
+					t.Errorf("profile not applied: %+v", r.Metadata)
+				}
+				return
+			}
+			if ck, ok := r.Check(docmeta.CheckProfile); !ok || ck.OK {
+				t.Errorf("profile check did not fail: %+v", r.Checks)
 			}
 		})
 	}
