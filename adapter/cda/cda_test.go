@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/fsepuglia/fsepuglia/adapter/cda"
+	"github.com/fsepuglia/fsepuglia/adapter/internal/testenv"
 	"github.com/fsepuglia/fsepuglia/adapter/pdfcda/pdfcdatest"
 )
 
@@ -148,7 +149,7 @@ func TestStopsAtBody(t *testing.T) {
 }
 
 func TestSamples(t *testing.T) {
-	dir := pdfcdatest.SamplesDir(t)
+	dir := testenv.SamplesDir(t)
 	for _, s := range pdfcdatest.Samples {
 		t.Run(s.Type, func(t *testing.T) {
 			f, err := os.Open(filepath.Join(dir, "cda", s.Type+".xml"))

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/fsepuglia/fsepuglia/adapter/docmeta"
+	"github.com/fsepuglia/fsepuglia/adapter/internal/testenv"
 	"github.com/fsepuglia/fsepuglia/adapter/pdfcda/pdfcdatest"
 )
 
@@ -219,7 +220,7 @@ func TestInspectReaderAndFile(t *testing.T) {
 // TestFixtures keeps fixtures/documents in step with pdfcdatest (-update rewrites them) and
 // checks each fixture's report against its golden JSON.
 func TestFixtures(t *testing.T) {
-	dir := filepath.Join(pdfcdatest.ModuleRoot(t), "fixtures", "documents")
+	dir := filepath.Join(testenv.ModuleRoot(t), "fixtures", "documents")
 	opts := docmeta.Options{Strict: true, RequireSignature: true, PatientCF: pdfcdatest.PatientCF,
 		Profile: docmeta.Profile{HealthcareFacilityType: "Ospedale", PracticeSettingCode: "AD_PSC001", RepositoryUniqueID: "2.16.840.1.113883.2.9.2.160.4.5.1"}}
 	var readme strings.Builder
@@ -325,7 +326,7 @@ func TestFixtureOutcomes(t *testing.T) {
 // TestSamples runs the ministry's signed PDFs: each yields the README's patient and LOINC;
 // their ids are under region 120, so strict mode fails them and non-strict passes.
 func TestSamples(t *testing.T) {
-	dir := pdfcdatest.SamplesDir(t)
+	dir := testenv.SamplesDir(t)
 	for _, s := range pdfcdatest.Samples {
 		t.Run(s.Type, func(t *testing.T) {
 			path := filepath.Join(dir, "signed-pdf", s.Type+".pdf")

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/fsepuglia/fsepuglia/adapter/internal/testenv"
 	"github.com/fsepuglia/fsepuglia/adapter/pdfcda"
 	"github.com/fsepuglia/fsepuglia/adapter/pdfcda/pdfcdatest"
 )
@@ -102,7 +103,7 @@ func TestReadXMLAndUnknown(t *testing.T) {
 // TestSamples reads the ministry's signed PDFs: the embedded cda.xml must be byte for byte
 // the published cda/<TYPE>.xml, with one PAdES signature covering the whole file.
 func TestSamples(t *testing.T) {
-	dir := pdfcdatest.SamplesDir(t)
+	dir := testenv.SamplesDir(t)
 	for _, s := range pdfcdatest.Samples {
 		t.Run(s.Type, func(t *testing.T) {
 			data, err := os.ReadFile(filepath.Join(dir, "signed-pdf", s.Type+".pdf"))

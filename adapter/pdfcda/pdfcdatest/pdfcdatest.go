@@ -14,10 +14,7 @@ import (
 	"encoding/asn1"
 	"fmt"
 	"math/rand/v2"
-	"os"
-	"path/filepath"
 	"strings"
-	"testing"
 )
 
 // The published test identities (domain.md §8) and synthetic operators generated from the
@@ -380,36 +377,6 @@ func Fixtures() []Fixture {
 		{"lazio-id.pdf", PDF{Attachment: CDA{IDRoot: "2.16.840.1.113883.2.9.2.120.4.4"}.Bytes(), Sign: true}.Bytes(), "document id under region 120: strict mode fails"},
 		{"lab.xml", lab, "the bare CDA"},
 	}
-}
-
-// ModuleRoot returns the directory holding go.mod, walking up from the working directory.
-func ModuleRoot(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found above the working directory")
-		}
-		dir = parent
-	}
-}
-
-// SamplesDir returns ../shared/samples relative to the module root, skipping the test when
-// it is absent.
-func SamplesDir(t testing.TB) string {
-	t.Helper()
-	dir := filepath.Join(ModuleRoot(t), "..", "shared", "samples")
-	if _, err := os.Stat(filepath.Join(dir, "signed-pdf")); err != nil {
-		t.Skipf("real samples not available at %s: skipping", dir)
-	}
-	return dir
 }
 
 // Sample is one row of ../shared/samples/README.md.
