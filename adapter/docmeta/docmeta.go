@@ -418,7 +418,17 @@ func (r *Report) derive(h *cda.Header, opts Options) {
 	}
 	m.ConfidentialityCode = h.ConfidentialityCode.Code
 	m.LanguageCode = h.LanguageCode
-	m.Title = h.Title
+	// title is required on the wire; many CDAs (LDO among the samples) have none in the
+	// header: fall back to the document type's display name, then the type table's name.
+	m.Title = strings.TrimSpace(h.Title)
+	if m.Title == "" {
+		m.Title = strings.TrimSpace(h.Code.DisplayName)
+	}
+	if m.Title == "" {
+		if t, ok := types(opts.Profile, m.TypeCode); ok {
+			m.Title = t.Display
+		}
+	}
 	if h.EffectiveTime != "" {
 		if t, err := cda.ParseTime(h.EffectiveTime, opts.Location); err == nil {
 			m.CreationTime = t.UTC()

@@ -395,3 +395,41 @@ func BenchmarkInspectFile50MB(b *testing.B) {
 	}
 	b.ReportMetric(float64(st.Size())/(1<<20), "file-MiB")
 }
+
+func TestTitleFallback(t *testing.T) {
+	cases := []struct {
+		name string
+		cda  pdfcdatest.CDA
+		want string
+	}{
+		{"header title", pdfcdatest.CDA{}, "Referto di prova (sintetico)"},
+		{"no title: the code's displayName", pdfcdatest.CDA{NoTitle: true, TypeDisplay: "Referto di laboratorio di prova"}, "Referto di laboratorio di prova"},
+		{"no title, no displayName: the type table", pdfcdatest.CDA{NoTitle: true, TypeCode: "34105-7", TypeDisplay: " "}, ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			body := pdfcdatest.PDF{Attachment: tc.cda.Bytes(), Sign: true}.Bytes()
+			rep := docmeta.InspectBytes(body, "doc.pdf", docmeta.Options{})
+			want := tc.want
+			if want == "" {
+				info, ok := docmeta.Type(tc.cda.TypeCode)
+				if !ok || info.Display == "" {
+					t.Fatalf("type table has no name for %s", tc.cda.TypeCode)
+				}
+				want = info.Display
+			}
+			if strings.TrimSpace(rep.Metadata.Title) != want {
+				t.Errorf("title %q, want %q", rep.Metadata.Title, want)
+			}
+		})
+	}
+	t.Run("LDO sample", func(t *testing.T) {
+		b, err := os.ReadFile(filepath.Join(testenv.SamplesDir(t), "signed-pdf", "LDO.pdf"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := docmeta.InspectBytes(b, "LDO.pdf", docmeta.Options{}).Metadata.Title; got != "Lettera di dimissione ospedaliera" {
+			t.Errorf("LDO title %q", got)
+		}
+	})
+}

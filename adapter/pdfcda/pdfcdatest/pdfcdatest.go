@@ -43,6 +43,7 @@ type CDA struct {
 	EffectiveTime string // default 20260315103000+0100
 	Confidential  string // default N
 	NoBody        bool   // omit the structured body
+	NoTitle       bool   // omit the header <title> (as LDO documents in the wild do)
 	BodyPadding   int    // bytes of filler text in the body
 }
 
@@ -113,6 +114,11 @@ func (c CDA) Bytes() []byte {
 		def(c.PatientRoot, "2.16.840.1.113883.2.9.4.3.2"),
 		def(c.PatientCF, PatientCF),
 		AuthorCF, LegalCF)
+	if c.NoTitle {
+		header := strings.Replace(b.String(), "  <title>Referto di prova (sintetico)</title>\n", "", 1)
+		b.Reset()
+		b.WriteString(header)
+	}
 	if !c.NoBody {
 		b.WriteString("  <component><structuredBody><component><section>\n")
 		b.WriteString(`    <code code="18719-5" codeSystem="2.16.840.1.113883.6.1"/><title>Chimica</title>` + "\n    <text>")
