@@ -5,6 +5,8 @@ import (
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/fsepuglia/fsepuglia/adapter/docmeta"
 )
 
 func TestConfigDocCoversSettings(t *testing.T) {
@@ -44,7 +46,8 @@ func TestOutputDocCoversJSONKeys(t *testing.T) {
 	}
 	for _, v := range []any{publishOutput{}, publishSummary{}, publishItemOutput{}, replaceOutput{}, deleteOutput{}, searchOutput{},
 		documentOutput{}, retrieveOutput{}, consentOutput{}, consentItemOutput{}, informativaOutput{}, taccuinoSummaryOutput{},
-		taccuinoItemsOutput{}, taccuinoItemOutput{}, endpointsOutput{}, endpointOutput{}, aslOutput{}} {
+		taccuinoItemsOutput{}, taccuinoItemOutput{}, endpointsOutput{}, endpointOutput{}, aslOutput{},
+		inspectOutput{}, docmeta.Report{}, docmeta.Check{}, doctorOutput{}, doctorFinding{}} {
 		for _, key := range jsonKeys(v) {
 			if !strings.Contains(string(doc), `"`+key+`"`) {
 				t.Errorf("OUTPUT.md does not document key %q of %T", key, v)
