@@ -1,35 +1,13 @@
 package adapter
 
-import "time"
+import (
+	"time"
 
-// Metadata is the XDS metadata of a published document, with the Italian value sets
-// (see ../shared/docs/domain.md §6 and wsdl/PROVENANCE.md).
-type Metadata struct {
-	PatientCF              string    `json:"patient_cf"`
-	UniqueID               string    `json:"unique_id"`
-	RepositoryUniqueID     string    `json:"repository_unique_id,omitempty"`
-	TypeCode               string    `json:"type_code"`
-	ClassCode              string    `json:"class_code"`
-	FormatCode             string    `json:"format_code,omitempty"`
-	PracticeSettingCode    string    `json:"practice_setting_code,omitempty"`
-	HealthcareFacilityType string    `json:"healthcare_facility_type,omitempty"`
-	ConfidentialityCode    string    `json:"confidentiality_code,omitempty"`
-	EventCodes             []string  `json:"event_codes,omitempty"`
-	ServiceStart           time.Time `json:"service_start,omitzero"`
-	ServiceStop            time.Time `json:"service_stop,omitzero"`
-	AuthorInstitutionCode  string    `json:"author_institution_code,omitempty"`
-	AuthorInstitutionName  string    `json:"author_institution_name,omitempty"`
-	AuthorPerson           string    `json:"author_person,omitempty"`
-	AdministrativeRequest  []string  `json:"administrative_request,omitempty"`
-	MimeType               string    `json:"mime_type,omitempty"`
-	Hash                   string    `json:"hash,omitempty"` // SHA-256, hex
-	Size                   int64     `json:"size,omitempty"`
-	CreationTime           time.Time `json:"creation_time,omitzero"`
-	Title                  string    `json:"title,omitempty"`
-	LanguageCode           string    `json:"language_code,omitempty"`
-	Status                 string    `json:"status,omitempty"`
-	DocumentName           string    `json:"document_name,omitempty"`
-}
+	"github.com/fsepuglia/fsepuglia/adapter/xds"
+)
+
+// Metadata is the XDS metadata of a published document (see adapter/xds).
+type Metadata = xds.Metadata
 
 // PublishRequest is one document to publish (or to publish as a replacement).
 type PublishRequest struct {

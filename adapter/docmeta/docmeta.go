@@ -27,6 +27,7 @@ import (
 	"github.com/fsepuglia/fsepuglia/adapter/cda"
 	"github.com/fsepuglia/fsepuglia/adapter/codicefiscale"
 	"github.com/fsepuglia/fsepuglia/adapter/pdfcda"
+	"github.com/fsepuglia/fsepuglia/adapter/xds"
 )
 
 // Profile is what a structure configures once and the document cannot tell.
@@ -45,29 +46,10 @@ type Profile struct {
 	Types map[string]TypeInfo `json:"types,omitempty"`
 }
 
-// Metadata is the publication metadata of one document. Its fields and JSON names match
-// adapter.Metadata, onto which the adapter maps it.
-type Metadata struct {
-	PatientCF              string    `json:"patient_cf"`
-	UniqueID               string    `json:"unique_id"`
-	RepositoryUniqueID     string    `json:"repository_unique_id,omitempty"`
-	TypeCode               string    `json:"type_code"`
-	ClassCode              string    `json:"class_code"`
-	FormatCode             string    `json:"format_code,omitempty"`
-	PracticeSettingCode    string    `json:"practice_setting_code,omitempty"`
-	HealthcareFacilityType string    `json:"healthcare_facility_type,omitempty"`
-	ConfidentialityCode    string    `json:"confidentiality_code,omitempty"`
-	AuthorInstitutionCode  string    `json:"author_institution_code,omitempty"`
-	AuthorInstitutionName  string    `json:"author_institution_name,omitempty"`
-	AuthorPerson           string    `json:"author_person,omitempty"`
-	MimeType               string    `json:"mime_type"`
-	Hash                   string    `json:"hash"` // SHA-256 of the exact bytes, hex
-	Size                   int64     `json:"size"`
-	CreationTime           time.Time `json:"creation_time,omitzero"`
-	Title                  string    `json:"title,omitempty"`
-	LanguageCode           string    `json:"language_code,omitempty"`
-	DocumentName           string    `json:"document_name,omitempty"`
-}
+// Metadata is the publication metadata of one document: the same type the adapter sends
+// (docmeta derives every field but the event codes, service times, administrative request
+// and status).
+type Metadata = xds.Metadata
 
 // Overrides replace derived values; empty (zero) fields leave the derived value. Hash, Size
 // and MimeType describe the bytes and cannot be overridden.

@@ -22,14 +22,5 @@ func docmetaMetadata(cfg adapter.Config, path string, body []byte, skipChecks bo
 	if err := rep.Err(); err != nil && !skipChecks {
 		return adapter.Metadata{}, fmt.Errorf("%w (fix the document, or pass --skip-checks to rely on <file>.json and flags)", err)
 	}
-	m := rep.Metadata
-	return adapter.Metadata{
-		PatientCF: m.PatientCF, UniqueID: m.UniqueID, RepositoryUniqueID: m.RepositoryUniqueID,
-		TypeCode: m.TypeCode, ClassCode: m.ClassCode, FormatCode: m.FormatCode,
-		PracticeSettingCode: m.PracticeSettingCode, HealthcareFacilityType: m.HealthcareFacilityType,
-		ConfidentialityCode: m.ConfidentialityCode, AuthorInstitutionCode: m.AuthorInstitutionCode,
-		AuthorInstitutionName: m.AuthorInstitutionName, AuthorPerson: m.AuthorPerson,
-		MimeType: m.MimeType, Hash: m.Hash, Size: m.Size, CreationTime: m.CreationTime,
-		Title: m.Title, LanguageCode: m.LanguageCode, DocumentName: m.DocumentName,
-	}, nil
+	return rep.Metadata, nil
 }
