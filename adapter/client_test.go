@@ -34,7 +34,7 @@ const patient = "FSEPGL01E41A145J"
 // requests decoded with the generated types, answers from a small in-memory state. It
 // records what it saw so tests assert on the exact request the client sent.
 type region struct {
-	t          *testing.T
+	t          testing.TB
 	pki        *testPKI
 	srv        *httptest.Server
 	handshakes atomic.Int64
@@ -47,7 +47,7 @@ type region struct {
 	count map[string]int
 }
 
-func newRegion(t *testing.T) *region {
+func newRegion(t testing.TB) *region {
 	t.Helper()
 	r := &region{t: t, pki: newTestPKI(t), docs: map[string]*document.DocumentType{}, count: map[string]int{}}
 	r.srv = httptest.NewUnstartedServer(http.HandlerFunc(r.serve))
@@ -178,7 +178,7 @@ func bodyOperation(env []byte) string {
 }
 
 // decodeBody unmarshals the Body's first child into v.
-func decodeBody(t *testing.T, env []byte, v any) {
+func decodeBody(t testing.TB, env []byte, v any) {
 	var e struct {
 		Body struct {
 			Inner []byte `xml:",innerxml"`

@@ -46,14 +46,11 @@ func (h hook) Do(req *http.Request) (*http.Response, error) {
 	if cc == nil {
 		return nil, fmt.Errorf("adapter: internal error: SOAP request without call context")
 	}
-	// One copy of the envelope: gowsdl hands us a reader over its buffer.
-	envelope := make([]byte, 0, max(req.ContentLength, 512))
-	buf := bytes.NewBuffer(envelope)
-	if _, err := buf.ReadFrom(req.Body); err != nil {
+	// One copy of the envelope: gowsdl hands us a reader over its buffer and its length.
+	envelope, err := readBody(req)
+	if err != nil {
 		return nil, fmt.Errorf("adapter: read envelope: %w", err)
 	}
-	req.Body.Close()
-	envelope = buf.Bytes()
 
 	var body io.Reader = bytes.NewReader(envelope)
 	size := int64(len(envelope))
@@ -132,3 +129,17 @@ func (h hook) Do(req *http.Request) (*http.Response, error) {
 
 // traceDir builds the trace writer from the configuration.
 func traceDir(cfg Config) *trace.Dir { return &trace.Dir{Path: cfg.TraceDir, Raw: cfg.TraceRaw} }
+
+// readBody reads a request body into one slice of the exact size when the length is known
+// (bytes.Buffer.ReadFrom would reallocate at the end, doubling a 20 MB envelope).
+func readBody(req *http.Request) ([]byte, error) {
+	defer req.Body.Close()
+	if n := req.ContentLength; n > 0 {
+		b := make([]byte, n)
+		if _, err := io.ReadFull(req.Body, b); err != nil {
+			return nil, err
+		}
+		return b, nil
+	}
+	return io.ReadAll(req.Body)
+}

@@ -33,7 +33,7 @@ type testPKI struct {
 // operatorCF is a synthetic operator identity (valid check letter), not a real person.
 const operatorCF = "TSTOPR80A01A662W"
 
-func newTestPKI(t *testing.T) *testPKI {
+func newTestPKI(t testing.TB) *testPKI {
 	t.Helper()
 	p := &testPKI{dir: t.TempDir()}
 	var err error
@@ -67,7 +67,7 @@ func newTestPKI(t *testing.T) *testPKI {
 	return p
 }
 
-func (p *testPKI) issue(t *testing.T, serial int64, subj pkix.Name, eku []x509.ExtKeyUsage, ips []net.IP) ([]byte, *rsa.PrivateKey) {
+func (p *testPKI) issue(t testing.TB, serial int64, subj pkix.Name, eku []x509.ExtKeyUsage, ips []net.IP) ([]byte, *rsa.PrivateKey) {
 	t.Helper()
 	key, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
@@ -83,7 +83,7 @@ func (p *testPKI) issue(t *testing.T, serial int64, subj pkix.Name, eku []x509.E
 	return der, key
 }
 
-func (p *testPKI) write(t *testing.T, name, typ string, der []byte) string {
+func (p *testPKI) write(t testing.TB, name, typ string, der []byte) string {
 	t.Helper()
 	path := filepath.Join(p.dir, name)
 	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), 0o600); err != nil {
