@@ -43,13 +43,14 @@ type region struct {
 	seen  []*wssec.Message
 	ops   []string
 	docs  map[string]*document.DocumentType
+	raw   map[string][]byte // the first request envelope of each operation, as received
 	fail  func(op string, n int) (status int, body string) // optional failure injection
 	count map[string]int
 }
 
 func newRegion(t testing.TB) *region {
 	t.Helper()
-	r := &region{t: t, pki: newTestPKI(t), docs: map[string]*document.DocumentType{}, count: map[string]int{}}
+	r := &region{t: t, pki: newTestPKI(t), docs: map[string]*document.DocumentType{}, count: map[string]int{}, raw: map[string][]byte{}}
 	r.srv = httptest.NewUnstartedServer(http.HandlerFunc(r.serve))
 	r.srv.TLS = &tls.Config{Certificates: []tls.Certificate{r.pki.server}, ClientAuth: tls.RequireAndVerifyClientCert, ClientCAs: r.pki.pool}
 	r.srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
@@ -123,6 +124,9 @@ func (r *region) serve(w http.ResponseWriter, req *http.Request) {
 	r.mu.Lock()
 	r.seen = append(r.seen, msg)
 	r.ops = append(r.ops, op)
+	if _, ok := r.raw[op]; !ok {
+		r.raw[op] = body
+	}
 	r.mu.Unlock()
 	resp, ferr := r.answer(op, body)
 	if ferr != "" {
