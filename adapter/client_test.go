@@ -43,7 +43,7 @@ type region struct {
 	seen  []*wssec.Message
 	ops   []string
 	docs  map[string]*document.DocumentType
-	raw   map[string][]byte // the first request envelope of each operation, as received
+	raw   map[string][]byte                                // the first request envelope of each operation, as received
 	fail  func(op string, n int) (status int, body string) // optional failure injection
 	count map[string]int
 }

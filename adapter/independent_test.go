@@ -32,7 +32,10 @@ func TestSentEnvelopesPassIndependentCheckers(t *testing.T) {
 		t.Fatal(err)
 	}
 	calls := []func() error{
-		func() error { _, err := c.Documents.Search(ctx, SearchQuery{PatientCF: patient, From: time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)}); return err },
+		func() error {
+			_, err := c.Documents.Search(ctx, SearchQuery{PatientCF: patient, From: time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)})
+			return err
+		},
 		func() error { _, err := c.Documents.Retrieve(ctx, patient, pub.UniqueID); return err },
 		func() error {
 			_, err := c.Documents.Replace(ctx, pub.UniqueID, publishRequest(testPDF(t, 100), "IND2"))
