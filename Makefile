@@ -17,8 +17,9 @@ build:
 test:
 	$(GO) test -count=1 $(PKGS)
 
-## lint: go vet and the pinned staticcheck
+## lint: gofmt, go vet and the pinned staticcheck
 lint:
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$unformatted" ]; then echo "gofmt would change:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet $(PKGS)
 	$(GO) tool staticcheck $(PKGS)
 
