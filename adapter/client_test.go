@@ -339,6 +339,9 @@ func TestEveryOperationThroughTheAPI(t *testing.T) {
 		OnBehalfOf: &Representative{CF: "FSELBR01C41A145S", Role: "tut"}}); err != nil {
 		t.Fatalf("Set: %v", err)
 	}
+	if _, err := c.Consents.Set(ctx, ConsentChange{PatientCF: patient, Values: map[ConsentCode]bool{"C2": true}, InformativaID: "160^1.0"}); err != nil {
+		t.Fatalf("Set with a known notice: %v", err)
+	}
 	info, err := c.Consents.Informativa(ctx)
 	if err != nil || info.ID != "160^1.0" || !bytes.HasPrefix(info.PDF, []byte("%PDF")) {
 		t.Fatalf("Informativa = %+v, %v", info, err)
@@ -355,7 +358,8 @@ func TestEveryOperationThroughTheAPI(t *testing.T) {
 	}
 
 	want := []string{"addDocument", "searchDocuments", "retrieveDocument", "replaceDocument", "deleteDocument",
-		"statoConsensi", "recuperoInformativa", "comunicazioneConsensi", "statoConsensi", "recuperoInformativa",
+		"statoConsensi", "recuperoInformativa", "comunicazioneConsensi", "statoConsensi",
+		"comunicazioneConsensi", "statoConsensi", "recuperoInformativa",
 		"getTaccuino", "getRilevazioni", "getFarmaci", "getEventi", "getSintomi", "getDocumentiPersonali"}
 	if strings.Join(r.ops, ",") != strings.Join(want, ",") {
 		t.Errorf("operations seen:\n%v\nwant\n%v", r.ops, want)

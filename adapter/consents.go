@@ -131,11 +131,14 @@ func (s *ConsentService) Set(ctx context.Context, ch ConsentChange) (*ConsentSta
 		}
 		in.Tutore = &consenso.TutoreType{CodiceFiscale: consenso.CodiceFiscaleType(rcf), Ruolo: consenso.RuoloTutoreType(role)}
 	}
-	info, err := s.Informativa(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("consents: the privacy notice the patient accepts is needed first: %w", err)
+	in.IdInformativa = strings.TrimSpace(ch.InformativaID)
+	if in.IdInformativa == "" {
+		info, err := s.Informativa(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("consents: the privacy notice the patient accepts is needed first: %w", err)
+		}
+		in.IdInformativa = info.ID
 	}
-	in.IdInformativa = info.ID
 	var out *consenso.ComunicazioneConsensiResponse
 	_, err = s.c.do(ctx, opComunicazioneConsensi, &saml.Attributes{PatientCF: cf, Consent: true}, func(ctx context.Context, sc *soap.Client) (err error) {
 		out, err = consenso.NewIGestoreConsenso(sc).ComunicazioneConsensiContext(ctx, in)

@@ -87,6 +87,9 @@ type ConsentChange struct {
 	PatientCF  string
 	Values     map[ConsentCode]bool
 	OnBehalfOf *Representative
+	// InformativaID is the privacy notice the patient was shown (e.g. "160^1.0"); empty means
+	// the current one, fetched with recuperoInformativa first.
+	InformativaID string
 }
 
 // Informativa is the privacy notice.

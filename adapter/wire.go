@@ -94,7 +94,7 @@ func (c *Client) do(ctx context.Context, op operation, attrs *saml.Attributes, f
 		if errors.As(err, &f) {
 			fields["fault_code"], fields["http_status"] = f.Code, f.HTTPStatus
 		}
-		c.log.Warn("call failed", fields)
+		c.log.Info("call failed", fields)
 	}
 	return messageID, err
 }

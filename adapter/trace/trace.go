@@ -64,7 +64,7 @@ func safe(s string) string {
 
 // cfPattern matches anything shaped like a codice fiscale (letters and digits where a CF has
 // them, loosely: over-redacting is harmless) or an STP/ENI temporary code.
-var cfPattern = regexp.MustCompile(`\b(?:[A-Z]{6}[0-9A-Z]{2}[A-Z][0-9A-Z]{2}[A-Z][0-9A-Z]{3}[A-Z]|(?:STP|ENI)[0-9]{13})\b`)
+var cfPattern = regexp.MustCompile(`\b(?:[A-Z]{6}[0-9LMNP-V]{2}[A-Z][0-9LMNP-V]{2}[A-Z][0-9LMNP-V]{3}[A-Z]|(?:STP|ENI)[0-9]{13})\b`)
 
 // contentElems are elements whose whole text is personal data or opaque payload.
 var contentElems = regexp.MustCompile(`(?s)(<(?:[A-Za-z0-9_]+:)?(` +

@@ -40,6 +40,7 @@ func consentCommand(a *appEnv) *cli.Command {
 	behalf := []cli.Flag{
 		&cli.StringFlag{Name: "on-behalf-of", Usage: "codice fiscale of the representative acting for the patient"},
 		&cli.StringFlag{Name: "representative-role", Usage: "TUT (guardian), GEN (parent) or ING (delegate)"},
+		&cli.StringFlag{Name: "informativa-id", Usage: "privacy notice the patient was shown, e.g. 160^1.0 (default: the current one)"},
 	}
 	setFlags := []cli.Flag{patient}
 	for _, code := range settableConsents {
@@ -192,7 +193,7 @@ func (a *appEnv) setConsents(c *cli.Context, values map[adapter.ConsentCode]bool
 	if err != nil {
 		return err
 	}
-	ch := adapter.ConsentChange{PatientCF: cf, Values: values}
+	ch := adapter.ConsentChange{PatientCF: cf, Values: values, InformativaID: c.String("informativa-id")}
 	if rep := c.String("on-behalf-of"); rep != "" {
 		rcf, err := patientCF("on-behalf-of", rep)
 		if err != nil {

@@ -13,7 +13,7 @@ import "regexp"
 // the real rules (any letter as month, any alphanumeric where digits or omocodia letters go:
 // the published test identity PROVAX00X00X000Y has month X), or a temporary STP/ENI code.
 // Masking a lookalike is harmless; missing a real code is not.
-var cfShape = regexp.MustCompile(`^(?i:[A-Z]{6}[0-9A-Z]{2}[A-Z][0-9A-Z]{2}[A-Z][0-9A-Z]{3}[A-Z]|(?:STP|ENI)[0-9]{13})$`)
+var cfShape = regexp.MustCompile(`^(?i:[A-Z]{6}[0-9LMNP-V]{2}[A-Z][0-9LMNP-V]{2}[A-Z][0-9LMNP-V]{3}[A-Z]|(?:STP|ENI)[0-9]{13})$`)
 
 // CF masks a codice fiscale: first three and last three characters kept, the rest '*'.
 // Strings of six characters or fewer are masked entirely.

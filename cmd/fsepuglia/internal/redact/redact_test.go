@@ -46,6 +46,9 @@ func TestText(t *testing.T) {
 		{"not a CF: inside a longer word", "XFSEPGL01E41A145J", nil, []string{"XFSEPGL01E41A145J"}},
 		{"glued to digits", "20260101FSEPGL01E41A145J2026.pdf", []string{"FSEPGL01E41A145J"}, []string{"20260101FSE**********45J2026.pdf"}},
 		{"Italian text is left alone", "Consultazione negata per assenza di consenso", nil, []string{"Consultazione negata per assenza di consenso"}},
+		{"service names are not CFs", "actor IGestoreConsenso, service ITaccuinoService", nil, []string{"IGestoreConsenso", "ITaccuinoService"}},
+		{"the published placeholder identity", "PROVAX00X00X000Y", []string{"PROVAX00X00X000Y"}, nil},
+		{"lower case", "fsepgl01e41a145j", []string{"fsepgl01e41a145j"}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
