@@ -80,7 +80,7 @@ func New(cfg Config, opts ...Option) (*Client, error) {
 		return nil, &ConfigError{Field: "allow_production", Msg: "environment prod needs the explicit production opt-in",
 			Fix: "set allow_production: true in the configuration (or FSEPUGLIA_ALLOW_PRODUCTION=1) once you mean to reach the production hosts"}
 	}
-	eps, warns, err := endpoint.ResolveAll(endpoint.Config{Environment: cfg.Environment, ASL: cfg.ASL, BaseURL: cfg.BaseURL, ServiceURLs: cfg.ServiceURLs})
+	eps, warns, err := endpoint.ResolveAll(cfg.Endpoints())
 	if err != nil {
 		return nil, fmt.Errorf("configuration: %w", err)
 	}

@@ -1,6 +1,10 @@
 package adapter
 
-import "time"
+import (
+	"time"
+
+	"github.com/fsepuglia/fsepuglia/adapter/endpoint"
+)
 
 // Config is everything a Client needs. It is plain data with JSON tags so that the CLI can
 // read it from a file, overlay FSEPUGLIA_* environment variables and flags, and so that the
@@ -16,6 +20,9 @@ type Config struct {
 	// BaseURL overrides the environment's base URL (scheme://host:port), e.g. when the region
 	// moves a host or for the simulator.
 	BaseURL string `json:"base_url,omitempty"`
+	// BaseURLs overrides the base URL per environment ("test", "prod", "local"), so that one
+	// file can hold every environment's host; BaseURL wins over it.
+	BaseURLs map[string]string `json:"base_urls,omitempty"`
 	// ServiceURLs overrides the full URL of a service, keyed by service name
 	// (IDocumentService, IGestoreConsensoService, ITaccuinoService).
 	ServiceURLs map[string]string `json:"service_urls,omitempty"`
@@ -117,3 +124,8 @@ type Application struct {
 
 // Duration is a time.Duration written as a Go duration string ("30s") in JSON.
 type Duration time.Duration
+
+// Endpoints returns what endpoint resolution needs from c.
+func (c Config) Endpoints() endpoint.Config {
+	return endpoint.Config{Environment: c.Environment, ASL: c.ASL, BaseURL: c.BaseURL, BaseURLs: c.BaseURLs, ServiceURLs: c.ServiceURLs}
+}

@@ -66,6 +66,9 @@ type Config struct {
 	ASL string
 	// BaseURL overrides the environment's scheme://host[:port]; required for local.
 	BaseURL string
+	// BaseURLs overrides the base URL per environment ("test", "prod", "local"), so that one
+	// configuration can carry every environment's host; BaseURL wins over it.
+	BaseURLs map[string]string
 	// ServiceURLs overrides whole service URLs, keyed by Service name.
 	ServiceURLs map[string]string
 }
@@ -214,7 +217,10 @@ func Resolve(cfg Config, svc Service) (Endpoint, []Warning, error) {
 		ep.URL, ep.Overridden = u.String(), true
 		return ep, warns, nil
 	}
-	base := cfg.BaseURL
+	base, field := cfg.BaseURL, "base_url"
+	if base == "" && cfg.BaseURLs[string(env)] != "" {
+		base, field = cfg.BaseURLs[string(env)], "base_urls."+string(env)
+	}
 	if base == "" {
 		switch env {
 		case Test:
@@ -226,7 +232,7 @@ func Resolve(cfg Config, svc Service) (Endpoint, []Warning, error) {
 				Fix: "set base_url to the simulator's address, e.g. https://127.0.0.1:8443"}
 		}
 	}
-	u, err := checkURL(env, "base_url", base, true)
+	u, err := checkURL(env, field, base, true)
 	if err != nil {
 		return Endpoint{}, nil, err
 	}

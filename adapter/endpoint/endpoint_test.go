@@ -211,3 +211,28 @@ func TestTableFacts(t *testing.T) {
 		t.Error("List exposes the internal table")
 	}
 }
+
+func TestBaseURLsPerEnvironment(t *testing.T) {
+	urls := map[string]string{"test": "https://preprod.example.it:8181", "prod": "https://prod.example.it:8181", "local": "https://127.0.0.1:9443"}
+	cases := []struct {
+		env, asl, base, want string
+	}{
+		{"test", "aslba_test", "", "https://preprod.example.it:8181/aslba_test/ITaccuinoService"},
+		{"prod", "aslle", "", "https://prod.example.it:8181/aslle/ITaccuinoService"},
+		{"local", "aslba", "", "https://127.0.0.1:9443/aslba/ITaccuinoService"},
+		{"prod", "aslle", "https://moved.example.it", "https://moved.example.it/aslle/ITaccuinoService"}, // base_url wins
+	}
+	for _, tc := range cases {
+		t.Run(tc.env+" "+tc.base, func(t *testing.T) {
+			ep, _, err := Resolve(Config{Environment: tc.env, ASL: tc.asl, BaseURL: tc.base, BaseURLs: urls}, TaccuinoService)
+			if err != nil || ep.URL != tc.want {
+				t.Fatalf("Resolve = %q, %v; want %q", ep.URL, err, tc.want)
+			}
+		})
+	}
+	_, _, err := Resolve(Config{Environment: "prod", ASL: "aslle", BaseURLs: map[string]string{"prod": "http://insecure.example.it"}}, TaccuinoService)
+	var ce *ConfigError
+	if !errors.As(err, &ce) || ce.Field != "base_urls.prod" {
+		t.Errorf("a plain-http production base from base_urls: %v (want a ConfigError naming base_urls.prod)", err)
+	}
+}

@@ -69,7 +69,7 @@ func (a *appEnv) client() (*backend, error) {
 	}
 	// Resolve the endpoints first: an unknown environment or ASL is named here, before any
 	// credential is loaded, and accepted aliases are reported.
-	_, warns, err := endpoint.ResolveAll(endpoint.Config{Environment: a.cfg.Environment, ASL: a.cfg.ASL, BaseURL: a.cfg.BaseURL, ServiceURLs: a.cfg.ServiceURLs})
+	_, warns, err := endpoint.ResolveAll(a.cfg.Endpoints())
 	if err != nil {
 		return nil, fmt.Errorf("configuration: %w (see fsepuglia endpoints --all)", err)
 	}

@@ -156,7 +156,7 @@ func (a *appEnv) doctorFindings(ctx context.Context, timeout time.Duration) []do
 	fs = append(fs, a.checkSigner()...)
 
 	// Endpoints.
-	eps, warns, err := endpoint.ResolveAll(endpoint.Config{Environment: cfg.Environment, ASL: cfg.ASL, BaseURL: cfg.BaseURL, ServiceURLs: cfg.ServiceURLs})
+	eps, warns, err := endpoint.ResolveAll(cfg.Endpoints())
 	if err != nil {
 		fs = append(fs, finding(transport.Error, checkEndpoint, "environment", err.Error(),
 			"see fsepuglia endpoints --all for the environments and ASLs", exitInput))

@@ -67,7 +67,7 @@ func endpointsCommand(a *appEnv) *cli.Command {
 				if a.cfg.Environment == "" {
 					return usagef("endpoints needs an environment: pass --env test|prod|local (or set FSEPUGLIA_ENV), or use --all")
 				}
-				cfg := endpoint.Config{Environment: a.cfg.Environment, ASL: a.cfg.ASL, BaseURL: a.cfg.BaseURL, ServiceURLs: a.cfg.ServiceURLs}
+				cfg := a.cfg.Endpoints()
 				for i, svc := range services {
 					ep, warns, err := endpoint.Resolve(cfg, svc)
 					if err != nil {
@@ -124,16 +124,16 @@ func (a *appEnv) allEndpoints(out *endpointsOutput, services []endpoint.Service)
 		out.ASLs = append(out.ASLs, aslOutput{Name: l.Name, Sigla: l.Sigla, FullName: l.FullName, NationalCode: l.NationalCode, CodeVerified: l.CodeVerified, Aliases: aliases})
 	}
 	for _, env := range endpoint.Environments() {
-		cfg := endpoint.Config{Environment: string(env)}
+		cfg := endpoint.Config{Environment: string(env), BaseURLs: a.cfg.BaseURLs}
 		tenants := endpoint.ASLNames()
 		switch env {
 		case endpoint.Test:
 			tenants = []string{endpoint.TestTenant}
 		case endpoint.Local:
-			if a.cfg.BaseURL == "" {
+			cfg.BaseURL = a.cfg.BaseURL
+			if cfg.BaseURL == "" && a.cfg.BaseURLs["local"] == "" {
 				continue
 			}
-			cfg.BaseURL = a.cfg.BaseURL
 			tenants = append([]string{endpoint.TestTenant}, tenants...)
 		}
 		for _, t := range tenants {
