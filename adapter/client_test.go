@@ -626,3 +626,19 @@ func TestLogsCarryCallFactsNotPatients(t *testing.T) {
 		}
 	}
 }
+
+func TestFaultWithHTTP200KeepsItsDetail(t *testing.T) {
+	// The code is only in detail/errorCode: the faultstring has none.
+	body := `<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body><soap:Fault>` +
+		`<faultcode>soap:Server</faultcode><faultstring>Asserzioni applicative obbligatorie mancanti</faultstring>` +
+		`<faultactor>IDocument</faultactor><detail><fse:errorCode xmlns:fse="` + Namespace + `">FSE-00407</fse:errorCode></detail>` +
+		`</soap:Fault></soap:Body></soap:Envelope>`
+	r := newRegion(t)
+	r.fail = func(op string, n int) (int, string) { return 200, body }
+	c := r.client(t)
+	_, err := c.Documents.Search(context.Background(), SearchQuery{PatientCF: patient})
+	var f *fault.Fault
+	if !errors.As(err, &f) || f.Code != "FSE-00407" || f.Class != fault.Security || f.HTTPStatus != 200 || f.Op != "searchDocuments" {
+		t.Fatalf("HTTP 200 fault: %#v", err)
+	}
+}

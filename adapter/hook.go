@@ -25,6 +25,25 @@ type call struct {
 
 	status   int    // HTTP status of the answer
 	response []byte // raw answer, kept only for fault parsing when the status is an error
+	head     []byte // first bytes of a 2xx answer: a fault sent with HTTP 200 fits in them
+}
+
+// headLimit bounds what is kept of a 2xx answer for fault parsing: faults are small, and a
+// large document in a normal answer must not be copied.
+const headLimit = 16 << 10
+
+// headTee keeps the first headLimit bytes read through it in c.head.
+type headTee struct {
+	io.ReadCloser
+	c *call
+}
+
+func (h *headTee) Read(p []byte) (int, error) {
+	n, err := h.ReadCloser.Read(p)
+	if room := headLimit - len(h.c.head); room > 0 && n > 0 {
+		h.c.head = append(h.c.head, p[:min(n, room)]...)
+	}
+	return n, err
 }
 
 type callKey struct{}
@@ -122,6 +141,8 @@ func (h hook) Do(req *http.Request) (*http.Response, error) {
 		}
 		cc.response = b
 		res.Body = io.NopCloser(bytes.NewReader(b))
+	} else {
+		res.Body = &headTee{ReadCloser: res.Body, c: cc}
 	}
 	cl.log.Info("call", fields)
 	return res, nil

@@ -83,6 +83,15 @@ func (c *Client) do(ctx context.Context, op operation, attrs *saml.Attributes, f
 		// *http.Client under it is, and is what keeps connections alive.
 		sc := soap.NewClient(ep.URL, soap.WithHTTPClient(hook{c}))
 		if err := fn(withCall(ctx, cc), sc); err != nil {
+			// A fault sent with HTTP 200 reaches us as *soap.SOAPFault without its detail
+			// (the generated methods call CallContext): parse the answer's head instead.
+			var sf *soap.SOAPFault
+			if errors.As(err, &sf) && len(cc.head) > 0 {
+				if f, ok := fault.Parse(cc.head, cc.status); ok {
+					f.Op, f.Endpoint = op.name, ep.URL
+					return f
+				}
+			}
 			return fault.FromError(err, op.name, ep.URL)
 		}
 		return nil
