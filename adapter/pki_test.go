@@ -31,7 +31,7 @@ type testPKI struct {
 }
 
 // operatorCF is a synthetic operator identity (valid check letter), not a real person.
-const operatorCF = "TSTOPR80A01A662W"
+const operatorCF = "PROVAX00X00X000Y"
 
 func newTestPKI(t testing.TB) *testPKI {
 	t.Helper()

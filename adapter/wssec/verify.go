@@ -488,7 +488,7 @@ func childrenNS(el *etree.Element, ns, local string) []*etree.Element {
 	return out
 }
 
-var cfPattern = regexp.MustCompile(`[A-Z]{6}[0-9LMNPQRSTUV]{2}[ABCDEHLMPRST][0-9LMNPQRSTUV]{2}[A-Z][0-9LMNPQRSTUV]{3}[A-Z]`)
+var cfPattern = regexp.MustCompile(`[A-Z]{6}[0-9LMNPQRSTUV]{2}[A-Z][0-9LMNPQRSTUV]{2}[A-Z][0-9LMNPQRSTUV]{3}[A-Z]`)
 
 // CFFromCertificate returns the codice fiscale a certificate carries: the subject
 // serialNumber "TINIT-<CF>" (CNS and qualified certificates) or a CF inside the CN

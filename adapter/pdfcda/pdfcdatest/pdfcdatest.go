@@ -23,8 +23,8 @@ const (
 	PatientCF  = "FSEPGL01E41A145J"
 	PatientCF2 = "FSELBR01C41A145S"
 	TestCF     = "PROVAX00X00X000Y"
-	AuthorCF   = "FSEMDC70A01A662B" // synthetic operator, Bari
-	LegalCF    = "FSEDRT75M41L049V" // synthetic operator, Taranto
+	AuthorCF   = "PROVAX00X00X000Y" // the published placeholder test identity
+	LegalCF    = "PROVAX00X00X000Y" // the published placeholder test identity
 )
 
 // CDA configures a synthetic CDA document. Zero fields take the defaults of a Puglia lab

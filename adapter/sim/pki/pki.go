@@ -29,7 +29,7 @@ import (
 // Defaults for Options. DefaultOperatorCF is synthetic (TST OPR, born 1 Jan 1980 in Bari,
 // valid check letter); DefaultPartitaIVA is synthetic with a valid check digit.
 const (
-	DefaultOperatorCF = "TSTOPR80A01A662W"
+	DefaultOperatorCF = "PROVAX00X00X000Y"
 	DefaultPartitaIVA = "01234567897"
 	DefaultDomain     = "example.it"
 )
