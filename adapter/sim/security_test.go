@@ -19,13 +19,15 @@ func searchReq(patient string) *document.SearchDocuments {
 	return &document.SearchDocuments{PatientId: patient, Limit: 10}
 }
 
-// otherCF is a synthetic operator CF with a valid check letter, different from the PKI's.
+// otherCF is a second identity, different from the PKI's operator and from patA: the
+// published test identity FSELBR01C41A145S (fixtures use only published identities).
 func otherCF(t *testing.T) string {
-	c, err := codicefiscale.CheckLetter("RSSMRA80A01A662")
-	if err != nil {
+	t.Helper()
+	const cf = "FSELBR01C41A145S"
+	if err := codicefiscale.Validate(cf); err != nil {
 		t.Fatal(err)
 	}
-	return "RSSMRA80A01A662" + string(c)
+	return cf
 }
 
 func TestSecurity(t *testing.T) {
@@ -56,6 +58,9 @@ func TestSecurity(t *testing.T) {
 				return replaceOnce(t, env, "<saml:AttributeValue>TREATMENT<", "<saml:AttributeValue>EMERGENCY<")
 			}},
 		{name: "assertions missing", want: CodeAssertion, mod: func(p *wssec.Params) { p.Attributes = nil }},
+		{name: "assertion action-id of another kind of operation", want: CodeAssertion, mod: func(p *wssec.Params) {
+			p.Attributes.Action = "DELETE"
+		}},
 		{name: "certificate CF differs from operator CF", want: CodeCFMismatch, mod: func(p *wssec.Params) {
 			p.Attributes.OperatorCF = otherCF(t)
 		}},

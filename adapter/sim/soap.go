@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -204,6 +205,17 @@ func (s *Server) handle(c *call, r *http.Request) (any, error) {
 	return h(s, c)
 }
 
+// samlAction is the action-id the attribute assertion must state for each operation, as the
+// national gateway checks it for publication (CREATE), replacement (UPDATE) and deletion
+// (DELETE); reads are READ; recording consents is CREATE or UPDATE (modelled: either fits).
+var samlAction = map[string]string{
+	"addDocument": "CREATE", "replaceDocument": "UPDATE", "deleteDocument": "DELETE",
+	"searchDocuments": "READ", "retrieveDocument": "READ",
+	"statoConsensi": "READ", "comunicazioneConsensi": "CREATE|UPDATE", "recuperoInformativa": "READ",
+	"getTaccuino": "READ", "getRilevazioni": "READ", "getFarmaci": "READ", "getEventi": "READ",
+	"getSintomi": "READ", "getDocumentiPersonali": "READ",
+}
+
 // checkSecurity verifies WS-Security and SAML (unless relaxed and absent), wsa:Action and
 // wsa:To, and the replay cache.
 func (s *Server) checkSecurity(c *call, r *http.Request) error {
@@ -230,6 +242,9 @@ func (s *Server) checkSecurity(c *call, r *http.Request) error {
 	}
 	if msg.CFMismatch() {
 		return &Fault{Code: CodeCFMismatch}
+	}
+	if want := samlAction[c.op]; want != "" && !slices.Contains(strings.Split(want, "|"), strings.ToUpper(msg.Attributes.Action)) {
+		return fault(CodeAssertion, "assertion action-id %q does not fit %s (want %s)", msg.Attributes.Action, c.op, want)
 	}
 	if want := NS + "/" + c.op; msg.Action != want {
 		return fault(CodeInvalid, "wsa:Action does not match the operation %s", c.op)
