@@ -633,12 +633,20 @@ func TestFaultWithHTTP200KeepsItsDetail(t *testing.T) {
 		`<faultcode>soap:Server</faultcode><faultstring>Asserzioni applicative obbligatorie mancanti</faultstring>` +
 		`<faultactor>IDocument</faultactor><detail><fse:errorCode xmlns:fse="` + Namespace + `">FSE-00407</fse:errorCode></detail>` +
 		`</soap:Fault></soap:Body></soap:Envelope>`
-	r := newRegion(t)
-	r.fail = func(op string, n int) (int, string) { return 200, body }
-	c := r.client(t)
-	_, err := c.Documents.Search(context.Background(), SearchQuery{PatientCF: patient})
-	var f *fault.Fault
-	if !errors.As(err, &f) || f.Code != "FSE-00407" || f.Class != fault.Security || f.HTTPStatus != 200 || f.Op != "searchDocuments" {
-		t.Fatalf("HTTP 200 fault: %#v", err)
+	for _, traced := range []bool{false, true} {
+		t.Run(fmt.Sprintf("traces=%v", traced), func(t *testing.T) {
+			r := newRegion(t)
+			r.fail = func(op string, n int) (int, string) { return 200, body }
+			c := r.client(t, func(cfg *Config) {
+				if traced {
+					cfg.TraceDir = t.TempDir()
+				}
+			})
+			_, err := c.Documents.Search(context.Background(), SearchQuery{PatientCF: patient})
+			var f *fault.Fault
+			if !errors.As(err, &f) || f.Code != "FSE-00407" || f.Class != fault.Security || f.HTTPStatus != 200 || f.Op != "searchDocuments" {
+				t.Fatalf("HTTP 200 fault: %#v", err)
+			}
+		})
 	}
 }

@@ -23,9 +23,8 @@ type call struct {
 	messageID string
 	attrs     *saml.Attributes
 
-	status   int    // HTTP status of the answer
-	response []byte // raw answer, kept only for fault parsing when the status is an error
-	head     []byte // first bytes of a 2xx answer: a fault sent with HTTP 200 fits in them
+	status int    // HTTP status of the answer
+	head   []byte // first bytes of a 2xx answer: a fault sent with HTTP 200 fits in them
 }
 
 // headLimit bounds what is kept of a 2xx answer for fault parsing: faults are small, and a
@@ -113,35 +112,34 @@ func (h hook) Do(req *http.Request) (*http.Response, error) {
 	out.ContentLength = size
 	out.Header = req.Header.Clone()
 	out.Header.Set("User-Agent", "fsepuglia/"+Version)
-	out.Close = false // gowsdl asks for Connection: close; we keep connections alive
+	// A fresh request: gowsdl's Connection: close is not carried over, so the connection
+	// stays alive for the next call.
 
 	start := time.Now()
 	res, err := cl.http.Do(out)
-	fields := map[string]any{"operation": cc.op, "service": cc.service, "asl": cl.cfg.ASL,
-		"environment": cl.cfg.Environment, "message_id": cc.messageID, "duration": time.Since(start).Round(time.Millisecond).String()}
 	if err != nil {
-		fields["error"] = err.Error()
-		cl.log.Info("call failed", fields)
-		return nil, err
+		return nil, err // logged once, with its class, when the call gives up (Client.do)
 	}
 	cc.status = res.StatusCode
-	fields["http_status"] = res.StatusCode
-	if cl.trace.Enabled() || res.StatusCode >= 300 {
-		// Read the answer once: for the trace, and to recover fault details that gowsdl
-		// would otherwise flatten.
+	fields := map[string]any{"operation": cc.op, "service": cc.service, "asl": cl.cfg.ASL,
+		"environment": cl.cfg.Environment, "message_id": cc.messageID,
+		"duration": time.Since(start).Round(time.Millisecond).String(), "http_status": res.StatusCode}
+	switch {
+	case cl.trace.Enabled():
+		// Read the answer once for the trace, and hand gowsdl the same bytes.
 		b, rerr := io.ReadAll(res.Body)
 		res.Body.Close()
 		if rerr != nil {
 			return nil, fmt.Errorf("adapter: read %s response: %w", cc.op, rerr)
 		}
-		if cl.trace.Enabled() {
-			if _, err := cl.trace.Write(cl.now(), cc.op, cc.messageID, "response", b); err != nil {
-				cl.log.Warn("trace not written", map[string]any{"operation": cc.op, "error": err.Error()})
-			}
+		if _, err := cl.trace.Write(cl.now(), cc.op, cc.messageID, "response", b); err != nil {
+			cl.log.Warn("trace not written", map[string]any{"operation": cc.op, "error": err.Error()})
 		}
-		cc.response = b
+		cc.head = b[:min(len(b), headLimit)]
 		res.Body = io.NopCloser(bytes.NewReader(b))
-	} else {
+	case res.StatusCode < 300:
+		// gowsdl drops the detail of a fault sent with HTTP 200: keep the answer's head.
+		// (A non-2xx body reaches fault.FromError inside gowsdl's *soap.HTTPError.)
 		res.Body = &headTee{ReadCloser: res.Body, c: cc}
 	}
 	cl.log.Info("call", fields)
