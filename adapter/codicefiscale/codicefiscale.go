@@ -229,3 +229,13 @@ func digitValue(c byte) int {
 
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 func isUpper(c byte) bool { return c >= 'A' && c <= 'Z' }
+
+// Shape is the regular expression (no anchors, upper case) of anything shaped like a codice
+// fiscale, to find codes in text and redact them: letters where a CF has letters, digits or
+// omocodia letters where it has digits; the month and check letters are not checked, so it
+// is looser than Validate (over-redacting is the safe side) and still tells codes from words
+// such as "IGestoreConsenso". Callers add anchors, word boundaries or (?i) as they need.
+const Shape = `[A-Z]{6}[0-9LMNP-V]{2}[A-Z][0-9LMNP-V]{2}[A-Z][0-9LMNP-V]{3}[A-Z]`
+
+// TemporaryShape is the regular expression of an STP or ENI temporary code.
+const TemporaryShape = `(?:STP|ENI)[0-9]{13}`

@@ -22,6 +22,8 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/fsepuglia/fsepuglia/adapter/codicefiscale"
 )
 
 // Namespaces the parser knows.
@@ -219,7 +221,7 @@ func localName(qname string) string {
 
 // cfRE matches a codice fiscale, omocodia variants included. The month letter is not
 // restricted: the published test identity PROVAX00X00X000Y uses X.
-var cfRE = regexp.MustCompile(`(?i)\b[A-Z]{6}[0-9LMNP-V]{2}[A-Z][0-9LMNP-V]{2}[A-Z][0-9LMNP-V]{3}[A-Z]\b`)
+var cfRE = regexp.MustCompile(`(?i)\b` + codicefiscale.Shape + `\b`)
 
 // Redact masks anything shaped like a codice fiscale in s, so that fault texts can be logged.
 func Redact(s string) string {

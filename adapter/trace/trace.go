@@ -12,6 +12,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"github.com/fsepuglia/fsepuglia/adapter/codicefiscale"
 )
 
 // Dir writes traces into one directory. The zero value writes nothing. It is safe for
@@ -64,7 +66,7 @@ func safe(s string) string {
 
 // cfPattern matches anything shaped like a codice fiscale (letters and digits where a CF has
 // them, loosely: over-redacting is harmless) or an STP/ENI temporary code.
-var cfPattern = regexp.MustCompile(`\b(?:[A-Z]{6}[0-9LMNP-V]{2}[A-Z][0-9LMNP-V]{2}[A-Z][0-9LMNP-V]{3}[A-Z]|(?:STP|ENI)[0-9]{13})\b`)
+var cfPattern = regexp.MustCompile(`\b(?:` + codicefiscale.Shape + `|` + codicefiscale.TemporaryShape + `)\b`)
 
 // contentElems are elements whose whole text is personal data or opaque payload.
 var contentElems = regexp.MustCompile(`(?s)(<(?:[A-Za-z0-9_]+:)?(` +

@@ -14,6 +14,8 @@ import (
 
 	"github.com/beevik/etree"
 	"github.com/fsepuglia/fsepuglia/adapter/wssec/saml"
+
+	"github.com/fsepuglia/fsepuglia/adapter/codicefiscale"
 )
 
 // Kind classifies a verification failure so that the simulator can answer the right fault.
@@ -488,7 +490,7 @@ func childrenNS(el *etree.Element, ns, local string) []*etree.Element {
 	return out
 }
 
-var cfPattern = regexp.MustCompile(`[A-Z]{6}[0-9LMNPQRSTUV]{2}[A-Z][0-9LMNPQRSTUV]{2}[A-Z][0-9LMNPQRSTUV]{3}[A-Z]`)
+var cfPattern = regexp.MustCompile(codicefiscale.Shape)
 
 // CFFromCertificate returns the codice fiscale a certificate carries: the subject
 // serialNumber "TINIT-<CF>" (CNS and qualified certificates) or a CF inside the CN

@@ -7,13 +7,16 @@
 // a person: the middle ten characters (birth date, sex, municipality) are the identifying part.
 package redact
 
-import "regexp"
+import (
+	"regexp"
 
-// cfShape matches exactly one string shaped like a codice fiscale, deliberately looser than
-// the real rules (any letter as month, any alphanumeric where digits or omocodia letters go:
-// the published test identity PROVAX00X00X000Y has month X), or a temporary STP/ENI code.
-// Masking a lookalike is harmless; missing a real code is not.
-var cfShape = regexp.MustCompile(`^(?i:[A-Z]{6}[0-9LMNP-V]{2}[A-Z][0-9LMNP-V]{2}[A-Z][0-9LMNP-V]{3}[A-Z]|(?:STP|ENI)[0-9]{13})$`)
+	"github.com/fsepuglia/fsepuglia/adapter/codicefiscale"
+)
+
+// cfShape matches exactly one string shaped like a codice fiscale (codicefiscale.Shape, in
+// any case: any letter as month, so the published test identity PROVAX00X00X000Y matches)
+// or a temporary STP/ENI code. Masking a lookalike is harmless; missing a real code is not.
+var cfShape = regexp.MustCompile(`^(?i:` + codicefiscale.Shape + `|` + codicefiscale.TemporaryShape + `)$`)
 
 // CF masks a codice fiscale: first three and last three characters kept, the rest '*'.
 // Strings of six characters or fewer are masked entirely.
