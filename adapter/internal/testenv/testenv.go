@@ -4,7 +4,9 @@
 package testenv
 
 import (
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"testing"
 )
@@ -37,4 +39,31 @@ func SamplesDir(t testing.TB) string {
 		t.Skipf("real samples not available at %s: skipping", dir)
 	}
 	return dir
+}
+
+// RequireCheckersEnv names the environment variable that turns a missing independent checker
+// from a skip into a failure. CI sets it: a skipped independent check is a failure there.
+const RequireCheckersEnv = "FSEPUGLIA_REQUIRE_CHECKERS"
+
+// Tool returns the path of the independent checker named (xmllint, xmlsec1, qpdf, pdfsig,
+// openssl, node, ...). When it is absent the test is skipped with hint (how to install it),
+// or fails when FSEPUGLIA_REQUIRE_CHECKERS=1.
+func Tool(t testing.TB, name, hint string) string {
+	t.Helper()
+	path, err := exec.LookPath(name)
+	if err != nil {
+		Missing(t, name+" not installed", hint)
+	}
+	return path
+}
+
+// Missing reports that an independent checker is not available: a skip, or a failure when
+// FSEPUGLIA_REQUIRE_CHECKERS=1. what says what is missing, hint how to get it.
+func Missing(t testing.TB, what, hint string) {
+	t.Helper()
+	msg := fmt.Sprintf("independent check skipped: %s (%s)", what, hint)
+	if os.Getenv(RequireCheckersEnv) == "1" {
+		t.Fatalf("%s; %s=1 makes this a failure", msg, RequireCheckersEnv)
+	}
+	t.Skip(msg)
 }
