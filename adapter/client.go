@@ -67,9 +67,10 @@ type ConsentService struct{ c *Client }
 // TaccuinoService is the ITaccuinoService of the client's ASL.
 type TaccuinoService struct{ c *Client }
 
-// New validates cfg and builds a Client. Configuration mistakes (unknown ASL, production
-// without the opt-in, an unusable certificate, a self-signed certificate in production) fail
-// here, before anything is sent, as *ConfigError.
+// New validates cfg and builds a Client. Every configuration mistake (unknown environment or
+// ASL, production without the opt-in, a missing, unreadable or mismatched certificate or key,
+// a self-signed certificate or disabled security in production) fails here, before anything
+// is sent, as a *ConfigError naming the field.
 func New(cfg Config, opts ...Option) (*Client, error) {
 	c := &Client{cfg: cfg, log: nopLogger{}, now: time.Now}
 	for _, o := range opts {
@@ -80,9 +81,9 @@ func New(cfg Config, opts ...Option) (*Client, error) {
 		return nil, &ConfigError{Field: "allow_production", Msg: "environment prod needs the explicit production opt-in",
 			Fix: "set allow_production: true in the configuration (or FSEPUGLIA_ALLOW_PRODUCTION=1) once you mean to reach the production hosts"}
 	}
-	eps, warns, err := endpoint.ResolveAll(cfg.Endpoints())
+	eps, warns, err := cfg.ResolveEndpoints()
 	if err != nil {
-		return nil, fmt.Errorf("configuration: %w", err)
+		return nil, err
 	}
 	c.endpoints = eps
 	for _, w := range warns {
@@ -96,7 +97,7 @@ func New(cfg Config, opts ...Option) (*Client, error) {
 	if c.http == nil {
 		hc, fs, err := transport.New(tcfg)
 		if err != nil {
-			return nil, fmt.Errorf("configuration: %w", err)
+			return nil, asConfigError(err, "")
 		}
 		for _, f := range fs {
 			if f.Severity == transport.Warning {
@@ -125,11 +126,19 @@ func New(cfg Config, opts ...Option) (*Client, error) {
 			}
 			tc, err := transport.LoadCertificate(sc)
 			if err != nil {
-				return nil, fmt.Errorf("configuration %s: %w", field, err)
+				return nil, asConfigError(err, field)
+			}
+			keyField := field + ".key_file"
+			if sc.PKCS12File != "" {
+				keyField = field + ".pkcs12_file"
 			}
 			key, ok := tc.PrivateKey.(crypto.Signer)
 			if !ok || tc.Leaf == nil {
-				return nil, &ConfigError{Field: field + ".key_file", Msg: "the key cannot sign", Fix: "use an RSA private key"}
+				return nil, &ConfigError{Field: keyField, Msg: "the key cannot sign", Fix: "use an RSA private key"}
+			}
+			if pub, ok := key.Public().(interface{ Equal(crypto.PublicKey) bool }); !ok || !pub.Equal(tc.Leaf.PublicKey) {
+				return nil, &ConfigError{Field: keyField, Msg: "the private key does not match the signing certificate",
+					Fix: "use the key generated together with this certificate"}
 			}
 			c.signer, c.cert = key, tc.Leaf
 		}

@@ -504,11 +504,17 @@ func TestInputErrorsSendNothing(t *testing.T) {
 
 func TestConfigurationLocks(t *testing.T) {
 	r := newRegion(t)
+	garbage := filepath.Join(t.TempDir(), "garbage.pem")
+	if err := os.WriteFile(garbage, []byte("not a certificate"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	missing := filepath.Join(t.TempDir(), "missing.pem")
 	cases := []struct {
 		name, field string
 		mod         func(*Config)
 	}{
 		{"prod without opt-in", "allow_production", func(c *Config) { c.Environment = "prod"; c.BaseURL = "" }},
+		{"PROD in capitals without opt-in", "allow_production", func(c *Config) { c.Environment = "PROD"; c.BaseURL = "" }},
 		{"prod with self-signed signer", "signer.cert_file", func(c *Config) {
 			c.Environment, c.AllowProduction, c.BaseURL = "prod", true, ""
 		}},
@@ -516,6 +522,22 @@ func TestConfigurationLocks(t *testing.T) {
 		{"security disabled in prod", "security.disabled", func(c *Config) {
 			c.Environment, c.AllowProduction, c.BaseURL, c.Security.Disabled = "prod", true, "", true
 		}},
+		{"unknown environment", "environment", func(c *Config) { c.Environment = "staging" }},
+		{"unknown ASL", "asl", func(c *Config) { c.ASL = "aslxx" }},
+		{"local without base URL", "base_url", func(c *Config) { c.BaseURL = "" }},
+		{"missing TLS certificate in test", "tls.cert_file", func(c *Config) {
+			c.Environment, c.ASL, c.BaseURL, c.TLS.CertFile, c.TLS.KeyFile = "test", "aslba_test", "", "", ""
+		}},
+		{"TLS certificate file missing", "tls.cert_file", func(c *Config) { c.TLS.CertFile = missing }},
+		{"garbage TLS certificate", "tls.cert_file", func(c *Config) { c.TLS.CertFile = garbage }},
+		{"TLS key of another certificate", "tls.key_file", func(c *Config) { c.TLS.KeyFile = r.pki.signKey }},
+		{"no signing certificate", "signer.cert_file", func(c *Config) {
+			c.Signer = SignerConfig{}
+			c.TLS.CertFile, c.TLS.KeyFile = "", ""
+		}},
+		{"signer key missing", "signer.key_file", func(c *Config) { c.Signer.KeyFile = missing }},
+		{"garbage signer certificate", "signer.cert_file", func(c *Config) { c.Signer.CertFile = garbage }},
+		{"signer key of another certificate", "signer.key_file", func(c *Config) { c.Signer.KeyFile = r.pki.clientKy }},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -530,14 +552,28 @@ func TestConfigurationLocks(t *testing.T) {
 			_, err := New(cfg, opts...)
 			var ce *ConfigError
 			if !errors.As(err, &ce) || ce.Field != tc.field {
-				t.Fatalf("New = %v, want ConfigError on %s", err, tc.field)
+				t.Fatalf("New = %v (%T), want *ConfigError on %s", err, err, tc.field)
+			}
+			msg := err.Error()
+			if !strings.HasPrefix(msg, "configuration "+tc.field+": ") || strings.Contains(msg, "configuration: configuration") || strings.Contains(msg, "transport configuration") {
+				t.Errorf("message %q: want one \"configuration %s: \" prefix", msg, tc.field)
+			}
+			if ce.Fix == "" {
+				t.Errorf("no fix in %q", msg)
 			}
 		})
 	}
-	t.Run("unknown ASL", func(t *testing.T) {
+	t.Run("cause is kept", func(t *testing.T) {
 		cfg := r.config()
+		cfg.Signer.KeyFile = missing
+		_, err := New(cfg)
+		if !errors.Is(err, os.ErrNotExist) {
+			t.Fatalf("New = %v: the *fs.PathError is lost", err)
+		}
+		cfg = r.config()
 		cfg.ASL = "aslxx"
-		if _, err := New(cfg); err == nil || !strings.Contains(err.Error(), "aslba") {
+		_, err = New(cfg)
+		if !strings.Contains(err.Error(), "aslba") {
 			t.Fatalf("New = %v, want an error listing the valid ASLs", err)
 		}
 	})

@@ -125,6 +125,17 @@ type Application struct {
 // Duration is a time.Duration written as a Go duration string ("30s") in JSON.
 type Duration time.Duration
 
+// ResolveEndpoints resolves the URLs of the three services for c, with warnings for accepted
+// aliases. It loads no credential and makes no network call (not even DNS); New calls it
+// first. Errors are *ConfigError.
+func (c Config) ResolveEndpoints() (map[endpoint.Service]endpoint.Endpoint, []endpoint.Warning, error) {
+	eps, warns, err := endpoint.ResolveAll(c.Endpoints())
+	if err != nil {
+		return nil, nil, asConfigError(err, "")
+	}
+	return eps, warns, nil
+}
+
 // Endpoints returns what endpoint resolution needs from c.
 func (c Config) Endpoints() endpoint.Config {
 	return endpoint.Config{Environment: c.Environment, ASL: c.ASL, BaseURL: c.BaseURL, BaseURLs: c.BaseURLs, ServiceURLs: c.ServiceURLs}

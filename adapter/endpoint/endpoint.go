@@ -110,8 +110,9 @@ func (e *UnknownASLError) Error() string {
 		e.Input, e.Environment, strings.Join(e.Valid, ", "))
 }
 
-// ConfigError is an invalid environment, service or override.
-type ConfigError struct {
+// FieldError is an invalid environment, service or override, naming the field. adapter.New
+// and adapter.Config.ResolveEndpoints turn it into an *adapter.ConfigError.
+type FieldError struct {
 	// Field is the JSON name of the configuration field (environment, base_url, service_urls.X).
 	Field string
 	Value string
@@ -120,7 +121,7 @@ type ConfigError struct {
 }
 
 // Error implements error.
-func (e *ConfigError) Error() string {
+func (e *FieldError) Error() string {
 	s := fmt.Sprintf("%s: %s", e.Field, e.Msg)
 	if e.Value != "" {
 		s += fmt.Sprintf(" (found %q)", e.Value)
@@ -139,7 +140,7 @@ func ParseEnvironment(s string) (Environment, error) {
 			return e, nil
 		}
 	}
-	return "", &ConfigError{Field: "environment", Value: s, Msg: "unknown environment",
+	return "", &FieldError{Field: "environment", Value: s, Msg: "unknown environment",
 		Fix: "set it to test, prod or local"}
 }
 
@@ -154,7 +155,7 @@ func ParseService(s string) (Service, error) {
 	for _, v := range Services() {
 		names = append(names, string(v))
 	}
-	return "", &ConfigError{Field: "service", Value: s, Msg: "unknown service",
+	return "", &FieldError{Field: "service", Value: s, Msg: "unknown service",
 		Fix: "use one of " + strings.Join(names, ", ")}
 }
 
@@ -196,7 +197,7 @@ func ResolveTenant(envName, asl string) (Environment, string, string, []Warning,
 }
 
 // Resolve returns the endpoint of svc for cfg, with warnings for accepted aliases. Errors
-// are *UnknownASLError or *ConfigError.
+// are *UnknownASLError or *FieldError.
 func Resolve(cfg Config, svc Service) (Endpoint, []Warning, error) {
 	if _, err := ParseService(string(svc)); err != nil {
 		return Endpoint{}, nil, err
@@ -228,7 +229,7 @@ func Resolve(cfg Config, svc Service) (Endpoint, []Warning, error) {
 		case Prod:
 			base = ProdBase
 		case Local:
-			return Endpoint{}, nil, &ConfigError{Field: "base_url", Msg: "the local environment has no default base URL",
+			return Endpoint{}, nil, &FieldError{Field: "base_url", Msg: "the local environment has no default base URL",
 				Fix: "set base_url to the simulator's address, e.g. https://127.0.0.1:8443"}
 		}
 	}
@@ -266,7 +267,7 @@ func checkServiceKeys(m map[string]string) error {
 	sort.Strings(keys)
 	for _, k := range keys {
 		if _, err := ParseService(k); err != nil {
-			ce := err.(*ConfigError)
+			ce := err.(*FieldError)
 			ce.Field = "service_urls"
 			return ce
 		}
@@ -279,16 +280,16 @@ func checkServiceKeys(m map[string]string) error {
 func checkURL(env Environment, field, raw string, base bool) (*url.URL, error) {
 	u, err := url.Parse(strings.TrimSpace(raw))
 	if err != nil {
-		return nil, &ConfigError{Field: field, Value: raw, Msg: "not a URL: " + err.Error(), Fix: "write it as https://host:port"}
+		return nil, &FieldError{Field: field, Value: raw, Msg: "not a URL: " + err.Error(), Fix: "write it as https://host:port"}
 	}
 	if u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
-		return nil, &ConfigError{Field: field, Value: raw, Msg: "not an absolute http(s) URL", Fix: "write it as https://host:port"}
+		return nil, &FieldError{Field: field, Value: raw, Msg: "not an absolute http(s) URL", Fix: "write it as https://host:port"}
 	}
 	if u.User != nil || u.RawQuery != "" || u.Fragment != "" {
-		return nil, &ConfigError{Field: field, Value: raw, Msg: "credentials, query or fragment are not allowed", Fix: "keep only scheme, host, port and path"}
+		return nil, &FieldError{Field: field, Value: raw, Msg: "credentials, query or fragment are not allowed", Fix: "keep only scheme, host, port and path"}
 	}
 	if u.Scheme == "http" && env != Local {
-		return nil, &ConfigError{Field: field, Value: raw, Msg: "plain http is allowed only in the local environment",
+		return nil, &FieldError{Field: field, Value: raw, Msg: "plain http is allowed only in the local environment",
 			Fix: "use https (mutual TLS is required by the region)"}
 	}
 	if base && u.Path == "/" {

@@ -72,8 +72,8 @@ func TestResolveErrors(t *testing.T) {
 		name    string
 		cfg     Config
 		svc     Service
-		unknown bool   // *UnknownASLError expected, else *ConfigError
-		field   string // for ConfigError
+		unknown bool   // *UnknownASLError expected, else *FieldError
+		field   string // for FieldError
 		valid   []string
 	}{
 		{"unknown asl prod", Config{Environment: "prod", ASL: "aslxx"}, DocumentService, true, "",
@@ -102,7 +102,7 @@ func TestResolveErrors(t *testing.T) {
 				t.Fatal("no error")
 			}
 			var ue *UnknownASLError
-			var ce *ConfigError
+			var ce *FieldError
 			switch {
 			case tc.unknown:
 				if !errors.As(err, &ue) {
@@ -118,7 +118,7 @@ func TestResolveErrors(t *testing.T) {
 				}
 			default:
 				if !errors.As(err, &ce) {
-					t.Fatalf("got %T %v, want *ConfigError", err, err)
+					t.Fatalf("got %T %v, want *FieldError", err, err)
 				}
 				if ce.Field != tc.field || ce.Fix == "" {
 					t.Errorf("field %q fix %q, want field %q and a fix", ce.Field, ce.Fix, tc.field)
@@ -231,8 +231,8 @@ func TestBaseURLsPerEnvironment(t *testing.T) {
 		})
 	}
 	_, _, err := Resolve(Config{Environment: "prod", ASL: "aslle", BaseURLs: map[string]string{"prod": "http://insecure.example.it"}}, TaccuinoService)
-	var ce *ConfigError
+	var ce *FieldError
 	if !errors.As(err, &ce) || ce.Field != "base_urls.prod" {
-		t.Errorf("a plain-http production base from base_urls: %v (want a ConfigError naming base_urls.prod)", err)
+		t.Errorf("a plain-http production base from base_urls: %v (want a FieldError naming base_urls.prod)", err)
 	}
 }

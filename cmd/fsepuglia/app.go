@@ -10,7 +10,6 @@ import (
 
 	"github.com/fsepuglia/fsepuglia/adapter"
 	"github.com/fsepuglia/fsepuglia/adapter/codicefiscale"
-	"github.com/fsepuglia/fsepuglia/adapter/endpoint"
 	"github.com/fsepuglia/fsepuglia/cmd/fsepuglia/internal/redact"
 	"github.com/urfave/cli/v2"
 	"golang.org/x/term"
@@ -69,16 +68,16 @@ func (a *appEnv) client() (*backend, error) {
 	}
 	// Resolve the endpoints first: an unknown environment or ASL is named here, before any
 	// credential is loaded, and accepted aliases are reported.
-	_, warns, err := endpoint.ResolveAll(a.cfg.Endpoints())
+	_, warns, err := a.cfg.ResolveEndpoints()
 	if err != nil {
-		return nil, fmt.Errorf("configuration: %w (see fsepuglia endpoints --all)", err)
+		return nil, err // *adapter.ConfigError
 	}
 	for _, w := range warns {
 		fmt.Fprintf(a.stderr, "warning: %s\n", w)
 	}
 	be, err := a.deps.newBackend(a.cfg, a.log)
 	if err != nil {
-		return nil, fmt.Errorf("configuration: %w", err)
+		return nil, err // configuration mistakes are *adapter.ConfigError already
 	}
 	a.be = be
 	return be, nil

@@ -62,9 +62,12 @@ func classifyRemote(err error) remoteKind {
 	if errors.As(err, &ti) && ti.TransportFailure() {
 		return remoteTransport
 	}
+	// Not net.Error: syscall.Errno implements it, so a missing file (ENOENT inside an
+	// *fs.PathError) would pass for a network failure.
 	var ue *url.Error
-	var ne net.Error
-	if errors.As(err, &ue) || errors.As(err, &ne) || errors.Is(err, context.DeadlineExceeded) {
+	var oe *net.OpError
+	var de *net.DNSError
+	if errors.As(err, &ue) || errors.As(err, &oe) || errors.As(err, &de) || errors.Is(err, context.DeadlineExceeded) {
 		return remoteTransport
 	}
 	return remoteNone

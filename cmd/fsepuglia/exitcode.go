@@ -57,8 +57,9 @@ func exitCode(err error) int {
 		cfe *codicefiscale.Error
 		be  *batchError
 		ce  *docmeta.CheckError
+		cg  *adapter.ConfigError
 		ua  *endpoint.UnknownASLError
-		ec  *endpoint.ConfigError
+		ec  *endpoint.FieldError
 	)
 	var xc cli.ExitCoder
 	switch {
@@ -68,7 +69,7 @@ func exitCode(err error) int {
 		return xc.ExitCode() // a command that chose its code with cli.Exit
 	case errors.As(err, &be):
 		return exitPartial
-	case errors.As(err, &ie), errors.As(err, &cfe), errors.As(err, &ce), errors.As(err, &ua), errors.As(err, &ec):
+	case errors.As(err, &cg), errors.As(err, &ie), errors.As(err, &cfe), errors.As(err, &ce), errors.As(err, &ua), errors.As(err, &ec):
 		return exitInput
 	}
 	switch classifyRemote(err) {
