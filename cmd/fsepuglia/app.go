@@ -2,10 +2,12 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/fsepuglia/fsepuglia/adapter"
@@ -95,65 +97,136 @@ func newAppWith(stdout, stderr io.Writer, d deps) *cli.App {
 	}
 	flags = append(flags, settingFlags()...)
 	app := &cli.App{
-		Metadata:             map[string]any{"env": a},
-		Name:                 "fsepuglia",
-		Usage:                "talk to the FSE of Regione Puglia (IDocument, IGestoreConsenso, ITaccuino)",
+		Metadata:  map[string]any{"env": a},
+		Name:      "fsepuglia",
+		Usage:     "talk to the FSE of Regione Puglia (IDocument, IGestoreConsenso, ITaccuino)",
+		Version:   buildVersion().String(),
+		UsageText: "fsepuglia [global options] command [command options] [arguments...]",
+		Description: "Global options may also follow the command (fsepuglia search --patient CF --format json).\n" +
+			"Configuration: fsepuglia help config. Start without a region: fsepuglia sim, or make demo.",
 		Writer:               stdout,
 		ErrWriter:            stderr,
 		Flags:                flags,
 		Commands:             commands(a),
 		EnableBashCompletion: true,
-		HideHelpCommand:      true,
 		// Errors are mapped to exit codes by exitCode, never by urfave calling os.Exit.
 		ExitErrHandler: func(*cli.Context, error) {},
-		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
-			return usagef("%v (see fsepuglia --help)", err)
+		OnUsageError: func(c *cli.Context, err error, _ bool) error {
+			return usagef("%v%s (see fsepuglia --help)", err, suggestForFlagError(err, flags))
 		},
 		CommandNotFound: func(c *cli.Context, name string) {
 			a.unknownCommand = true
-			fmt.Fprintf(stderr, "fsepuglia: unknown command %q (see fsepuglia --help)\n", name)
+			fmt.Fprintf(stderr, "fsepuglia: unknown command %q%s (see fsepuglia help)\n", name, didYouMean(name, commandNames(c.App.Commands), ""))
 		},
 		Before: func(c *cli.Context) error {
-			cfg, opts, err := loadConfig(c, a.deps.getenv, configPaths{a.deps.userConfigDir, a.deps.userCacheDir})
-			if err != nil {
-				return err
+			return a.load(c)
+		},
+		Action: func(c *cli.Context) error {
+			if c.NArg() > 0 {
+				return usagef("unknown command %q%s (see fsepuglia help)", c.Args().First(), didYouMean(c.Args().First(), commandNames(c.App.Commands), ""))
 			}
-			a.cfg, a.opts = cfg, opts
-			a.log = newLogger(stderr, opts.LogLevel)
-			return nil
+			return cli.ShowAppHelp(c)
 		},
 	}
 	for _, cmd := range app.Commands {
-		setUsageErrors(cmd)
-		allowInterspersed(cmd, func(v string) error {
-			for _, st := range settings {
-				if st.flag == "output" {
-					if err := st.apply(&a.cfg, &a.opts, v); err != nil {
-						return fmt.Errorf("flag --output: %w", err)
-					}
-				}
-			}
-			return nil
+		setUsageErrors(cmd, flags)
+		allowInterspersed(cmd, flags, func(c *cli.Context, global *flag.FlagSet) error {
+			return a.load(mergedFlags{post: global, globals: flags, c: c})
 		})
 	}
 	return app
 }
 
+// load reads the configuration (file, environment, flags) into a.
+func (a *appEnv) load(fs flagSource) error {
+	cfg, opts, err := loadConfig(fs, a.deps.getenv, configPaths{a.deps.userConfigDir, a.deps.userCacheDir})
+	if err != nil {
+		return err
+	}
+	a.cfg, a.opts = cfg, opts
+	a.log = newLogger(a.stderr, opts.LogLevel)
+	return nil
+}
+
+// mergedFlags are the global flags given before the command (c's lineage) and after it
+// (post); those after it win.
+type mergedFlags struct {
+	post    *flag.FlagSet
+	globals []cli.Flag
+	c       *cli.Context
+}
+
+// postName returns the name under which the flag called name (or one of its aliases) was
+// given after the command, or "".
+func (m mergedFlags) postName(name string) string {
+	names := []string{name}
+	if f := findFlag(m.globals, name); f != nil {
+		names = f.Names()
+	}
+	found := ""
+	m.post.Visit(func(f *flag.Flag) {
+		for _, n := range names {
+			if f.Name == n {
+				found = n
+			}
+		}
+	})
+	return found
+}
+
+func (m mergedFlags) IsSet(name string) bool { return m.postName(name) != "" || m.c.IsSet(name) }
+
+func (m mergedFlags) String(name string) string {
+	if n := m.postName(name); n != "" {
+		return m.post.Lookup(n).Value.String()
+	}
+	return m.c.String(name)
+}
+
+func (m mergedFlags) Bool(name string) bool {
+	if n := m.postName(name); n != "" {
+		return m.post.Lookup(n).Value.String() == "true"
+	}
+	return m.c.Bool(name)
+}
+
+// suggestForFlagError adds a did-you-mean to urfave's "flag provided but not defined: -x".
+func suggestForFlagError(err error, flags []cli.Flag) string {
+	const marker = "flag provided but not defined: -"
+	msg := err.Error()
+	i := strings.Index(msg, marker)
+	if i < 0 {
+		return ""
+	}
+	name := strings.TrimLeft(msg[i+len(marker):], "-")
+	return didYouMean(name, flagNames(flags), "--")
+}
+
 // setUsageErrors makes flag parsing errors of cmd and its subcommands usage errors (exit 2).
-func setUsageErrors(cmd *cli.Command) {
+// A global flag put between a command and its subcommand (`consent --env test status`) is
+// named as such: it goes before the command or after the subcommand.
+func setUsageErrors(cmd *cli.Command, globals []cli.Flag) {
 	cmd.OnUsageError = func(_ *cli.Context, err error, _ bool) error {
+		const marker = "flag provided but not defined: -"
+		if i := strings.Index(err.Error(), marker); i >= 0 {
+			name := strings.TrimLeft(err.Error()[i+len(marker):], "-")
+			if findFlag(globals, name) != nil && len(cmd.Subcommands) > 0 {
+				return usagef("--%s is a global flag: give it before %q or after its subcommand (fsepuglia --%s … %s SUBCOMMAND, or fsepuglia %s SUBCOMMAND --%s …)", name, cmd.Name, name, cmd.Name, cmd.Name, name)
+			}
+			return usagef("%s: %v%s (see fsepuglia %s --help)", cmd.Name, err, didYouMean(name, flagNames(cmd.Flags, globals), "--"), cmd.Name)
+		}
 		return usagef("%s: %v (see fsepuglia %s --help)", cmd.Name, err, cmd.Name)
 	}
 	if len(cmd.Subcommands) > 0 && cmd.Action == nil {
 		cmd.Action = func(c *cli.Context) error {
 			if c.NArg() > 0 {
-				return usagef("unknown command %q for %s (see fsepuglia %s --help)", c.Args().First(), cmd.Name, cmd.Name)
+				return usagef("unknown command %q for %s%s (see fsepuglia %s --help)", c.Args().First(), cmd.Name, didYouMean(c.Args().First(), commandNames(cmd.Subcommands), ""), cmd.Name)
 			}
 			return cli.ShowSubcommandHelp(c)
 		}
 	}
 	for _, sub := range cmd.Subcommands {
-		setUsageErrors(sub)
+		setUsageErrors(sub, globals)
 	}
 }
 
@@ -173,6 +246,8 @@ func commands(a *appEnv) []*cli.Command {
 		demoCommand(a),
 		inspectCommand(a),
 		doctorCommand(a),
+		versionCommand(a),
+		completionCommand(a),
 	}
 }
 

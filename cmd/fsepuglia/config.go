@@ -95,14 +95,8 @@ var settings = []setting{
 			c.TraceRaw, err = parseBool("trace-raw", v)
 			return err
 		}},
-	{"FSEPUGLIA_OUTPUT", "output", "output format: table or json",
-		func(_ *adapter.Config, o *cliOptions, v string) error {
-			if v != "table" && v != "json" {
-				return &adapter.InputError{Field: "output", Value: v, Msg: "unknown output format", Fix: "use table or json"}
-			}
-			o.Output = v
-			return nil
-		}},
+	{"FSEPUGLIA_OUTPUT", "", "older name of FSEPUGLIA_FORMAT (FSEPUGLIA_FORMAT wins)", setFormat},
+	{"FSEPUGLIA_FORMAT", "format", "output format: table or json (--output is its older name; -o is a command's output file)", setFormat},
 	{"FSEPUGLIA_LOG_LEVEL", "log-level", "log level on stderr: debug, info, warn, error",
 		func(_ *adapter.Config, o *cliOptions, v string) error {
 			switch v {
@@ -119,6 +113,18 @@ var settings = []setting{
 // boolFlags are the settings whose flag is a boolean switch.
 var boolFlags = map[string]bool{"trace-raw": true}
 
+// flagAliases are other names of a setting's flag (kept so that older scripts still work).
+var flagAliases = map[string][]string{"format": {"output"}}
+
+// setFormat applies --format / FSEPUGLIA_FORMAT.
+func setFormat(_ *adapter.Config, o *cliOptions, v string) error {
+	if v != "table" && v != "json" {
+		return &adapter.InputError{Field: "format", Value: v, Msg: "unknown output format", Fix: "use table or json"}
+	}
+	o.Output = v
+	return nil
+}
+
 // settingFlags builds the global flags of the settings table (without EnvVars: the
 // environment is applied by loadConfig so that the precedence is explicit and testable).
 func settingFlags() []cli.Flag {
@@ -129,10 +135,10 @@ func settingFlags() []cli.Flag {
 		}
 		usage := s.usage + " [$" + s.env + "]"
 		if boolFlags[s.flag] {
-			fl = append(fl, &cli.BoolFlag{Name: s.flag, Usage: usage})
+			fl = append(fl, &cli.BoolFlag{Name: s.flag, Usage: usage, Aliases: flagAliases[s.flag]})
 			continue
 		}
-		fl = append(fl, &cli.StringFlag{Name: s.flag, Usage: usage})
+		fl = append(fl, &cli.StringFlag{Name: s.flag, Usage: usage, Aliases: flagAliases[s.flag]})
 	}
 	return fl
 }
@@ -188,7 +194,7 @@ func loadConfig(fs flagSource, getenv func(string) string, paths configPaths) (a
 			v = strconv.FormatBool(fs.Bool(s.flag))
 		}
 		if err := s.apply(&cfg, &opts, v); err != nil {
-			return cfg, opts, fmt.Errorf("flag --%s: %w", s.flag, err)
+			return cfg, opts, fmt.Errorf("flag --%s: %w", strings.Join(append([]string{s.flag}, flagAliases[s.flag]...), "/--"), err)
 		}
 	}
 	if fs.IsSet("key-password-file") {

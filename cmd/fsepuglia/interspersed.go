@@ -3,9 +3,11 @@ package main
 import (
 	"flag"
 	"io"
+	"sort"
 	"strings"
 
 	"github.com/urfave/cli/v2"
+	"github.com/xrash/smetrics"
 )
 
 // allowInterspersed lets a leaf command take its flags before and after its arguments
@@ -13,26 +15,26 @@ import (
 // command skips urfave's flag parsing and its action re-parses the raw arguments with the
 // command's own flags, flags first, then the positional arguments.
 //
-// Commands that print results also accept the global --output after the command name
-// (`fsepuglia search --patient CF --output json`); setOutput applies it.
-func allowInterspersed(cmd *cli.Command, setOutput func(string) error) {
+// Global flags may follow the command too (`fsepuglia endpoints --env prod`): a flag the
+// command does not have but the app does is collected and handed to reload, which loads
+// the configuration again with it (same precedence as before the command: flags win).
+// A command's own flag wins over a global one of the same name (`sim --data-dir`).
+// Commands that print results also take --format/--output after their name.
+func allowInterspersed(cmd *cli.Command, globals []cli.Flag, reload func(c *cli.Context, global *flag.FlagSet) error) {
 	for _, sub := range cmd.Subcommands {
-		allowInterspersed(sub, setOutput)
+		allowInterspersed(sub, globals, reload)
 	}
 	if cmd.Action == nil || len(cmd.Subcommands) > 0 {
 		return
 	}
-	if !noResults[cmd.Name] && findFlag(cmd, "output") == nil {
-		cmd.Flags = append(cmd.Flags, &cli.StringFlag{Name: "output", Usage: "output format: table or json (same as the global --output)"})
-	}
 	action := cmd.Action
 	cmd.SkipFlagParsing = true
 	cmd.Action = func(c *cli.Context) error {
-		flags, pos, help, err := splitArgs(cmd, c.Args().Slice())
+		sp, err := splitArgs(cmd, globals, c.Args().Slice())
 		if err != nil {
 			return err
 		}
-		if help {
+		if sp.help {
 			cli.HelpPrinter(c.App.Writer, cli.CommandHelpTemplate, cmd)
 			return nil
 		}
@@ -43,12 +45,22 @@ func allowInterspersed(cmd *cli.Command, setOutput func(string) error) {
 				return err
 			}
 		}
-		if err := set.Parse(append(append(flags, "--"), pos...)); err != nil {
+		if err := set.Parse(append(append(sp.flags, "--"), sp.pos...)); err != nil {
 			return usagef("%s: %v (see fsepuglia %s --help)", cmd.Name, err, cmd.Name)
 		}
 		syncAliases(cmd, set)
-		if f := set.Lookup("output"); f != nil && !noResults[cmd.Name] && visited(set, "output") {
-			if err := setOutput(f.Value.String()); err != nil {
+		if len(sp.global) > 0 {
+			gset := flag.NewFlagSet("fsepuglia", flag.ContinueOnError)
+			gset.SetOutput(io.Discard)
+			for _, f := range globals {
+				if err := f.Apply(gset); err != nil {
+					return err
+				}
+			}
+			if err := gset.Parse(sp.global); err != nil {
+				return usagef("%v (see fsepuglia --help)", err)
+			}
+			if err := reload(c, gset); err != nil {
 				return err
 			}
 		}
@@ -58,40 +70,55 @@ func allowInterspersed(cmd *cli.Command, setOutput func(string) error) {
 	}
 }
 
-// splitArgs separates the flag tokens from the positional arguments of raw.
-func splitArgs(cmd *cli.Command, raw []string) (flags, pos []string, help bool, err error) {
+// splitArgs is what splitArgs found in a leaf command's raw arguments.
+type split struct {
+	flags  []string // the command's own flag tokens
+	global []string // global flag tokens given after the command
+	pos    []string // positional arguments
+	help   bool
+}
+
+// splitArgs separates the command's flags, the global flags and the positional arguments
+// of raw. An unknown flag is a usage error that suggests the closest known name.
+func splitArgs(cmd *cli.Command, globals []cli.Flag, raw []string) (split, error) {
+	var sp split
 	for i := 0; i < len(raw); i++ {
 		a := raw[i]
 		if a == "--" {
-			return flags, append(pos, raw[i+1:]...), false, nil
+			sp.pos = append(sp.pos, raw[i+1:]...)
+			return sp, nil
 		}
 		if len(a) < 2 || a[0] != '-' {
-			pos = append(pos, a)
+			sp.pos = append(sp.pos, a)
 			continue
 		}
 		name, _, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
 		if name == "h" || name == "help" {
-			return nil, nil, true, nil
+			return split{help: true}, nil
 		}
-		f := findFlag(cmd, name)
+		dst := &sp.flags
+		f := findFlag(cmd.Flags, name)
 		if f == nil {
-			return nil, nil, false, usagef("%s: unknown flag %s (see fsepuglia %s --help)", cmd.Name, a, cmd.Name)
+			if f = findFlag(globals, name); f == nil {
+				return split{}, usagef("%s: unknown flag %s%s (see fsepuglia %s --help)", cmd.Name, a, didYouMean(name, flagNames(cmd.Flags, globals), "--"), cmd.Name)
+			}
+			dst = &sp.global
 		}
-		flags = append(flags, a)
+		*dst = append(*dst, a)
 		if _, isBool := f.(*cli.BoolFlag); isBool || hasValue {
 			continue
 		}
 		if i+1 >= len(raw) {
-			return nil, nil, false, usagef("%s: flag %s needs a value", cmd.Name, a)
+			return split{}, usagef("%s: flag %s needs a value", cmd.Name, a)
 		}
 		i++
-		flags = append(flags, raw[i])
+		*dst = append(*dst, raw[i])
 	}
-	return flags, pos, false, nil
+	return sp, nil
 }
 
-func findFlag(cmd *cli.Command, name string) cli.Flag {
-	for _, f := range cmd.Flags {
+func findFlag(flags []cli.Flag, name string) cli.Flag {
+	for _, f := range flags {
 		for _, n := range f.Names() {
 			if n == name {
 				return f
@@ -99,6 +126,54 @@ func findFlag(cmd *cli.Command, name string) cli.Flag {
 		}
 	}
 	return nil
+}
+
+func flagNames(lists ...[]cli.Flag) []string {
+	var names []string
+	for _, l := range lists {
+		for _, f := range l {
+			names = append(names, f.Names()...)
+		}
+	}
+	return names
+}
+
+// didYouMean returns `; did you mean PREFIX+name?` for the known name closest to typed,
+// or "" when none is close enough (Jaro-Winkler similarity at least 0.85, or typed is a
+// prefix of exactly one name).
+func didYouMean(typed string, known []string, prefix string) string {
+	best, score := "", 0.0
+	var prefixed []string
+	for _, k := range known {
+		if len(k) < 2 {
+			continue
+		}
+		if strings.HasPrefix(k, typed) {
+			prefixed = append(prefixed, k)
+		}
+		if s := smetrics.JaroWinkler(typed, k, 0.7, 4); s > score {
+			best, score = k, s
+		}
+	}
+	if len(prefixed) == 1 {
+		best, score = prefixed[0], 1
+	}
+	if score < 0.85 {
+		return ""
+	}
+	return "; did you mean " + prefix + best + "?"
+}
+
+// commandNames lists the names and aliases of cmds, sorted.
+func commandNames(cmds []*cli.Command) []string {
+	var names []string
+	for _, c := range cmds {
+		if !c.Hidden {
+			names = append(names, c.Names()...)
+		}
+	}
+	sort.Strings(names)
+	return names
 }
 
 // syncAliases copies the value of a flag given by one of its names (-o) to its other names
@@ -121,13 +196,4 @@ func syncAliases(cmd *cli.Command, set *flag.FlagSet) {
 			break
 		}
 	}
-}
-
-// noResults names the commands that print no results (no --output of their own).
-var noResults = map[string]bool{"sim": true}
-
-func visited(set *flag.FlagSet, name string) bool {
-	found := false
-	set.Visit(func(f *flag.Flag) { found = found || f.Name == name })
-	return found
 }
