@@ -125,7 +125,7 @@ func (s *TaccuinoService) Items(ctx context.Context, q TaccuinoQuery) (*Taccuino
 				if end := goDate(x.DataFine); !end.IsZero() {
 					notes = joinNonEmpty("until "+end.Format("2006-01-02"), notes)
 				}
-				page.Items = append(page.Items, TaccuinoItem{ID: x.Id, Kind: q.Kind, Date: goDate(x.DataInizio), Title: x.Nome, Value: x.Posologia, Unit: x.CodiceAIC, Notes: notes})
+				page.Items = append(page.Items, TaccuinoItem{ID: x.Id, Kind: q.Kind, Date: goDate(x.DataInizio), Title: x.Nome, Value: x.Posologia, Code: x.CodiceAIC, Notes: notes})
 			}
 			return nil
 		})
@@ -165,7 +165,7 @@ func (s *TaccuinoService) Items(ctx context.Context, q TaccuinoQuery) (*Taccuino
 			}
 			page.Total = int(out.Total)
 			for _, x := range out.DocumentoPersonale {
-				page.Items = append(page.Items, TaccuinoItem{ID: x.Id, Kind: q.Kind, Date: goTime(x.Data), Title: x.Titolo, Value: x.Tipo, Unit: x.MimeType})
+				page.Items = append(page.Items, TaccuinoItem{ID: x.Id, Kind: q.Kind, Date: goTime(x.Data), Title: x.Titolo, Value: x.Tipo, MimeType: x.MimeType})
 			}
 			return nil
 		})

@@ -129,8 +129,12 @@ type TaccuinoItem struct {
 	Date  time.Time    `json:"date"`
 	Title string       `json:"title"`
 	Value string       `json:"value,omitempty"`
-	Unit  string       `json:"unit,omitempty"`
+	Unit  string       `json:"unit,omitempty"` // unit of measure (rilevazioni only)
 	Notes string       `json:"notes,omitempty"`
+	// Code is the drug's AIC code (farmaci only).
+	Code string `json:"code,omitempty"`
+	// MimeType is the MIME type of a personal document (documenti only).
+	MimeType string `json:"mime_type,omitempty"`
 }
 
 // TaccuinoPage is one page of Taccuino items.

@@ -174,10 +174,7 @@ func metaEqual(a, b docmeta.Metadata) bool {
 // sha256Independent hashes with sha256sum when installed (an independent implementation).
 func sha256Independent(t *testing.T, data []byte) string {
 	t.Helper()
-	tool, err := exec.LookPath("sha256sum")
-	if err != nil {
-		t.Skip("sha256sum not installed")
-	}
+	tool := testenv.Tool(t, "sha256sum", "coreutils")
 	cmd := exec.Command(tool)
 	cmd.Stdin = bytes.NewReader(data)
 	out, err := cmd.Output()

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/fsepuglia/fsepuglia/adapter/internal/testenv"
 )
 
 const fixtures = "../../fixtures/faults"
@@ -84,10 +86,7 @@ func TestParseFixtures(t *testing.T) {
 // TestFixturesWellFormed checks the fixtures with an independent XML parser (xmllint), so
 // that a fixture the Go parser tolerates but is not XML does not slip in.
 func TestFixturesWellFormed(t *testing.T) {
-	xmllint, err := exec.LookPath("xmllint")
-	if err != nil {
-		t.Skip("xmllint not installed: skipping the independent well-formedness check of fixtures/faults")
-	}
+	xmllint := testenv.Tool(t, "xmllint", "apt-get install libxml2-utils")
 	files, _ := filepath.Glob(filepath.Join(fixtures, "*.xml"))
 	if len(files) == 0 {
 		t.Fatal("no fixtures found")

@@ -10,6 +10,8 @@ import (
 
 	"github.com/fsepuglia/fsepuglia/adapter/pdfcda"
 	"github.com/fsepuglia/fsepuglia/adapter/pdfcda/pdfcdatest"
+
+	"github.com/fsepuglia/fsepuglia/adapter/internal/testenv"
 )
 
 func derSignedData(t *testing.T, content []byte) []byte {
@@ -49,10 +51,7 @@ func TestP7M(t *testing.T) {
 // TestP7MOpenSSL unwraps envelopes made by openssl: DER, and BER with indefinite lengths
 // and a chunked OCTET STRING (-stream), as some signing tools write them.
 func TestP7MOpenSSL(t *testing.T) {
-	openssl, err := exec.LookPath("openssl")
-	if err != nil {
-		t.Skip("openssl not installed: independent p7m check skipped")
-	}
+	openssl := testenv.Tool(t, "openssl", "apt-get install openssl")
 	dir := t.TempDir()
 	key, cert, in := filepath.Join(dir, "k.pem"), filepath.Join(dir, "c.pem"), filepath.Join(dir, "cda.xml")
 	big := pdfcdatest.CDA{BodyPadding: 5000}.Bytes() // > 1 chunk in streaming BER

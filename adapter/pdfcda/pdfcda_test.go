@@ -128,7 +128,8 @@ func TestSamples(t *testing.T) {
 				t.Errorf("signatures %+v", doc.Signatures)
 			}
 			// poppler's pdfsig verifies these real signatures independently.
-			if pdfsig, err := exec.LookPath("pdfsig"); err == nil {
+			{
+				pdfsig := testenv.Tool(t, "pdfsig", "apt-get install poppler-utils")
 				out, _ := exec.Command(pdfsig, filepath.Join(dir, "signed-pdf", s.Type+".pdf")).CombinedOutput()
 				total := strings.Contains(string(out), "Total document signed")
 				n := strings.Count(string(out), "Signature #")
@@ -157,10 +158,7 @@ func TestSamples(t *testing.T) {
 // TestQPDFAgrees checks the reader against qpdf, an independent implementation: the same
 // attachment bytes and the same /ByteRange.
 func TestQPDFAgrees(t *testing.T) {
-	qpdf, err := exec.LookPath("qpdf")
-	if err != nil {
-		t.Skip("qpdf not installed (apt-get install qpdf): independent check skipped")
-	}
+	qpdf := testenv.Tool(t, "qpdf", "apt-get install qpdf")
 	dir := t.TempDir()
 	for _, f := range pdfcdatest.Fixtures() {
 		if !strings.HasSuffix(f.Name, ".pdf") {

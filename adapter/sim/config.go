@@ -27,9 +27,12 @@ const (
 // adapter root package is not imported, so that it may import this one's users freely; a
 // test decodes the file into adapter.Config).
 type ClientConfig struct {
-	Environment string            `json:"environment"`
-	ASL         string            `json:"asl"`
-	BaseURL     string            `json:"base_url"`
+	Environment string `json:"environment"`
+	ASL         string `json:"asl"`
+	// BaseURLs holds the simulator's URL for the local environment only, so that a user who
+	// exported this file and then asks for --env test or prod gets those hosts, not the
+	// simulator's (a base_url would apply to whatever environment is chosen).
+	BaseURLs    map[string]string `json:"base_urls"`
 	TLS         ClientTLS         `json:"tls"`
 	Signer      ClientSigner      `json:"signer"`
 	Operator    ClientOperator    `json:"operator"`
@@ -82,7 +85,7 @@ func NewClientConfig(baseURL string, p *pki.PKI, plainHTTP bool) (ClientConfig, 
 	c := ClientConfig{
 		Environment: "local",
 		ASL:         "aslba",
-		BaseURL:     baseURL,
+		BaseURLs:    map[string]string{"local": baseURL},
 		Signer:      ClientSigner{CertFile: p.Operator.CertFile, KeyFile: p.Operator.KeyFile},
 		Operator:    ClientOperator{CF: cf, Role: OperatorRole},
 		Structure: ClientStructure{Code: StructureCode, Name: StructureName, RepositoryID: StructureRepositoryID,

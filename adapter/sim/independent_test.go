@@ -13,15 +13,14 @@ import (
 	"github.com/fsepuglia/fsepuglia/generated/consenso"
 	"github.com/fsepuglia/fsepuglia/generated/document"
 	"github.com/fsepuglia/fsepuglia/generated/taccuino"
+
+	"github.com/fsepuglia/fsepuglia/adapter/internal/testenv"
 )
 
 // TestResponsesValidateAgainstXSD checks every operation's answer with xmllint against the
 // contract's XSD (an independent validator), and a fault's detail against FSECommon.xsd.
 func TestResponsesValidateAgainstXSD(t *testing.T) {
-	xmllint, err := exec.LookPath("xmllint")
-	if err != nil {
-		t.Skip("xmllint not installed: XSD validation of the responses skipped (apt-get install libxml2-utils)")
-	}
+	xmllint := testenv.Tool(t, "xmllint", "apt-get install libxml2-utils")
 	h := startSim(t, nil)
 	h.consent(patA, "C2", true, "C3", true)
 	uid, uid2 := uidRoot+"xsd.1", uidRoot+"xsd.2"

@@ -239,7 +239,7 @@ func TestClientConfigDecodesIntoAdapterConfig(t *testing.T) {
 		t.Fatalf("client-config.json does not decode into adapter.Config: %v", err)
 	}
 	p := h.srv.Data().PKI
-	if c.Environment != "local" || c.ASL != "aslba" || c.BaseURL != h.srv.URL() || c.Operator.CF != h.operatorCF() ||
+	if c.Environment != "local" || c.ASL != "aslba" || c.BaseURLs["local"] != h.srv.URL() || c.BaseURL != "" || c.Operator.CF != h.operatorCF() ||
 		c.TLS.CertFile != p.Client.CertFile || c.TLS.CAFile == "" || c.Signer.KeyFile != p.Operator.KeyFile ||
 		c.Structure.Code != StructureCode || c.Structure.RepositoryID == "" || c.Application.ID == "" {
 		t.Fatalf("config %+v", c)

@@ -2,6 +2,7 @@ package sim
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,6 +12,8 @@ import (
 	"time"
 
 	"github.com/fsepuglia/fsepuglia/adapter/sim/seed"
+
+	"github.com/fsepuglia/fsepuglia/adapter/internal/testenv"
 )
 
 // zeepPython is the interpreter where python3-zeep is importable (not the python3 on PATH).
@@ -22,7 +25,7 @@ const zeepPython = "/usr/bin/python3"
 // zeep Faults carrying the FSE code.
 func TestZeepInterop(t *testing.T) {
 	if err := exec.Command(zeepPython, "-c", "import zeep").Run(); err != nil {
-		t.Skipf("python3-zeep not importable from %s: %v", zeepPython, err)
+		testenv.Missing(t, fmt.Sprintf("python3-zeep not importable from %s: %v", zeepPython, err), "apt-get install python3-zeep")
 	}
 	h := startSim(t, func(o *Options) { o.Relaxed = true; o.PlainHTTP = true })
 	pdf := filepath.Join(t.TempDir(), "doc.pdf")

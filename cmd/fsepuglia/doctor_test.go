@@ -130,6 +130,10 @@ func TestDoctor(t *testing.T) {
 		return func(m map[string]any) {
 			edit(m)
 			m["environment"], m["asl"] = "test", "aslba_test"
+			// The simulator's config names its URL for "local" only (base_urls.local).
+			if urls, ok := m["base_urls"].(map[string]any); ok && m["base_url"] == nil {
+				m["base_url"] = urls["local"]
+			}
 		}
 	}
 

@@ -28,6 +28,9 @@ type taccuinoItemOutput struct {
 	Value string `json:"value"`
 	Unit  string `json:"unit"`
 	Notes string `json:"notes"`
+	// Code is a drug's AIC code (farmaci), MimeType a personal document's type (documenti).
+	Code     string `json:"code"`
+	MimeType string `json:"mime_type"`
 }
 
 func taccuinoFlags(withPaging bool) []cli.Flag {
@@ -113,12 +116,20 @@ func (a *appEnv) taccuinoItems(c *cli.Context, kind adapter.TaccuinoKind) error 
 	}
 	out := taccuinoItemsOutput{Total: page.Total, Items: []taccuinoItemOutput{}}
 	for _, it := range page.Items {
-		out.Items = append(out.Items, taccuinoItemOutput{ID: it.ID, Kind: string(it.Kind), Date: stamp(it.Date), Title: it.Title, Value: it.Value, Unit: it.Unit, Notes: it.Notes})
+		out.Items = append(out.Items, taccuinoItemOutput{ID: it.ID, Kind: string(it.Kind), Date: stamp(it.Date), Title: it.Title, Value: it.Value, Unit: it.Unit, Notes: it.Notes, Code: it.Code, MimeType: it.MimeType})
+	}
+	// The last column is what qualifies the value for this kind.
+	head, last := "UNIT", func(it taccuinoItemOutput) string { return it.Unit }
+	switch kind {
+	case adapter.TaccuinoFarmaci:
+		head, last = "AIC", func(it taccuinoItemOutput) string { return it.Code }
+	case adapter.TaccuinoDocumentiPersonali:
+		head, last = "MIME TYPE", func(it taccuinoItemOutput) string { return it.MimeType }
 	}
 	return a.emit(out, func(w io.Writer) {
-		fmt.Fprintln(w, "ID\tDATE\tTITLE\tVALUE\tUNIT")
+		fmt.Fprintf(w, "ID\tDATE\tTITLE\tVALUE\t%s\n", head)
 		for _, it := range out.Items {
-			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", it.ID, it.Date, it.Title, it.Value, it.Unit)
+			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", it.ID, it.Date, it.Title, it.Value, last(it))
 		}
 		fmt.Fprintf(w, "%d of %d item(s)\n", len(out.Items), out.Total)
 	})

@@ -72,10 +72,7 @@ func TestLargeDocumentRoundTrip(t *testing.T) {
 // TestValidatorRejects proves the xmllint check can fail: a request payload
 // without a required element must be refused.
 func TestValidatorRejects(t *testing.T) {
-	xmllint, err := exec.LookPath("xmllint")
-	if err != nil {
-		t.Skip("xmllint not installed")
-	}
+	xmllint := checker(t, "xmllint", "apt-get install libxml2-utils")
 	raw, err := os.ReadFile(filepath.Join(envelopeDir, "searchDocuments.request.xml"))
 	if err != nil {
 		t.Fatal(err)

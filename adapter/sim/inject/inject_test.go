@@ -16,6 +16,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/fsepuglia/fsepuglia/adapter/internal/testenv"
 )
 
 func TestParseSpec(t *testing.T) {
@@ -81,10 +83,8 @@ type soapFault struct {
 
 func xmllintOK(t *testing.T, body []byte) (bool, bool) {
 	t.Helper()
-	if _, err := exec.LookPath("xmllint"); err != nil {
-		return false, false
-	}
-	cmd := exec.Command("xmllint", "--noout", "-")
+	xmllint := testenv.Tool(t, "xmllint", "apt-get install libxml2-utils")
+	cmd := exec.Command(xmllint, "--noout", "-")
 	cmd.Stdin = bytes.NewReader(body)
 	return cmd.Run() == nil, true
 }

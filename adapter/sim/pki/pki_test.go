@@ -14,6 +14,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/fsepuglia/fsepuglia/adapter/internal/testenv"
 )
 
 var allFiles = []string{FileCACert, FileCAKey, FileServerCert, FileServerKey, FileClientCert, FileClientKey, FileOperatorCert, FileOperatorKey}
@@ -129,9 +131,7 @@ func TestCertificateContents(t *testing.T) {
 
 // TestOpenSSLAgrees checks the files with an independent implementation.
 func TestOpenSSLAgrees(t *testing.T) {
-	if _, err := exec.LookPath("openssl"); err != nil {
-		t.Skip("openssl not installed: independent certificate check skipped")
-	}
+	testenv.Tool(t, "openssl", "apt-get install openssl")
 	p := ensure(t, t.TempDir(), Options{})
 	for _, c := range []struct{ file, purpose string }{
 		{p.Server.CertFile, "sslserver"}, {p.Client.CertFile, "sslclient"}, {p.Operator.CertFile, "smimesign"},
