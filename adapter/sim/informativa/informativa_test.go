@@ -2,15 +2,18 @@ package informativa
 
 import (
 	"bytes"
+	"encoding/json"
 	"flag"
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
+	"strings"
 	"testing"
 
-	"github.com/pdfcpu/pdfcpu/pkg/api"
-	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/model"
+	"github.com/fsepuglia/fsepuglia/adapter/internal/testenv"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in fixtures/sim")
@@ -42,15 +45,9 @@ func TestPDFValidAndDeterministic(t *testing.T) {
 		t.Fatal("PDF differs from the golden file: the informativa is no longer stable")
 	}
 
-	// Independent validator: pdfcpu in strict mode.
-	api.DisableConfigDir()
-	conf := model.NewDefaultConfiguration()
-	conf.ValidationMode = model.ValidationStrict
-	if err := api.Validate(bytes.NewReader(pdf), conf); err != nil {
-		t.Fatalf("pdfcpu strict validation: %v", err)
-	}
-	if n, err := api.PageCount(bytes.NewReader(pdf), conf); err != nil || n != 1 {
-		t.Fatalf("page count %d %v", n, err)
+	// Independent validators: qpdf and poppler (pdfinfo, pdftotext).
+	if err := checkPDF(t, pdf); err != nil {
+		t.Fatal(err)
 	}
 
 	// Every xref entry points exactly at its object, and startxref at the table.
@@ -111,24 +108,98 @@ func TestEscape(t *testing.T) {
 	}
 }
 
-// TestValidatorCatchesBreakage shows the pdfcpu check above can fail.
+// TestValidatorCatchesBreakage shows that checkPDF can fail: each breakage is caught by
+// qpdf or poppler.
 func TestValidatorCatchesBreakage(t *testing.T) {
 	pdf, _ := PDF(DefaultID)
-	api.DisableConfigDir()
-	conf := model.NewDefaultConfiguration()
-	conf.ValidationMode = model.ValidationStrict
 	tests := []struct{ name, from, to string }{
 		{"catalog type", "/Type /Catalog", "/Type /Catalox"},
 		{"media box", "/MediaBox [0 0 595 842]", "/MediaBox [0 0 595]"},
 		{"font subtype", "/Subtype /Type1", "/Subtype /Bogus"},
 		{"header", "%PDF-1.4", "%XYZ-1.4"},
+		{"stream length", "/Length ", "/Lenxth "},
+		{"text", "Informativa sul trattamento", "Informativa sul tratamento"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			broken := bytes.Replace(pdf, []byte(tc.from), []byte(tc.to), 1)
-			if err := api.Validate(bytes.NewReader(broken), conf); err == nil {
-				t.Fatal("pdfcpu accepted the broken PDF")
+			if bytes.Equal(broken, pdf) {
+				t.Fatalf("%q not found in the PDF", tc.from)
+			}
+			if err := checkPDF(t, broken); err == nil {
+				t.Fatal("the independent checkers accepted the broken PDF")
 			}
 		})
 	}
+}
+
+// checkPDF checks pdf with tools that share none of our code (CI installs them): qpdf finds
+// no syntax or stream error, qpdf's object dump has a /Catalog root, one A4 page and a
+// standard font type, and poppler reads it without a syntax error or warning, one A4 page,
+// with the notice's title as text.
+func checkPDF(t *testing.T, pdf []byte) error {
+	t.Helper()
+	qpdf := testenv.Tool(t, "qpdf", "apt-get install qpdf")
+	pdfinfo := testenv.Tool(t, "pdfinfo", "apt-get install poppler-utils")
+	pdftotext := testenv.Tool(t, "pdftotext", "apt-get install poppler-utils")
+	path := filepath.Join(t.TempDir(), "informativa.pdf")
+	if err := os.WriteFile(path, pdf, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command(qpdf, "--check", path).CombinedOutput(); err != nil {
+		return fmt.Errorf("qpdf --check: %v\n%s", err, out)
+	}
+	raw, err := exec.Command(qpdf, "--json=2", "--json-key=qpdf", path).Output()
+	if err != nil {
+		return fmt.Errorf("qpdf --json: %v", err)
+	}
+	var dump struct {
+		QPDF []json.RawMessage `json:"qpdf"`
+	}
+	var objects map[string]struct {
+		Value map[string]json.RawMessage `json:"value"`
+	}
+	if err := json.Unmarshal(raw, &dump); err != nil || len(dump.QPDF) != 2 {
+		return fmt.Errorf("qpdf --json: unexpected shape (%v)", err)
+	}
+	if err := json.Unmarshal(dump.QPDF[1], &objects); err != nil {
+		return fmt.Errorf("qpdf --json objects: %v", err)
+	}
+	types := map[string]int{}
+	for _, o := range objects {
+		var typ, sub string
+		json.Unmarshal(o.Value["/Type"], &typ)
+		json.Unmarshal(o.Value["/Subtype"], &sub)
+		types[typ]++
+		switch typ {
+		case "/Page":
+			if box := strings.Join(strings.Fields(string(o.Value["/MediaBox"])), ""); box != "[0,0,595,842]" {
+				return fmt.Errorf("page MediaBox %s, want A4 [0 0 595 842]", box)
+			}
+		case "/Font":
+			if sub != "/Type1" && sub != "/TrueType" && sub != "/Type0" && sub != "/Type3" {
+				return fmt.Errorf("font subtype %q", sub)
+			}
+		}
+	}
+	if types["/Catalog"] != 1 || types["/Page"] != 1 || types["/Font"] < 1 {
+		return fmt.Errorf("objects by type %v: want one /Catalog, one /Page, a /Font", types)
+	}
+	info, err := exec.Command(pdfinfo, path).CombinedOutput()
+	if err != nil || !regexp.MustCompile(`(?m)^Pages:\s+1$`).Match(info) || !bytes.Contains(info, []byte("595 x 842 pts (A4)")) {
+		return fmt.Errorf("pdfinfo: %v\n%s", err, info)
+	}
+	var text, stderr bytes.Buffer
+	cmd := exec.Command(pdftotext, path, "-")
+	cmd.Stdout, cmd.Stderr = &text, &stderr
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("pdftotext: %v\n%s", err, stderr.String())
+	}
+	if bytes.Contains(info, []byte("Syntax ")) || stderr.Len() > 0 {
+		return fmt.Errorf("poppler reports problems:\n%s%s", info, stderr.String())
+	}
+	if !strings.Contains(text.String(), "Informativa sul trattamento dei dati personali") {
+		return fmt.Errorf("pdftotext does not find the title:\n%s", text.String())
+	}
+	return nil
 }
