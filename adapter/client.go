@@ -105,6 +105,11 @@ func New(cfg Config, opts ...Option) (*Client, error) {
 				c.log.Warn(f.Message, map[string]any{"field": f.Field})
 			}
 		}
+		// The services never redirect: following one could lead a test configuration to
+		// a production host (or anywhere) without the checks above.
+		hc.CheckRedirect = func(req *http.Request, _ []*http.Request) error {
+			return fmt.Errorf("redirect to %s refused: the FSE services do not redirect", req.URL.Redacted())
+		}
 		c.http = hc
 	} else if env == "prod" {
 		return nil, &ConfigError{Field: "http client", Msg: "a custom HTTP client is refused in prod",

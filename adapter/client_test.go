@@ -524,6 +524,12 @@ func TestConfigurationLocks(t *testing.T) {
 		}},
 		{"unknown environment", "environment", func(c *Config) { c.Environment = "staging" }},
 		{"unknown ASL", "asl", func(c *Config) { c.ASL = "aslxx" }},
+		{"test environment on the production host", "base_url", func(c *Config) {
+			c.Environment, c.ASL, c.BaseURL = "test", "aslba_test", "https://pdd-virtasl.rmmg.rsr.rupar.puglia.it:8181"
+		}},
+		{"local service URL on a production host", "service_urls.ITaccuinoService", func(c *Config) {
+			c.ServiceURLs = map[string]string{"ITaccuinoService": "https://fse.rmmg.rsr.rupar.puglia.it/aslba/ITaccuinoService"}
+		}},
 		{"local without base URL", "base_url", func(c *Config) { c.BaseURL = "" }},
 		{"missing TLS certificate in test", "tls.cert_file", func(c *Config) {
 			c.Environment, c.ASL, c.BaseURL, c.TLS.CertFile, c.TLS.KeyFile = "test", "aslba_test", "", "", ""
@@ -585,6 +591,33 @@ func TestConfigurationLocks(t *testing.T) {
 			t.Fatalf("New(ashta) = %v, warnings %v", err, c.Warnings())
 		}
 	})
+}
+
+// TestRedirectsAreRefused: a service answering a redirect elsewhere (a test host pointing at
+// a production one, say) is not followed: the second server sees nothing. (Go would follow a
+// 302/303 with a GET.)
+func TestRedirectsAreRefused(t *testing.T) {
+	r := newRegion(t)
+	var elsewhere atomic.Int64
+	other := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { elsewhere.Add(1) }))
+	other.TLS = r.srv.TLS // trusted by the client: only the refusal keeps it from being reached
+	other.StartTLS()
+	defer other.Close()
+	for _, code := range []int{http.StatusFound, http.StatusSeeOther, http.StatusTemporaryRedirect} {
+		redir := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+			http.Redirect(w, req, other.URL+req.URL.Path, code)
+		}))
+		redir.TLS = r.srv.TLS
+		redir.StartTLS()
+		c := r.client(t, func(cfg *Config) { cfg.BaseURL = redir.URL })
+		if _, err := c.Consents.Status(context.Background(), patient); err == nil {
+			t.Errorf("HTTP %d: Status through a redirect succeeded", code)
+		}
+		redir.Close()
+	}
+	if n := elsewhere.Load(); n != 0 {
+		t.Fatalf("the redirect target received %d requests", n)
+	}
 }
 
 func TestTracesAreRedacted(t *testing.T) {

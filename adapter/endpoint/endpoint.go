@@ -11,6 +11,7 @@ package endpoint
 
 import (
 	"fmt"
+	"net"
 	"net/url"
 	"sort"
 	"strings"
@@ -130,6 +131,29 @@ func (e *FieldError) Error() string {
 		s += "; " + e.Fix
 	}
 	return s
+}
+
+// productionDomains are the DNS names of the production network: the production gateway
+// (ProdBase) and everything under its domain. A URL on one of them is a production URL
+// whatever environment names it.
+var productionDomains = []string{"pdd-virtasl.rmmg.rsr.rupar.puglia.it", "rmmg.rsr.rupar.puglia.it"}
+
+// IsProductionHost reports whether host (a name or host:port, any case, trailing dot allowed)
+// is a production host: the production gateway or a name in its domain. It looks at the name
+// only, before any DNS lookup; an IP address is never recognised, so pointing a non-prod
+// configuration at a production IP is not caught here (the production certificate chain
+// would not verify against a test CA either).
+func IsProductionHost(host string) bool {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	host = strings.TrimSuffix(strings.ToLower(strings.TrimSpace(host)), ".")
+	for _, d := range productionDomains {
+		if host == d || strings.HasSuffix(host, "."+d) {
+			return true
+		}
+	}
+	return false
 }
 
 // ParseEnvironment validates an environment name.
@@ -287,6 +311,10 @@ func checkURL(env Environment, field, raw string, base bool) (*url.URL, error) {
 	}
 	if u.User != nil || u.RawQuery != "" || u.Fragment != "" {
 		return nil, &FieldError{Field: field, Value: raw, Msg: "credentials, query or fragment are not allowed", Fix: "keep only scheme, host, port and path"}
+	}
+	if env != Prod && IsProductionHost(u.Hostname()) {
+		return nil, &FieldError{Field: field, Value: raw, Msg: fmt.Sprintf("%s is a production host but the environment is %q", u.Hostname(), env),
+			Fix: `production hosts need "environment": "prod" and "allow_production": true; for tests use the test host or the simulator`}
 	}
 	if u.Scheme == "http" && env != Local {
 		return nil, &FieldError{Field: field, Value: raw, Msg: "plain http is allowed only in the local environment",

@@ -236,3 +236,40 @@ func TestBaseURLsPerEnvironment(t *testing.T) {
 		t.Errorf("a plain-http production base from base_urls: %v (want a FieldError naming base_urls.prod)", err)
 	}
 }
+
+// TestProductionHostNeedsProd: the production lock keys on the host, not only on the
+// environment's name; the check is on the name, before any DNS lookup.
+func TestProductionHostNeedsProd(t *testing.T) {
+	prodHosts := []string{
+		"https://pdd-virtasl.rmmg.rsr.rupar.puglia.it:8181",
+		"https://PDD-VIRTASL.rmmg.rsr.rupar.puglia.it.:8181/",
+		"https://other.rmmg.rsr.rupar.puglia.it",
+	}
+	for _, env := range []string{"test", "local"} {
+		for _, base := range prodHosts {
+			for _, cfg := range []Config{
+				{Environment: env, ASL: "aslba", BaseURL: base},
+				{Environment: env, ASL: "aslba", BaseURLs: map[string]string{env: base}},
+				{Environment: env, ASL: "aslba", BaseURL: "https://127.0.0.1:8443", ServiceURLs: map[string]string{"IDocumentService": base + "/aslba/IDocumentService"}},
+			} {
+				_, _, err := ResolveAll(cfg)
+				var fe *FieldError
+				if !errors.As(err, &fe) || !strings.Contains(fe.Msg, "production host") {
+					t.Errorf("%s with %+v: %v, want a FieldError on the production host", env, cfg, err)
+				}
+			}
+		}
+	}
+	// prod itself (the opt-in is adapter.New's and transport's second lock).
+	if _, _, err := ResolveAll(Config{Environment: "prod", ASL: "aslba", BaseURL: prodHosts[2]}); err != nil {
+		t.Errorf("prod on a production host: %v", err)
+	}
+	for _, h := range []string{"pddasl-preprod.sanita.regione.rsr.rupar.puglia.it:8181", "127.0.0.1", "[::1]:8443", "rmmg.rsr.rupar.puglia.it.example.com", "xrmmg.rsr.rupar.puglia.it"} {
+		if IsProductionHost(h) {
+			t.Errorf("IsProductionHost(%q) = true", h)
+		}
+	}
+	if !IsProductionHost("pdd-virtasl.rmmg.rsr.rupar.puglia.it:8181") {
+		t.Error("the production gateway with its port is not a production host")
+	}
+}
