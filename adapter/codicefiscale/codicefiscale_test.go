@@ -238,3 +238,48 @@ func BenchmarkValidate(b *testing.B) {
 		}
 	}
 }
+
+func TestFindEveryCaseAndPosition(t *testing.T) {
+	cfs := []string{"FSEPGL01E41A145J", "FSELBR01C41A145S", "PROVAX00X00X000Y", "FSEPGLLME41A145J", "STP1234567890123", "ENI1234567890123"}
+	wraps := []struct{ before, after string }{
+		{"", ""}, {"patient ", "."}, {"ID.", "0001"}, {"X_", "_3"}, {"20260101", ""}, {"abc", "xyz"},
+		{"2.16.840.1.113883.2.9.2.160.4.4^", ".0001"}, {"\"", "\""}, {"<v>", "</v>"}, {"ID.", "0001.pdf"}, {"-", "-"},
+	}
+	for _, cf := range cfs {
+		for _, c := range []string{cf, strings.ToLower(cf), strings.ToUpper(cf[:8]) + strings.ToLower(cf[8:])} {
+			for _, w := range wraps {
+				s := w.before + c + w.after
+				found := Find(s)
+				if len(found) != 1 || found[0][0] > len(w.before) || found[0][1] < len(w.before)+16 {
+					t.Errorf("Find(%q) = %v, want one range covering [%d,%d)", s, found, len(w.before), len(w.before)+16)
+				}
+				masked := ReplaceAll(s, func(m string) string { return strings.Repeat("*", len(m)) })
+				if strings.Contains(strings.ToUpper(masked), strings.ToUpper(cf)) {
+					t.Errorf("ReplaceAll(%q) = %q still holds the code", s, masked)
+				}
+				if !Contains(s) {
+					t.Errorf("Contains(%q) = false", s)
+				}
+			}
+		}
+	}
+	// Two codes back to back, and overlapping candidates, merge.
+	if got := Find("FSEPGL01E41A145JFSELBR01C41A145S"); len(got) != 1 || got[0] != [2]int{0, 32} {
+		t.Errorf("back to back: %v", got)
+	}
+	for _, s := range []string{"", "IGestoreConsensoService", "healthcareFacilityTypeCode", "2.16.840.1.113883.2.9.4.3.2",
+		"uuid:6f1c2a7e-3b9d-4c1e-8f2a-0123456789ab", "FSEPGL01E41A145", "FSE-00451", "comunicazioneConsensi", "practiceSettingCode",
+		"urn:oasis:names:tc:xacml:2.0:subject:role", "searchDocumentsResponse"} {
+		if got := Find(s); len(got) != 0 {
+			t.Errorf("Find(%q) = %v, want nothing", s, got)
+		}
+	}
+}
+
+func BenchmarkFind(b *testing.B) {
+	s := strings.Repeat("<fse:typeCode>11502-2</fse:typeCode> 2.16.840.1.113883.2.9.4.3.2 ", 1000)
+	b.SetBytes(int64(len(s)))
+	for i := 0; i < b.N; i++ {
+		Find(s)
+	}
+}

@@ -24,7 +24,7 @@ func TestRedact(t *testing.T) {
 			t.Errorf("redacted trace still contains %q:\n%s", secret, got)
 		}
 	}
-	for _, kept := range []string{"11502-2", "2.16.840.1.113883.2.9.4.3.2", "<fse:document>[redacted 20 bytes]</fse:document>", "<soap:Body>"} {
+	for _, kept := range []string{"11502-2", "<fse:document>[redacted 20 bytes]</fse:document>", "<soap:Body>"} {
 		if !strings.Contains(got, kept) {
 			t.Errorf("redacted trace lost %q:\n%s", kept, got)
 		}
@@ -57,5 +57,67 @@ func TestDirWrite(t *testing.T) {
 	var off Dir
 	if p, err := off.Write(at, "x", "y", "request", []byte(sample)); p != "" || err != nil {
 		t.Errorf("zero Dir wrote %q %v", p, err)
+	}
+}
+
+// TestRedactAllowList: the defects found by the review. Codes in every case and position
+// inside kept elements and attributes, and the free-text elements the old deny-list kept.
+func TestRedactAllowList(t *testing.T) {
+	env := `<?xml version="1.0"?><soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/">` +
+		`<soap:Header><wsa:MessageID>uuid:0b7c4d6e-1f2a-4b3c-9d8e-7f6a5b4c3d2e</wsa:MessageID>` +
+		`<saml:Assertion ID="_a" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion"><saml:Issuer>fsepuglia</saml:Issuer>` +
+		`<saml:Subject><saml:NameID>PROVAX00X00X000Y</saml:NameID></saml:Subject><saml:AttributeStatement>` +
+		`<saml:Attribute Name="urn:oasis:names:tc:xacml:2.0:subject:role"><saml:AttributeValue>AAS</saml:AttributeValue></saml:Attribute>` +
+		`<saml:Attribute Name="urn:oasis:names:tc:xacml:1.0:resource:resource-id"><saml:AttributeValue>FSEPGL01E41A145J^^^&amp;2.16.840.1.113883.2.9.4.3.2&amp;ISO</saml:AttributeValue></saml:Attribute>` +
+		`<saml:Attribute Name="urn:oasis:names:tc:xacml:1.0:subject:subject-id"><saml:AttributeValue>Mario Rossi</saml:AttributeValue></saml:Attribute>` +
+		`</saml:AttributeStatement></saml:Assertion></soap:Header><soap:Body>` +
+		`<fse:searchDocumentsResponse xmlns:fse="urn:x" ref="X_fsepgl01e41a145j_3"><fse:uniqueId>ID.FSEPGL01E41A145J0001</fse:uniqueId>` +
+		`<fse:uniqueId>2.16.840.1.113883.2.9.2.160.4.4^20260101FSEPGL01E41A145J</fse:uniqueId>` +
+		`<fse:id>abcFSELBR01C41A145Sxyz</fse:id><fse:typeCode>11502-2</fse:typeCode>` +
+		`<fse:titolo>Referto HIV</fse:titolo><fse:title>Referto HIV</fse:title><fse:posologia>1 compressa ogni 8 ore</fse:posologia>` +
+		`<fse:codiceAIC>012345678</fse:codiceAIC><fse:parametro>glicemia</fse:parametro><fse:unitaMisura>mg/dL</fse:unitaMisura>` +
+		`<fse:documentName>referto-hiv-rossi.pdf</fse:documentName><fse:tipo>visita oncologica</fse:tipo>` +
+		`<fse:rilevazione><fse:valore>180</fse:valore></fse:rilevazione>` +
+		`<fse:consenso><fse:codice>C2</fse:codice><fse:valore>true</fse:valore></fse:consenso>` +
+		`<fse:conteggio><fse:tipo>RILEVAZIONE</fse:tipo><fse:numero>3</fse:numero></fse:conteggio>` +
+		`<fse:nuovoCampo>Paziente Prova</fse:nuovoCampo><!-- Mario Rossi --><fse:note><![CDATA[nota riservata]]></fse:note>` +
+		`</fse:searchDocumentsResponse></soap:Body></soap:Envelope>`
+	got := string(Redact([]byte(env)))
+	upper := strings.ToUpper(got)
+	for _, secret := range []string{"FSEPGL01E41A145J", "FSELBR01C41A145S", "PROVAX00X00X000Y"} {
+		if strings.Contains(upper, secret) {
+			t.Errorf("redacted trace still contains %q (any case):\n%s", secret, got)
+		}
+	}
+	for _, secret := range []string{"HIV", "compressa", "012345678", "glicemia", "mg/dL", "referto-hiv", "oncologica", "180",
+		"Mario", "Rossi", "Paziente", "riservata"} {
+		if strings.Contains(got, secret) {
+			t.Errorf("redacted trace still contains %q:\n%s", secret, got)
+		}
+	}
+	for _, kept := range []string{"<wsa:MessageID>uuid:0b7c4d6e-1f2a-4b3c-9d8e-7f6a5b4c3d2e</wsa:MessageID>", "<saml:AttributeValue>AAS</saml:AttributeValue>",
+		"<fse:typeCode>11502-2</fse:typeCode>", "<fse:uniqueId>ID.CF[redacted]0001</fse:uniqueId>", "^20260101CF[redacted]</fse:uniqueId>",
+		`ref="X_CF[redacted]_3"`, "<fse:codice>C2</fse:codice><fse:valore>true</fse:valore>", "<fse:tipo>RILEVAZIONE</fse:tipo><fse:numero>3</fse:numero>",
+		"<fse:titolo>[redacted 11 bytes]</fse:titolo>", `<?xml version="1.0"?>`, "</soap:Envelope>"} {
+		if !strings.Contains(got, kept) {
+			t.Errorf("redacted trace lost %q:\n%s", kept, got)
+		}
+	}
+	// Truncated input: the tail is redacted, not copied.
+	if tr := string(Redact([]byte(`<a><fse:note>Mario Rossi`))); strings.Contains(tr, "Mario") {
+		t.Errorf("truncated: %s", tr)
+	}
+	if tr := string(Redact([]byte(`<a><fse:uniqueId x="FSEPGL01E41A145J`))); strings.Contains(tr, "FSEPGL01E41A145J") {
+		t.Errorf("truncated tag: %s", tr)
+	}
+}
+
+func BenchmarkRedact20MB(b *testing.B) {
+	env := []byte(`<soap:Envelope><soap:Body><fse:addDocument><fse:uniqueId>x</fse:uniqueId><fse:document>` +
+		strings.Repeat("JVBERi0xLjcKJeLjz9MK", 1<<20) + `</fse:document></fse:addDocument></soap:Body></soap:Envelope>`)
+	b.SetBytes(int64(len(env)))
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		Redact(env)
 	}
 }

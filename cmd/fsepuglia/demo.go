@@ -14,6 +14,7 @@ import (
 	"github.com/fsepuglia/fsepuglia/adapter/docmeta"
 	"github.com/fsepuglia/fsepuglia/adapter/pdfcda/pdfcdatest"
 	"github.com/fsepuglia/fsepuglia/adapter/sim"
+	"github.com/fsepuglia/fsepuglia/cmd/fsepuglia/internal/redact"
 	"github.com/urfave/cli/v2"
 )
 
@@ -108,12 +109,15 @@ func (a *appEnv) demo(ctx context.Context, keep bool) (err error) {
 	}
 
 	global := []string{"fsepuglia", "--config", srv.ClientConfigPath(), "--data-dir", filepath.Join(tmp, "outbox")}
+	if a.opts.LogLevel != "" {
+		global = append(global, "--log-level", a.opts.LogLevel) // the steps log as the demo was asked to
+	}
 	steps := demoSteps(a.stdout, tmp, docsDir, docs)
 	var failed []string
 	for i, st := range steps {
 		fmt.Fprintf(a.stdout, "\n== %d. %s\n", i+1, st.title)
 		args := append(append([]string{}, global...), st.args...)
-		fmt.Fprintf(a.stdout, "$ %s\n", strings.Join(args, " "))
+		fmt.Fprintf(a.stdout, "$ %s\n", redact.Text(strings.Join(args, " "))) // a transcript is a log: no CF
 		res := a.runDemoStep(ctx, args, st)
 		mark := "as expected"
 		if !res.ok(st.want) {
