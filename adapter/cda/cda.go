@@ -3,9 +3,14 @@
 // effectiveTime, confidentiality, language, set id and version, patient ids, author,
 // custodian and legal authenticator.
 //
-// ParseHeader streams the XML with encoding/xml and stops at the body (the first
-// ClinicalDocument/component), so the cost does not depend on the size of the body. Token
-// count and nesting depth are capped against hostile input.
+// ParseHeader streams the whole document with encoding/xml: the header fields are taken
+// before the body (the first ClinicalDocument/component), and the body is read to the end
+// so that a document that is not well-formed anywhere (truncated, unclosed, garbage after
+// the header, a second root, duplicate attributes) is refused. Token count and nesting
+// depth are capped over the whole document against hostile input.
+//
+// HL7 times written without a UTC offset are local Italian time: ParseTime takes them in
+// Europe/Rome (Rome), with its daylight-saving rules.
 //
 // Person names are health-related personal data: Name's String method redacts them, so a
 // Header printed with %v or %+v does not leak them, and they are left out of JSON.
@@ -20,8 +25,21 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	_ "time/tzdata" // Europe/Rome must resolve on a machine without a zoneinfo database
+	"unicode"
 	"unicode/utf8"
 )
+
+// Rome is Europe/Rome, the zone of CDA times written without a UTC offset.
+var Rome = mustLoad("Europe/Rome")
+
+func mustLoad(name string) *time.Location {
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		panic("cda: " + err.Error()) // time/tzdata is embedded: cannot happen
+	}
+	return loc
+}
 
 // Namespace is the HL7 v3 namespace of a CDA R2 document.
 const Namespace = "urn:hl7-org:v3"
@@ -156,16 +174,18 @@ func (e *LimitError) Error() string { return fmt.Sprintf("cda: %s exceeds %d", e
 
 // Limits caps the work on hostile input; zero fields take their defaults.
 type Limits struct {
-	// MaxTokens caps the XML tokens read before the header ends (default 200,000).
+	// MaxTokens caps the XML tokens of the whole document (default 5,000,000: a large
+	// structured body has a few hundred thousand).
 	MaxTokens int
-	// MaxDepth caps the element nesting (default 256).
+	// MaxDepth caps the element nesting, in the header and the body (default 256).
 	MaxDepth int
 }
 
-// ParseHeader reads the CDA header from r, stopping at the body.
+// ParseHeader reads the CDA header from r and checks that the whole document is
+// well-formed XML with one HL7 v3 ClinicalDocument root.
 func ParseHeader(r io.Reader, lim Limits) (*Header, error) {
 	if lim.MaxTokens <= 0 {
-		lim.MaxTokens = 200_000
+		lim.MaxTokens = 5_000_000
 	}
 	if lim.MaxDepth <= 0 {
 		lim.MaxDepth = 256
@@ -178,29 +198,45 @@ func ParseHeader(r io.Reader, lim Limits) (*Header, error) {
 	var name *Name
 	authors := 0
 	tokens := 0
-	rootSeen := false
+	rootSeen, rootDone, inBody := false, false, false
 	for {
 		tok, err := d.Token()
 		if err == io.EOF {
-			if !rootSeen {
+			switch {
+			case !rootSeen:
 				return nil, &SyntaxError{Msg: "no root element"}
+			case !rootDone:
+				line, _ := d.InputPos()
+				return nil, &SyntaxError{Line: line, Msg: "document ends before </ClinicalDocument> (truncated?)"}
 			}
-			return nil, &SyntaxError{Msg: "document ends inside the header"}
+			return h, nil
 		}
 		if err != nil {
 			line, _ := d.InputPos()
 			var se *xml.SyntaxError
 			if errors.As(err, &se) {
-				return nil, &SyntaxError{Line: se.Line, Msg: se.Msg, Err: err}
+				msg := se.Msg
+				if msg == "unexpected EOF" && rootSeen {
+					msg = fmt.Sprintf("document ends %d element(s) deep, before </ClinicalDocument> (truncated?)", len(stack))
+				}
+				return nil, &SyntaxError{Line: se.Line, Msg: msg, Err: err}
 			}
 			return nil, &SyntaxError{Line: line, Msg: err.Error(), Err: err}
 		}
 		tokens++
 		if tokens > lim.MaxTokens {
-			return nil, &LimitError{What: "XML tokens in the header", Limit: lim.MaxTokens}
+			return nil, &LimitError{What: "XML tokens in the document", Limit: lim.MaxTokens}
 		}
 		switch t := tok.(type) {
 		case xml.StartElement:
+			if err := uniqueAttrs(t); err != nil {
+				line, _ := d.InputPos()
+				return nil, &SyntaxError{Line: line, Msg: err.Error()}
+			}
+			if rootDone {
+				line, _ := d.InputPos()
+				return nil, &SyntaxError{Line: line, Msg: "content after </ClinicalDocument>: an XML document has one root element"}
+			}
 			if !rootSeen {
 				if t.Name.Space != Namespace || t.Name.Local != "ClinicalDocument" {
 					return nil, &NotCDAError{Namespace: t.Name.Space, Local: t.Name.Local}
@@ -214,13 +250,16 @@ func ParseHeader(r io.Reader, lim Limits) (*Header, error) {
 				local = t.Name.Local
 			}
 			if len(stack) == 1 && local == "component" {
-				return h, nil // the body starts: the header is complete
+				inBody = true // the header is complete; the body is only checked
 			}
 			stack = append(stack, local)
 			if len(stack) > lim.MaxDepth {
 				return nil, &LimitError{What: "element depth", Limit: lim.MaxDepth}
 			}
 			text, name = nil, nil
+			if inBody {
+				continue
+			}
 			if local == "author" && len(stack) == 2 {
 				authors++
 			}
@@ -232,14 +271,51 @@ func ParseHeader(r io.Reader, lim Limits) (*Header, error) {
 			stack = stack[:len(stack)-1]
 			text = nil
 			if len(stack) == 0 {
-				return h, nil // a document without a body
+				rootDone = true
 			}
 		case xml.CharData:
+			if (!rootSeen || rootDone) && len(bytes.TrimSpace(t)) > 0 {
+				line, _ := d.InputPos()
+				return nil, &SyntaxError{Line: line, Msg: "text outside the root element"}
+			}
 			if text != nil {
 				*text += string(bytes.TrimSpace(t))
 			}
+		case xml.Directive:
+			if rootSeen {
+				line, _ := d.InputPos()
+				return nil, &SyntaxError{Line: line, Msg: "a <!DOCTYPE> or other declaration after the root element starts"}
+			}
 		}
 	}
+}
+
+// nameStart reports whether a (local) name starts as XML requires; encoding/xml accepts
+// digits, '-' and '.' there.
+func nameStart(s string) bool {
+	r, _ := utf8.DecodeRuneInString(s)
+	return r == '_' || unicode.IsLetter(r)
+}
+
+// uniqueAttrs refuses an element with the same attribute twice (by expanded name, which
+// covers the raw name), which XML forbids and encoding/xml lets through.
+func uniqueAttrs(t xml.StartElement) error {
+	if !nameStart(t.Name.Local) {
+		return fmt.Errorf("element name %q does not start with a letter or _", t.Name.Local)
+	}
+	for i := range t.Attr {
+		if !nameStart(t.Attr[i].Name.Local) {
+			return fmt.Errorf("attribute name %q on <%s> does not start with a letter or _", t.Attr[i].Name.Local, t.Name.Local)
+		}
+	}
+	for i := 1; i < len(t.Attr); i++ {
+		for j := 0; j < i; j++ {
+			if t.Attr[i].Name == t.Attr[j].Name {
+				return fmt.Errorf("attribute %q appears twice on <%s>", t.Attr[i].Name.Local, t.Name.Local)
+			}
+		}
+	}
+	return nil
 }
 
 func attr(t xml.StartElement, local string) string {
@@ -358,11 +434,16 @@ func (l *latin1Reader) Read(p []byte) (int, error) {
 	return len(out), err
 }
 
-// ParseTime parses an HL7 TS value (YYYY[MM[DD[HH[MM[SS[.fff]]]]]][+-ZZZZ]); without a zone
-// the time is taken in loc (UTC when nil).
+// ParseTime parses an HL7 TS value: YYYY[MM[DD[HH[MM[SS[.f...]]]]]] with an optional UTC
+// offset +HHMM or -HHMM. Without an offset the time is local time in loc (Rome, that is
+// Europe/Rome with its daylight-saving rules, when nil: Italian CDAs write local time).
+// Anything else is an error: a time that cannot be read is never replaced by a guess.
 func ParseTime(s string, loc *time.Location) (time.Time, error) {
 	if loc == nil {
-		loc = time.UTC
+		loc = Rome
+	}
+	bad := func(why string) (time.Time, error) {
+		return time.Time{}, fmt.Errorf("cda: bad HL7 time %q: %s (want YYYYMMDDHHMMSS, optionally +HHMM or -HHMM)", s, why)
 	}
 	base, zone := s, ""
 	if i := strings.IndexAny(s, "+-"); i >= 0 {
@@ -370,21 +451,40 @@ func ParseTime(s string, loc *time.Location) (time.Time, error) {
 	}
 	frac := ""
 	if i := strings.IndexByte(base, '.'); i >= 0 {
-		base, frac = base[:i], base[i:]
+		base, frac = base[:i], base[i+1:]
+	}
+	digits := func(x string) bool {
+		for _, c := range x {
+			if c < '0' || c > '9' {
+				return false
+			}
+		}
+		return true
 	}
 	layouts := map[int]string{4: "2006", 6: "200601", 8: "20060102", 10: "2006010215", 12: "200601021504", 14: "20060102150405"}
 	layout, ok := layouts[len(base)]
-	if !ok || (frac != "" && len(base) != 14) {
-		return time.Time{}, fmt.Errorf("cda: bad HL7 time %q", s)
+	switch {
+	case !ok || !digits(base):
+		return bad("the date and time must be 4, 6, 8, 10, 12 or 14 digits")
+	case strings.Contains(s, ".") && (len(base) != 14 || frac == "" || len(frac) > 9 || !digits(frac)):
+		return bad("a fraction of a second needs all 14 digits before it and 1 to 9 digits after")
+	case zone != "" && (len(zone) != 5 || !digits(zone[1:]) || zone[1:3] > "14" || zone[3:] > "59"):
+		return bad("the UTC offset must be +HHMM or -HHMM")
 	}
-	value := base + frac
+	value := base
 	if frac != "" {
-		layout += "." + strings.Repeat("0", len(frac)-1)
+		layout += "." + strings.Repeat("0", len(frac))
+		value += "." + frac
 	}
+	var t time.Time
+	var err error
 	if zone != "" {
-		layout += "-0700"
-		value += zone
-		return time.Parse(layout, value)
+		t, err = time.Parse(layout+"-0700", value+zone)
+	} else {
+		t, err = time.ParseInLocation(layout, value, loc)
 	}
-	return time.ParseInLocation(layout, value, loc)
+	if err != nil {
+		return bad(strings.TrimPrefix(err.Error(), "parsing time "))
+	}
+	return t, nil
 }

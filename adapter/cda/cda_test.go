@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -124,27 +123,41 @@ func TestLatin1(t *testing.T) {
 	}
 }
 
-// stopReader counts the bytes the parser reads.
-type stopReader struct {
-	r    io.Reader
-	read int
-}
-
-func (s *stopReader) Read(p []byte) (int, error) {
-	n, err := s.r.Read(p)
-	s.read += n
-	return n, err
-}
-
-// TestStopsAtBody: a document with a 20 MB body is parsed after reading a few KB.
-func TestStopsAtBody(t *testing.T) {
-	doc := pdfcdatest.CDA{BodyPadding: 20 << 20}.Bytes()
-	sr := &stopReader{r: bytes.NewReader(doc)}
-	if _, err := cda.ParseHeader(sr, cda.Limits{}); err != nil {
-		t.Fatal(err)
+// TestWholeDocument: the body is read to the end, so a document that is not well-formed
+// after the header is refused (issue 10: these passed as well-formed when the parser
+// stopped at the first <component>).
+func TestWholeDocument(t *testing.T) {
+	good := pdfcdatest.CDA{}.Bytes()
+	at := bytes.Index(good, []byte("<component>")) + len("<component>")
+	cases := []struct {
+		name string
+		doc  []byte
+		want string // "" for accepted, else a substring of the error
+	}{
+		{"complete", good, ""},
+		{"large body", pdfcdatest.CDA{BodyPadding: 2 << 20}.Bytes(), ""},
+		{"comment and PI after the root", append(append([]byte{}, good...), "<!-- fine -->\n<?pi x?>\n"...), ""},
+		{"closing </ClinicalDocument> removed", bytes.Replace(good, []byte("</ClinicalDocument>"), nil, 1), "truncated"},
+		{"truncated at 90%", good[:len(good)*9/10], "truncated"},
+		{"garbage after the first <component>", append(append(append([]byte{}, good[:at]...), "<<garbage & more>>"...), good[at:]...), "not well-formed"},
+		{"mismatched tag in the body", bytes.Replace(good, []byte("</section>"), []byte("</sektion>"), 1), "not well-formed"},
+		{"second root", append(append([]byte{}, good...), "<ClinicalDocument xmlns=\"urn:hl7-org:v3\"/>"...), "one root"},
+		{"text after the root", append(append([]byte{}, good...), "trailing words"...), "outside the root"},
+		{"text before the root", []byte("hello " + string(good[bytes.Index(good, []byte("<ClinicalDocument")):])), "not well-formed"},
+		{"duplicate attribute in the body", bytes.Replace(good, []byte(`<code code="18719-5"`), []byte(`<code code="18719-5" code="x"`), 1), "twice"},
+		{"element name starting with a digit", bytes.Replace(good, []byte("<section>"), []byte("<1section>"), 1), "not well-formed"},
+		{"body deeper than the limit", bytes.Replace(good, []byte("<section>"), []byte("<section>"+strings.Repeat("<a>", 300)+strings.Repeat("</a>", 300)), 1), "depth"},
 	}
-	if sr.read > 64<<10 {
-		t.Fatalf("read %d bytes of a %d-byte document", sr.read, len(doc))
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := cda.ParseHeader(bytes.NewReader(tc.doc), cda.Limits{})
+			switch {
+			case tc.want == "" && err != nil:
+				t.Fatalf("refused: %v", err)
+			case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+				t.Fatalf("err = %v, want one saying %q", err, tc.want)
+			}
+		})
 	}
 }
 
@@ -176,22 +189,38 @@ func TestSamples(t *testing.T) {
 }
 
 func TestParseTime(t *testing.T) {
-	rome := time.FixedZone("CET", 3600)
+	utc := func(y int, mo time.Month, d, h, mi, sec, ns int) time.Time {
+		return time.Date(y, mo, d, h, mi, sec, ns, time.UTC)
+	}
 	cases := []struct {
 		in   string
 		want time.Time
 		bad  bool
 	}{
-		{"2022", time.Date(2022, 1, 1, 0, 0, 0, 0, time.UTC), false},
-		{"20220330", time.Date(2022, 3, 30, 0, 0, 0, 0, time.UTC), false},
-		{"202203301124", time.Date(2022, 3, 30, 11, 24, 0, 0, time.UTC), false},
-		{"20220330112426+0100", time.Date(2022, 3, 30, 10, 24, 26, 0, time.UTC), false},
-		{"20220330112426-0500", time.Date(2022, 3, 30, 16, 24, 26, 0, time.UTC), false},
-		{"20220330112426.123+0000", time.Date(2022, 3, 30, 11, 24, 26, 123e6, time.UTC), false},
+		// Without an offset: local time in Europe/Rome (CET +01:00 in winter, CEST +02:00 in summer).
+		{"2022", utc(2021, 12, 31, 23, 0, 0, 0), false},
+		{"20220330", utc(2022, 3, 29, 22, 0, 0, 0), false},
+		{"202203301124", utc(2022, 3, 30, 9, 24, 0, 0), false},
+		{"20260115120000", utc(2026, 1, 15, 11, 0, 0, 0), false},
+		{"20260701120000", utc(2026, 7, 1, 10, 0, 0, 0), false},
+		{"20261025013000", utc(2026, 10, 24, 23, 30, 0, 0), false}, // before the October change: still CEST
+		// With an offset the offset rules.
+		{"20220330112426+0100", utc(2022, 3, 30, 10, 24, 26, 0), false},
+		{"20220330112426-0500", utc(2022, 3, 30, 16, 24, 26, 0), false},
+		{"20220330112426.123+0000", utc(2022, 3, 30, 11, 24, 26, 123e6), false},
+		{"20220330+0200", utc(2022, 3, 29, 22, 0, 0, 0), false},
 		{"2022033", time.Time{}, true},
 		{"2022-03-30", time.Time{}, true},
 		{"20221330", time.Time{}, true},
+		{"20220230", time.Time{}, true},
 		{"", time.Time{}, true},
+		{"20220330112426+01", time.Time{}, true},
+		{"20220330112426+2500", time.Time{}, true},
+		{"20220330112426+01x0", time.Time{}, true},
+		{"20220330112426.", time.Time{}, true},
+		{"202203301124.5", time.Time{}, true},
+		{"2022033011242a", time.Time{}, true},
+		{" 20220330", time.Time{}, true},
 	}
 	for _, tc := range cases {
 		t.Run(tc.in, func(t *testing.T) {
@@ -200,13 +229,13 @@ func TestParseTime(t *testing.T) {
 				t.Fatalf("err = %v, bad %v", err, tc.bad)
 			}
 			if !tc.bad && !got.Equal(tc.want) {
-				t.Fatalf("got %v, want %v", got, tc.want)
+				t.Fatalf("got %v, want %v", got.UTC(), tc.want)
 			}
 		})
 	}
-	got, _ := cda.ParseTime("202203301124", rome)
-	if !got.Equal(time.Date(2022, 3, 30, 10, 24, 0, 0, time.UTC)) {
-		t.Fatalf("zone-less time in CET: %v", got)
+	got, _ := cda.ParseTime("202203301124", time.UTC)
+	if !got.Equal(utc(2022, 3, 30, 11, 24, 0, 0)) {
+		t.Fatalf("zone-less time in an explicit UTC: %v", got)
 	}
 }
 

@@ -92,8 +92,15 @@ type Options struct {
 	// CDA XML, as older producers send; the envelope counts as a signature. Off by default:
 	// the bytes sent are then not a PDF.
 	AllowP7M bool
-	// Location is the zone of CDA times written without an offset (UTC when nil).
+	// Location is the zone of CDA times written without an offset (cda.Rome, Europe/Rome,
+	// when nil).
 	Location *time.Location
+	// Repairable reads a PDF whose structure is broken (no startxref/%%EOF, a
+	// cross-reference that does not resolve, wrong stream lengths) by scanning it for
+	// objects, as viewers do; CheckStructure then passes and says what was repaired. Off by
+	// default: the region's validators read the file strictly, and a repaired reading may
+	// not be what the producer meant.
+	Repairable bool
 	// MaxSize caps the document size (default 100 MiB).
 	MaxSize int64
 	// Limits caps the PDF reader.
@@ -111,6 +118,8 @@ type Check struct {
 	Expected string `json:"expected,omitempty"`
 	// Message explains the outcome.
 	Message string `json:"message"`
+	// Fix says what to do about a failure.
+	Fix string `json:"fix,omitempty"`
 	// OK is true when the check passed.
 	OK bool `json:"ok"`
 	// FaultCode is the FSE fault the region (and the simulator) answers for this failure.
@@ -122,10 +131,12 @@ type Check struct {
 // The check IDs.
 const (
 	CheckFormat     = "format"             // the file is a PDF (or XML when allowed)
+	CheckStructure  = "pdf.structure"      // startxref, cross-reference, trailer and %%EOF resolve
 	CheckPDF        = "pdf.readable"       // the PDF can be read
 	CheckAttachment = "cda.attachment"     // the PDF embeds cda.xml
 	CheckCDA        = "cda.wellformed"     // cda.xml is well-formed HL7 v3 ClinicalDocument
 	CheckDocumentID = "document.id"        // the document id has root and extension
+	CheckTime       = "document.time"      // effectiveTime is a valid HL7 time (the creation time)
 	CheckRegion     = "document.id.region" // strict: the id root is under Puglia's OID
 	CheckPatientCF  = "patient.cf"         // the patient CF is valid
 	CheckPatient    = "patient.match"      // the patient is the requested one
@@ -145,7 +156,13 @@ type Report struct {
 	InnerFormat pdfcda.Format `json:"inner_format,omitempty"`
 	PDFVersion  string        `json:"pdf_version,omitempty"`
 	Attachments []string      `json:"attachments,omitempty"`
-	CDASize     int           `json:"cda_size,omitempty"`
+	// CDAFile describes the cda.xml attachment (file specification and stream entries).
+	CDAFile *pdfcda.EmbeddedFile `json:"cda_file,omitempty"`
+	CDASize int                  `json:"cda_size,omitempty"`
+	// Revisions counts the PDF's revisions (1 + incremental updates); Repaired says what
+	// Options.Repairable had to repair.
+	Revisions int    `json:"revisions,omitempty"`
+	Repaired  string `json:"repaired,omitempty"`
 	// Signed is true when at least one PDF signature dictionary was found, or the document
 	// came in a CAdES envelope (CAdES true). No signature is verified.
 	Signed     bool               `json:"signed"`
@@ -169,6 +186,9 @@ func (e *CheckError) Error() string {
 		fmt.Fprintf(&b, "; %s (%s): %s", c.ID, c.Field, c.Message)
 		if !c.Personal && (c.Found != "" || c.Expected != "") {
 			fmt.Fprintf(&b, " [found %q, expected %s]", c.Found, c.Expected)
+		}
+		if c.Fix != "" {
+			fmt.Fprintf(&b, " - fix: %s", c.Fix)
 		}
 	}
 	return b.String()
@@ -253,7 +273,11 @@ func InspectBytes(data []byte, name string, opts Options) *Report {
 	r := &Report{Name: name, Size: int64(len(data)), SHA256: hex.EncodeToString(sum[:])}
 	r.Metadata.Hash, r.Metadata.Size, r.Metadata.DocumentName = r.SHA256, r.Size, name
 
-	doc, err := pdfcda.Read(data, opts.Limits)
+	read := pdfcda.Read
+	if opts.Repairable {
+		read = pdfcda.ReadRepair
+	}
+	doc, err := read(data, opts.Limits)
 	format := pdfcda.Detect(data)
 	inner := format
 	if doc != nil {
@@ -283,21 +307,48 @@ func InspectBytes(data []byte, name string, opts Options) *Report {
 		} else if format == pdfcda.FormatP7M && doc != nil {
 			found = "p7m with " + string(inner)
 		}
-		r.fail(Check{ID: CheckFormat, Field: "mimeType", Found: found, Expected: "application/pdf", Message: "the document is not a PDF (Il documento non è pdf)", FaultCode: "FSE-00415"})
+		r.fail(Check{ID: CheckFormat, Field: "mimeType", Found: found, Expected: "application/pdf", Message: "the document is not a PDF (Il documento non è pdf)", FaultCode: "FSE-00415",
+			Fix: "publish the PDF with the CDA embedded as cda.xml (fsepuglia inject), not the file itself"})
 		return r
 	}
-	if format == pdfcda.FormatP7M && err != nil {
-		r.fail(Check{ID: CheckPDF, Field: "document", Found: err.Error(), Expected: "a CAdES envelope with content", Message: "the p7m envelope cannot be read", FaultCode: "FSE-00415"})
-		return r
+	var se *pdfcda.StructureError
+	var ae *pdfcda.AttachmentError
+	attachErr := errors.As(err, &ae)
+	dupFail := func() {
+		r.fail(Check{ID: CheckAttachment, Field: "cda.xml", Found: ae.Msg, Expected: `exactly one embedded file named "cda.xml" with its file stream`,
+			Message: "the PDF does not embed exactly one readable cda.xml", FaultCode: "FSE-00422",
+			Fix: "embed exactly one CDA, as cda.xml (fsepuglia inject), and remove any other attachment of that name"})
 	}
-	if err != nil {
-		r.fail(Check{ID: CheckPDF, Field: "document", Found: err.Error(), Expected: "a readable PDF", Message: "the PDF cannot be read", FaultCode: "FSE-00415"})
+	switch {
+	case errors.As(err, &se):
+		r.fail(Check{ID: CheckStructure, Field: se.Part, Found: se.Msg, Expected: "startxref pointing at a cross-reference section, every object where it says, a trailer with /Root, %%EOF at the end",
+			Message: "the PDF's file structure is broken (truncated or damaged): the region reads it strictly", FaultCode: "FSE-00415",
+			Fix: "export or save the PDF again from the producing software (or rebuild it, e.g. `qpdf broken.pdf fixed.pdf`) and sign it again; --repairable only reads it anyway"})
+		return r
+	case attachErr && doc == nil:
+		dupFail()
+		return r
+	case format == pdfcda.FormatP7M && err != nil && !attachErr:
+		r.fail(Check{ID: CheckPDF, Field: "document", Found: err.Error(), Expected: "a CAdES envelope with content", Message: "the p7m envelope cannot be read", FaultCode: "FSE-00415",
+			Fix: "sign the document again as an enveloping (attached) CAdES .p7m, or publish the signed PDF instead"})
+		return r
+	case err != nil && !attachErr:
+		r.fail(Check{ID: CheckPDF, Field: "document", Found: err.Error(), Expected: "a readable PDF", Message: "the PDF cannot be read", FaultCode: "FSE-00415",
+			Fix: "export the PDF again without encryption, with Flate-compressed or uncompressed streams"})
 		return r
 	}
 	if format == pdfcda.FormatPDF || inner == pdfcda.FormatPDF {
+		if doc.Repaired != "" {
+			c := Check{ID: CheckStructure, Field: "document", Found: doc.Repaired, Expected: "a sound file structure", OK: true,
+				Message: fmt.Sprintf("damaged, read by scanning because --repairable was given (%d damaged object header(s) skipped)", doc.Damaged)}
+			r.Checks = append(r.Checks, c)
+		} else {
+			r.pass(CheckStructure, "document", fmt.Sprintf("%d revision(s)", doc.Revisions), "startxref, cross-reference, trailer and %%EOF that resolve")
+		}
 		r.pass(CheckPDF, "document", fmt.Sprintf("%d objects", doc.Objects), "a readable PDF")
 	}
 	r.Format, r.PDFVersion, r.Attachments, r.Signatures = doc.Format, doc.PDFVersion, doc.Attachments, doc.Signatures
+	r.CDAFile, r.Revisions, r.Repaired = doc.CDAFile, doc.Revisions, doc.Repaired
 	if doc.Inner != "" {
 		r.InnerFormat = doc.Inner
 	}
@@ -311,12 +362,18 @@ func InspectBytes(data []byte, name string, opts Options) *Report {
 			r.pass(CheckSignature, "signature", "CAdES envelope (not verified)", "a PAdES signature or, as allowed, a CAdES envelope")
 		default:
 			found := "no signature dictionary"
-			r.fail(Check{ID: CheckSignature, Field: "signature", Found: found, Expected: "a PAdES signature (/ByteRange and /Contents)", Message: "the PDF is not signed and a signature is required", FaultCode: "FSE-00422"})
+			r.fail(Check{ID: CheckSignature, Field: "signature", Found: found, Expected: "a PAdES signature (/ByteRange and /Contents)", Message: "the PDF is not signed and a signature is required", FaultCode: "FSE-00422",
+				Fix: "sign the PDF (PAdES, fsepuglia sign --pdf) after embedding the CDA"})
 		}
 	}
 
+	if attachErr {
+		dupFail()
+		return r
+	}
 	if doc.CDA == nil {
-		r.fail(Check{ID: CheckAttachment, Field: "cda.xml", Found: foundAttachments(doc.Attachments), Expected: `an embedded file named exactly "cda.xml"`, Message: "the PDF does not embed the CDA as cda.xml", FaultCode: "FSE-00422"})
+		r.fail(Check{ID: CheckAttachment, Field: "cda.xml", Found: foundAttachments(doc.Attachments), Expected: `an embedded file named exactly "cda.xml"`, Message: "the PDF does not embed the CDA as cda.xml", FaultCode: "FSE-00422",
+			Fix: "embed the CDA as an attachment named exactly cda.xml (fsepuglia inject CDA.xml --pdf BASE.pdf)"})
 		return r
 	}
 	r.CDASize = len(doc.CDA)
@@ -327,10 +384,17 @@ func InspectBytes(data []byte, name string, opts Options) *Report {
 	if err != nil {
 		c := Check{ID: CheckCDA, Field: "cda.xml", Expected: "a well-formed {urn:hl7-org:v3}ClinicalDocument", Message: err.Error(), FaultCode: "FSE-00422"}
 		var nc *cda.NotCDAError
-		if errors.As(err, &nc) {
+		var lim *cda.LimitError
+		switch {
+		case errors.As(err, &nc):
 			c.Found = "{" + nc.Namespace + "}" + nc.Local
-		} else {
+			c.Fix = "embed an HL7 CDA R2 document: root ClinicalDocument in the namespace urn:hl7-org:v3"
+		case errors.As(err, &lim):
+			c.Found = "beyond the reader's limits"
+			c.Fix = "check the CDA: it is nested or long far beyond any clinical document"
+		default:
 			c.Found = "not well-formed XML"
+			c.Fix = "export the CDA again from the producing software (check it with xmllint --noout cda.xml) and embed it again"
 		}
 		r.fail(c)
 		return r
@@ -415,7 +479,7 @@ func (r *Report) derive(h *cda.Header, opts Options) {
 		if t, err := cda.ParseTime(h.EffectiveTime, opts.Location); err == nil {
 			m.CreationTime = t.UTC()
 		}
-	}
+	} // an unreadable or missing time leaves CreationTime zero: CheckTime fails it
 	if h.Author != nil {
 		for _, id := range h.Author.IDs {
 			if id.Root == cda.OIDFiscalCode {
@@ -476,16 +540,35 @@ func (r *Report) check(h *cda.Header, opts Options) {
 
 	// Document id.
 	if root, ext, _ := strings.Cut(m.UniqueID, "^"); root == "" || ext == "" {
-		r.fail(Check{ID: CheckDocumentID, Field: "uniqueId", Found: m.UniqueID, Expected: "ClinicalDocument/id with @root and @extension", Message: "the document id is missing or incomplete", FaultCode: "FSE-00400"})
+		r.fail(Check{ID: CheckDocumentID, Field: "uniqueId", Found: m.UniqueID, Expected: "ClinicalDocument/id with @root and @extension", Message: "the document id is missing or incomplete", FaultCode: "FSE-00400", Fix: "give ClinicalDocument/id both @root (the structure's OID) and @extension (the document's number), or pass --unique-id"})
 	} else {
 		r.pass(CheckDocumentID, "uniqueId", m.UniqueID, "root^extension")
 	}
+	// Creation time: ClinicalDocument/effectiveTime, never silently replaced.
+	_, terr := cda.ParseTime(h.EffectiveTime, opts.Location)
+	switch {
+	case !opts.Overrides.CreationTime.IsZero():
+		msg := "ok (overridden)"
+		if terr != nil {
+			msg = "ok (overridden; the CDA's own effectiveTime is not valid: " + terr.Error() + ")"
+		}
+		r.Checks = append(r.Checks, Check{ID: CheckTime, Field: "creationTime", Found: m.CreationTime.Format(time.RFC3339), Expected: "a creation time", Message: msg, OK: true})
+	case h.EffectiveTime == "":
+		r.fail(Check{ID: CheckTime, Field: "creationTime", Expected: "ClinicalDocument/effectiveTime/@value", Message: "the CDA has no effectiveTime: the creation time is unknown", FaultCode: "FSE-00400",
+			Fix: "write ClinicalDocument/effectiveTime value=\"YYYYMMDDHHMMSS+0100\" (the time the document was created)"})
+	case terr != nil:
+		r.fail(Check{ID: CheckTime, Field: "creationTime", Found: h.EffectiveTime, Expected: "an HL7 time YYYYMMDDHHMMSS[+-HHMM] (without an offset: Italian local time)", Message: "the CDA's effectiveTime cannot be read: " + terr.Error(), FaultCode: "FSE-00400",
+			Fix: "write ClinicalDocument/effectiveTime/@value as YYYYMMDDHHMMSS with its offset, e.g. 20260315103000+0100"})
+	default:
+		r.pass(CheckTime, "creationTime", h.EffectiveTime, m.CreationTime.Format(time.RFC3339))
+	}
+
 	if opts.Strict {
 		root, _, _ := strings.Cut(m.UniqueID, "^")
 		if strings.HasPrefix(root+".", OIDRegion) {
 			r.pass(CheckRegion, "uniqueId", root, OIDRegion+"…")
 		} else {
-			r.fail(Check{ID: CheckRegion, Field: "uniqueId", Found: root, Expected: "a root under " + OIDRegion + " (Regione Puglia)", Message: "the document id root is outside the region's OID", FaultCode: "FSE-00400"})
+			r.fail(Check{ID: CheckRegion, Field: "uniqueId", Found: root, Expected: "a root under " + OIDRegion + " (Regione Puglia)", Message: "the document id root is outside the region's OID", FaultCode: "FSE-00400", Fix: "use an id root under " + OIDRegion + " (the structure's OID in Puglia), or leave --strict out for documents of other regions"})
 		}
 	}
 
@@ -501,7 +584,7 @@ func (r *Report) check(h *cda.Header, opts Options) {
 		if m.PatientCF == "" {
 			msg = "the CDA has no recordTarget/patientRole/id"
 		}
-		r.fail(Check{ID: CheckPatientCF, Field: "patientId", Found: m.PatientCF, Expected: "a valid codice fiscale (or STP/ENI code)", Message: msg, FaultCode: "FSE-00400", Personal: true})
+		r.fail(Check{ID: CheckPatientCF, Field: "patientId", Found: m.PatientCF, Expected: "a valid codice fiscale (or STP/ENI code)", Message: msg, FaultCode: "FSE-00400", Personal: true, Fix: "correct recordTarget/patientRole/id/@extension (16 upper-case characters with a valid check letter)"})
 	} else {
 		c := Check{ID: CheckPatientCF, Field: "patientId", Found: m.PatientCF, Expected: "a valid codice fiscale", Message: "ok", OK: true, Personal: true}
 		if id, ok := h.PatientID(); ok && id.Root != cda.OIDFiscalCode {
@@ -513,9 +596,9 @@ func (r *Report) check(h *cda.Header, opts Options) {
 		want := codicefiscale.Normalize(opts.PatientCF)
 		switch {
 		case codicefiscale.Validate(want) != nil:
-			r.fail(Check{ID: CheckPatient, Field: "patientId", Found: want, Expected: "a valid requested fiscal code", Message: "the requested patient's fiscal code is not valid", FaultCode: "FSE-00400", Personal: true})
+			r.fail(Check{ID: CheckPatient, Field: "patientId", Found: want, Expected: "a valid requested fiscal code", Message: "the requested patient's fiscal code is not valid", FaultCode: "FSE-00400", Personal: true, Fix: "check the fiscal code given with --patient"})
 		case want != m.PatientCF:
-			r.fail(Check{ID: CheckPatient, Field: "patientId", Found: m.PatientCF, Expected: want, Message: "the document's patient is not the requested patient", FaultCode: "FSE-00422", Personal: true})
+			r.fail(Check{ID: CheckPatient, Field: "patientId", Found: m.PatientCF, Expected: want, Message: "the document's patient is not the requested patient", FaultCode: "FSE-00422", Personal: true, Fix: "publish this document for its own patient, or pick the document of the requested one"})
 		default:
 			r.Checks = append(r.Checks, Check{ID: CheckPatient, Field: "patientId", Found: m.PatientCF, Expected: want, Message: "ok", OK: true, Personal: true})
 		}
@@ -525,11 +608,11 @@ func (r *Report) check(h *cda.Header, opts Options) {
 	t, known := types(opts.Profile, m.TypeCode)
 	switch {
 	case m.TypeCode == "":
-		r.fail(Check{ID: CheckType, Field: "typeCode", Expected: "a LOINC document type code", Message: "the CDA has no ClinicalDocument/code", FaultCode: "FSE-00400"})
+		r.fail(Check{ID: CheckType, Field: "typeCode", Expected: "a LOINC document type code", Message: "the CDA has no ClinicalDocument/code", FaultCode: "FSE-00400", Fix: "write ClinicalDocument/code with the LOINC document type, or pass --type-code"})
 	case opts.Overrides.TypeCode == "" && h.Code.CodeSystem != OIDLoinc:
-		r.fail(Check{ID: CheckType, Field: "typeCode", Found: h.Code.CodeSystem, Expected: "codeSystem " + OIDLoinc + " (LOINC)", Message: "the document code is not a LOINC code", FaultCode: "FSE-00400"})
+		r.fail(Check{ID: CheckType, Field: "typeCode", Found: h.Code.CodeSystem, Expected: "codeSystem " + OIDLoinc + " (LOINC)", Message: "the document code is not a LOINC code", FaultCode: "FSE-00400", Fix: "use codeSystem=\"" + OIDLoinc + "\" and a LOINC document type, or pass --type-code"})
 	case !known:
-		r.fail(Check{ID: CheckType, Field: "typeCode", Found: m.TypeCode, Expected: "one of the affinity domain's document types", Message: "unknown document type", FaultCode: "FSE-00400"})
+		r.fail(Check{ID: CheckType, Field: "typeCode", Found: m.TypeCode, Expected: "one of the affinity domain's document types", Message: "unknown document type", FaultCode: "FSE-00400", Fix: "use one of the affinity domain's LOINC types (docmeta.Types), or add it to the structure's profile"})
 	default:
 		r.pass(CheckType, "typeCode", m.TypeCode, t.Display)
 	}
@@ -537,9 +620,9 @@ func (r *Report) check(h *cda.Header, opts Options) {
 	case !known && m.ClassCode == "":
 		// Nothing to derive from an unknown type: reported once, by CheckType.
 	case !contains(classCodes, m.ClassCode):
-		r.fail(Check{ID: CheckClass, Field: "classCode", Found: m.ClassCode, Expected: "one of " + strings.Join(classCodes, " "), Message: "unknown or missing class code", FaultCode: "FSE-00400"})
+		r.fail(Check{ID: CheckClass, Field: "classCode", Found: m.ClassCode, Expected: "one of " + strings.Join(classCodes, " "), Message: "unknown or missing class code", FaultCode: "FSE-00400", Fix: "pass a class code of the value set with --class-code, or leave it to be derived from the type"})
 	case known && !contains(t.Classes, m.ClassCode):
-		r.fail(Check{ID: CheckClass, Field: "classCode", Found: m.ClassCode, Expected: strings.Join(t.Classes, " or ") + " for type " + m.TypeCode, Message: "the class code is inconsistent with the document type", FaultCode: "FSE-00400"})
+		r.fail(Check{ID: CheckClass, Field: "classCode", Found: m.ClassCode, Expected: strings.Join(t.Classes, " or ") + " for type " + m.TypeCode, Message: "the class code is inconsistent with the document type", FaultCode: "FSE-00400", Fix: "drop --class-code to derive it from the type, or give one the type allows"})
 	case known:
 		r.pass(CheckClass, "classCode", m.ClassCode, strings.Join(t.Classes, " or "))
 	}
@@ -556,7 +639,7 @@ func (r *Report) check(h *cda.Header, opts Options) {
 		bad = append(bad, "confidentialityCode "+v+" (expected N, R or V)")
 	}
 	if len(bad) > 0 {
-		r.fail(Check{ID: CheckProfile, Field: "metadata", Found: strings.Join(bad, "; "), Expected: "values in the value sets", Message: "metadata outside their value sets", FaultCode: "FSE-00400"})
+		r.fail(Check{ID: CheckProfile, Field: "metadata", Found: strings.Join(bad, "; "), Expected: "values in the value sets", Message: "metadata outside their value sets", FaultCode: "FSE-00400", Fix: "correct the structure's configuration (facility type, practice setting) or the CDA's confidentialityCode"})
 	} else {
 		r.pass(CheckProfile, "metadata", "", "values in the value sets")
 	}

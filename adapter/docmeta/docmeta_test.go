@@ -40,7 +40,17 @@ func TestChecks(t *testing.T) {
 		{"format: XML refused", lab, docmeta.Options{}, docmeta.CheckFormat, false, "xml"},
 		{"format: XML allowed", lab, docmeta.Options{AllowXML: true}, docmeta.CheckFormat, true, "xml"},
 		{"format: zip", []byte("PK\x03\x04...."), docmeta.Options{}, docmeta.CheckFormat, false, "unknown"},
-		{"pdf: unreadable", []byte("%PDF-1.4\nnothing here\n"), docmeta.Options{}, docmeta.CheckPDF, false, "no document catalog"},
+		{"pdf: no structure", []byte("%PDF-1.4\nnothing here\n"), docmeta.Options{}, docmeta.CheckStructure, false, "no startxref"},
+		{"pdf: no structure, repairable, still no catalog", []byte("%PDF-1.4\nnothing here\n"), docmeta.Options{Repairable: true}, docmeta.CheckPDF, false, "no document catalog"},
+		{"pdf: truncated", signed(cdaGen{})[:len(signed(cdaGen{}))*95/100], docmeta.Options{}, docmeta.CheckStructure, false, "startxref"},
+		{"pdf: truncated, repairable", signed(cdaGen{})[:len(signed(cdaGen{}))*95/100], docmeta.Options{Repairable: true}, docmeta.CheckStructure, true, "startxref"},
+		{"pdf: sound structure", signed(cdaGen{}), docmeta.Options{}, docmeta.CheckStructure, true, "1 revision"},
+		{"pdf: unsupported filter", bytes.Replace(gen{Attachment: lab}.Bytes(), []byte("/FlateDecode"), []byte("/LZWDecode\x20\x20"), 1), docmeta.Options{}, docmeta.CheckPDF, false, "LZWDecode"},
+		{"attachment: two cda.xml", gen{Attachment: lab, SecondAttachment: cdaGen{PatientCF: pdfcdatest.PatientCF2}.Bytes()}.Bytes(), docmeta.Options{}, docmeta.CheckAttachment, false, "2 embedded files are named cda.xml"},
+		{"time: ok", signed(cdaGen{}), docmeta.Options{}, docmeta.CheckTime, true, "20260315103000+0100"},
+		{"time: unparseable", signed(cdaGen{EffectiveTime: "15/03/2026 10:30"}), docmeta.Options{}, docmeta.CheckTime, false, "15/03/2026"},
+		{"time: overridden", signed(cdaGen{EffectiveTime: "15/03/2026 10:30"}), docmeta.Options{Overrides: docmeta.Overrides{CreationTime: time.Date(2026, 3, 15, 9, 30, 0, 0, time.UTC)}}, docmeta.CheckTime, true, "2026-03-15T09:30:00Z"},
+		{"cda: garbage in the body", gen{Attachment: bytes.Replace(lab, []byte("<structuredBody>"), []byte("<structuredBody><<"), 1)}.Bytes(), docmeta.Options{}, docmeta.CheckCDA, false, "not well-formed"},
 		{"pdf: encrypted", bytes.Replace(signed(cdaGen{}), []byte("/Size 16 /Root 1 0 R"), []byte("/Size 16 /Root 1 0 R /Encrypt << /Filter /Standard >>"), 1), docmeta.Options{}, docmeta.CheckPDF, false, "encrypted"},
 		{"pdf: broken p7m", pdfcdatest.P7M(lab)[:300], docmeta.Options{AllowP7M: true}, docmeta.CheckPDF, false, "not a CAdES"},
 		{"format: p7m refused", pdfcdatest.P7M(signed(cdaGen{})), docmeta.Options{}, docmeta.CheckFormat, false, "p7m with pdf"},
@@ -107,8 +117,11 @@ func TestChecks(t *testing.T) {
 			if !errors.As(err, &ce) || !ce.Has(tc.check) {
 				t.Fatalf("Err = %v, want a CheckError with %s", err, tc.check)
 			}
-			if c.FaultCode == "" || c.Field == "" || c.Expected == "" || c.Message == "" {
-				t.Fatalf("failed check lacks field, expected, message or fault code: %+v", c)
+			if c.FaultCode == "" || c.Field == "" || c.Expected == "" || c.Message == "" || c.Fix == "" {
+				t.Fatalf("failed check lacks field, expected, message, fix or fault code: %+v", c)
+			}
+			if !strings.Contains(err.Error(), "fix: "+c.Fix) {
+				t.Fatalf("error message lacks the fix: %v", err)
 			}
 			for _, cf := range []string{pdfcdatest.PatientCF, pdfcdatest.PatientCF2, "FSEPGL01E41A145K"} {
 				if strings.Contains(err.Error(), cf) {
@@ -299,6 +312,15 @@ func TestFixtureOutcomes(t *testing.T) {
 		"unknown-type.pdf":     {docmeta.CheckType},
 		"lazio-id.pdf":         {docmeta.CheckRegion},
 		"lab.xml":              {docmeta.CheckFormat},
+		"cda-unclosed.pdf":     {docmeta.CheckCDA},
+		"cda-truncated-90.pdf": {docmeta.CheckCDA},
+		"cda-garbage-body.pdf": {docmeta.CheckCDA},
+		"truncated-95.pdf":     {docmeta.CheckStructure},
+		"two-cda.pdf":          {docmeta.CheckAttachment},
+		"objstm-offset.pdf":    {docmeta.CheckStructure},
+		"repeated-obj.pdf":     {docmeta.CheckStructure},
+		"bad-time.pdf":         {docmeta.CheckTime},
+		"local-time.pdf":       nil,
 	}
 	for _, f := range pdfcdatest.Fixtures() {
 		t.Run(f.Name, func(t *testing.T) {

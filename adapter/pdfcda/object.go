@@ -14,12 +14,22 @@ type (
 	ref   struct{ num, gen int64 }
 )
 
-// parser reads PDF objects from b starting at pos.
+// parser reads PDF objects from b starting at pos. It never reads beyond len(b): callers
+// bound its work by the slice they give it.
 type parser struct {
 	b        []byte
 	pos      int
 	depth    int
 	maxDepth int
+	// spans, when set, collects where each string value of a /Contents key lies in b (a
+	// signature verifier must know that the signed ranges exclude exactly that string).
+	spans *[]span
+}
+
+// span is the position of a string value in the parsed buffer, delimiters included.
+type span struct {
+	start, end int
+	val        []byte
 }
 
 func isWS(c byte) bool {
@@ -52,6 +62,36 @@ func (p *parser) skipWS() {
 		}
 		return
 	}
+}
+
+// skipSpace skips white space only (not comments: "%%EOF" is one).
+func (p *parser) skipSpace() {
+	for p.pos < len(p.b) && isWS(p.b[p.pos]) {
+		p.pos++
+	}
+}
+
+// atKeyword reports whether the keyword kw starts at pos and ends at a token boundary.
+func atKeyword(b []byte, pos int, kw string) bool {
+	if pos < 0 || pos > len(b) || !bytes.HasPrefix(b[pos:], []byte(kw)) {
+		return false
+	}
+	end := pos + len(kw)
+	return end == len(b) || !isRegular(b[end])
+}
+
+// uint reads an unsigned decimal integer of at most 18 digits after white space.
+func (p *parser) uint() (int64, bool) {
+	p.skipWS()
+	start := p.pos
+	for p.pos < len(p.b) && p.b[p.pos] >= '0' && p.b[p.pos] <= '9' {
+		p.pos++
+	}
+	if p.pos == start || p.pos-start > 18 || (p.pos < len(p.b) && isRegular(p.b[p.pos])) {
+		return 0, false
+	}
+	n, err := strconv.ParseInt(string(p.b[start:p.pos]), 10, 64)
+	return n, err == nil
 }
 
 // keyword reads a run of regular characters.
@@ -244,6 +284,7 @@ func (p *parser) hexString() ([]byte, error) {
 	p.pos++ // <
 	end := bytes.IndexByte(p.b[p.pos:], '>')
 	if end < 0 {
+		p.pos = len(p.b) // searched to the end: charged as read
 		return nil, p.errf("unterminated hex string")
 	}
 	raw := p.b[p.pos : p.pos+end]
@@ -328,9 +369,16 @@ func (p *parser) dict() (dict, error) {
 		}
 		p.pos++
 		k := p.name()
+		p.skipWS()
+		vs := p.pos
 		v, err := p.object()
 		if err != nil {
 			return nil, err
+		}
+		if k == "Contents" && p.spans != nil {
+			if s, ok := v.([]byte); ok {
+				*p.spans = append(*p.spans, span{vs, p.pos, s})
+			}
 		}
 		d[k] = v
 	}

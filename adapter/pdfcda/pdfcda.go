@@ -1,13 +1,22 @@
 // Package pdfcda reads the document a producer hands to the FSE and finds its HL7 CDA R2
-// header source: a PDF with the CDA embedded as the attachment "cda.xml" (the FSE 2.0 format),
-// a bare CDA XML, or a CAdES envelope (.p7m) wrapping either. It also reports the
-// signer-independent facts of PAdES signatures (signature dictionaries with /ByteRange and
-// /Contents).
+// source: a PDF with the CDA embedded as the attachment "cda.xml" (the FSE 2.0 format), a
+// bare CDA XML, or a CAdES envelope (.p7m) wrapping either. It also reports what a signature
+// verifier needs of the PAdES signatures (the /ByteRange, the /Contents bytes, whether the
+// signed range is the whole file but the /Contents string, and how many incremental updates
+// follow it) and the attributes of the embedded file.
+//
+// Read is strict: a PDF is read through its cross-reference sections, as a conforming reader
+// does, and a file whose structure is broken (no startxref, no %%EOF after it, a
+// cross-reference section or trailer that does not resolve, an object that is not where the
+// cross-reference says, a stream whose /Length misses endstream) is refused with a
+// *StructureError. ReadRepair reads such files anyway by scanning for objects (the recovery
+// mode of mainstream readers) and says what it repaired; it is for explicit opt-in only.
 //
 // The reader works on the bytes in memory (the caller needs them anyway to hash and send
 // them) and never copies them: strings and uncompressed streams alias the input. Everything a
-// hostile file could inflate is capped by Limits. See DESIGN.md for why this is a small
-// purpose-built reader rather than a general PDF library.
+// hostile file could make it allocate or parse is capped by Limits, and the work is linear in
+// the input. See DESIGN.md for why this is a small purpose-built reader rather than a
+// general PDF library.
 //
 // The functions are safe for concurrent use; a Document is not modified after Read returns.
 package pdfcda
@@ -16,6 +25,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"strconv"
 )
 
@@ -32,20 +42,29 @@ const (
 	FormatP7M Format = "p7m"
 )
 
-// Limits caps what a hostile file can make the reader allocate. The zero value of a field
-// means its default.
+// Limits caps what a hostile file can make the reader allocate or parse. The zero value of a
+// field means its default.
 type Limits struct {
-	// MaxInflate caps the decoded size of one stream (default 64 MiB).
+	// MaxInflate caps the decoded size of one stream (default 64 MiB); the whole file may
+	// inflate at most four times as much.
 	MaxInflate int64
 	// MaxObjects caps the number of PDF objects indexed (default 1,000,000).
 	MaxObjects int
 	// MaxDepth caps the nesting of arrays and dictionaries (default 64).
 	MaxDepth int
+	// MaxWork caps the bytes the object parser examines over the whole read, counting
+	// every object, cross-reference section and object stream parsed (default 16 bytes
+	// per input byte plus 4 MiB). A well-formed file costs about one byte per byte of its
+	// non-stream content; the cap is what keeps hostile overlapping objects linear.
+	MaxWork int64
 }
 
-func (l Limits) withDefaults() Limits {
+func (l Limits) withDefaults(size int) Limits {
 	if l.MaxInflate <= 0 {
 		l.MaxInflate = 64 << 20
+	}
+	if l.MaxInflate > 1<<40 {
+		l.MaxInflate = 1 << 40 // keeps 4×MaxInflate far from overflow
 	}
 	if l.MaxObjects <= 0 {
 		l.MaxObjects = 1_000_000
@@ -53,23 +72,97 @@ func (l Limits) withDefaults() Limits {
 	if l.MaxDepth <= 0 {
 		l.MaxDepth = 64
 	}
+	if l.MaxWork <= 0 {
+		l.MaxWork = 16*int64(size) + 4<<20
+	}
 	return l
 }
 
 // Signature is what can be said of a PDF signature dictionary without checking the
-// signature itself.
+// cryptography: everything a verifier needs to check it.
 type Signature struct {
+	// Object is the number of the indirect object holding the signature dictionary.
+	Object int64 `json:"object,omitempty"`
 	// Type is the dictionary's /Type (Sig or DocTimeStamp), empty when absent.
 	Type string `json:"type,omitempty"`
+	// Filter is /Filter, e.g. Adobe.PPKLite.
+	Filter string `json:"filter,omitempty"`
 	// SubFilter is /SubFilter, e.g. ETSI.CAdES.detached (PAdES) or adbe.pkcs7.detached.
 	SubFilter string `json:"sub_filter,omitempty"`
-	// ByteRange is /ByteRange as found.
+	// Name, Reason, Location and M (the signing time, as written: D:YYYYMMDDHHmmSS+HH'mm')
+	// are the optional text entries of the dictionary. They are claims of the signer's
+	// software, not verified facts.
+	Name     string `json:"name,omitempty"`
+	Reason   string `json:"reason,omitempty"`
+	Location string `json:"location,omitempty"`
+	M        string `json:"m,omitempty"`
+	// ByteRange is /ByteRange as found (-1 for an entry that is not a non-negative integer).
 	ByteRange []int64 `json:"byte_range"`
-	// CoversWholeFile is true when ByteRange is [0 a b c] with b+c equal to the file size:
-	// the signature covers every byte but its own /Contents (nothing was appended after it).
+	// CoversWholeFile is true when ByteRange is [0 a b c] with [a, b) exactly the /Contents
+	// hex string (its delimiters included) and b+c the file size: the signature covers
+	// every byte of the file but its own value.
 	CoversWholeFile bool `json:"covers_whole_file"`
+	// UpdatesAfter counts the incremental updates (revisions, each with its own
+	// cross-reference section) that start after the signed range ends. Anything after the
+	// signed range is unsigned; an update can change what the document shows.
+	UpdatesAfter int `json:"updates_after"`
 	// ContentsSize is the size in bytes of the decoded /Contents (the CMS blob and padding).
 	ContentsSize int `json:"contents_size"`
+	// Contents is the decoded /Contents: a DER CMS SignedData (PAdES, adbe.pkcs7.detached)
+	// or RFC 3161 TimeStampToken (DocTimeStamp), usually followed by zero padding.
+	Contents []byte `json:"-"`
+}
+
+// SignedData returns the bytes the signature covers, the ByteRange's two ranges of file
+// (the exact bytes Read was given), as a reader over file: nothing is copied. It fails when
+// the ByteRange is not two ranges inside the file, in order.
+func (s *Signature) SignedData(file []byte) (io.Reader, error) {
+	r := s.ByteRange
+	if len(r) != 4 {
+		return nil, fmt.Errorf("pdfcda: /ByteRange has %d entries, want 4", len(r))
+	}
+	n := int64(len(file))
+	for _, v := range r {
+		if v < 0 || v > n {
+			return nil, fmt.Errorf("pdfcda: /ByteRange %v is outside the file (%d bytes)", r, n)
+		}
+	}
+	if r[1] > n-r[0] || r[3] > n-r[2] || r[0]+r[1] > r[2] {
+		return nil, fmt.Errorf("pdfcda: /ByteRange %v is not two ordered ranges inside the file (%d bytes)", r, n)
+	}
+	return io.MultiReader(bytes.NewReader(file[r[0]:r[0]+r[1]]), bytes.NewReader(file[r[2]:r[2]+r[3]])), nil
+}
+
+// EmbeddedFile is one entry of the EmbeddedFiles name tree: the file specification and what
+// its embedded file stream says about itself.
+type EmbeddedFile struct {
+	// Key is the name-tree key; Name the file name that counts (/UF, else /F, else Key).
+	Key  string `json:"key"`
+	Name string `json:"name"`
+	// F and UF are the file specification's /F and /UF as written (empty when absent).
+	F  string `json:"f,omitempty"`
+	UF string `json:"uf,omitempty"`
+	// Desc is /Desc.
+	Desc string `json:"desc,omitempty"`
+	// AFRelationship is the PDF/A-3 /AFRelationship (Source, Data, Alternative, ...).
+	AFRelationship string `json:"af_relationship,omitempty"`
+	// InAF is true when the catalog's /AF array lists this file specification (PDF/A-3
+	// associated file of the document).
+	InAF bool `json:"in_af"`
+	// Subtype is the embedded file stream's /Subtype, a MIME type (e.g. application/xml).
+	Subtype string `json:"subtype,omitempty"`
+	// Filter is the stream's filter (FlateDecode) or empty.
+	Filter string `json:"filter,omitempty"`
+	// Size is /Params /Size (-1 when absent); CheckSum /Params /CheckSum (an MD5, nil when
+	// absent); CreationDate and ModDate /Params' dates as written.
+	Size         int64  `json:"size"`
+	CheckSum     []byte `json:"checksum,omitempty"`
+	CreationDate string `json:"creation_date,omitempty"`
+	ModDate      string `json:"mod_date,omitempty"`
+	// Spec and Stream are the object numbers of the file specification and of the embedded
+	// file stream (0 for a direct file specification).
+	Spec   int64 `json:"spec_object,omitempty"`
+	Stream int64 `json:"stream_object,omitempty"`
 }
 
 // Document is what Read found.
@@ -82,15 +175,27 @@ type Document struct {
 	PDFVersion string `json:"pdf_version,omitempty"`
 	// Attachments lists the names of the embedded files found in the EmbeddedFiles name tree.
 	Attachments []string `json:"attachments,omitempty"`
+	// EmbeddedFiles describes the same files, in the same order.
+	EmbeddedFiles []EmbeddedFile `json:"embedded_files,omitempty"`
+	// CDAFile is the entry of EmbeddedFiles that is cda.xml, nil when there is none.
+	CDAFile *EmbeddedFile `json:"cda_file,omitempty"`
 	// CDA is the CDA XML: the decoded cda.xml attachment, the XML file itself, or the p7m
 	// content. It is nil when a PDF holds no attachment named exactly cda.xml.
 	CDA []byte `json:"-"`
 	// Signatures lists the PDF signature dictionaries in file order.
 	Signatures []Signature `json:"signatures,omitempty"`
+	// Revisions is the number of revisions: the original file and its incremental
+	// updates, one cross-reference section each (0 when ReadRepair had to scan).
+	Revisions int `json:"revisions,omitempty"`
+	// XRefStream is true when the newest cross-reference section is a stream (PDF 1.5).
+	XRefStream bool `json:"xref_stream,omitempty"`
 	// Objects is the number of PDF objects indexed.
 	Objects int `json:"objects,omitempty"`
-	// Damaged is the number of object headers that could not be parsed (skipped).
-	Damaged int `json:"damaged,omitempty"`
+	// Repaired is empty for a sound structure. ReadRepair sets it to what was broken when
+	// it had to scan the file for objects; Damaged then counts the object headers that
+	// could not be parsed and were skipped.
+	Repaired string `json:"repaired,omitempty"`
+	Damaged  int    `json:"damaged,omitempty"`
 }
 
 // SyntaxError is a malformed file.
@@ -102,6 +207,42 @@ type SyntaxError struct {
 // Error implements error.
 func (e *SyntaxError) Error() string {
 	return "pdfcda: syntax error at offset " + strconv.FormatInt(e.Offset, 10) + ": " + e.Msg
+}
+
+// StructureError is a PDF whose file structure is broken: a conforming reader cannot find
+// its objects without guessing. Part names what is broken: "startxref", "%%EOF", "xref" (a
+// cross-reference section), "trailer", or "object N G".
+type StructureError struct {
+	Part   string
+	Offset int64 // -1 when there is no meaningful offset
+	Msg    string
+}
+
+// Error implements error.
+func (e *StructureError) Error() string {
+	at := ""
+	if e.Offset >= 0 {
+		at = " at offset " + strconv.FormatInt(e.Offset, 10)
+	}
+	return "pdfcda: broken PDF structure (" + e.Part + at + "): " + e.Msg
+}
+
+func structErr(part string, off int, format string, args ...any) *StructureError {
+	return &StructureError{Part: part, Offset: int64(off), Msg: fmt.Sprintf(format, args...)}
+}
+
+// AttachmentError is an EmbeddedFiles name tree that does not yield exactly one readable
+// cda.xml: two of them (which one is the document?), or one without an embedded file stream.
+type AttachmentError struct {
+	Name string
+	// Count is the number of file specifications named Name.
+	Count int
+	Msg   string
+}
+
+// Error implements error.
+func (e *AttachmentError) Error() string {
+	return "pdfcda: attachment " + strconv.Quote(e.Name) + ": " + e.Msg
 }
 
 // LimitError is a file that would exceed one of the Limits.
@@ -151,13 +292,23 @@ func Detect(data []byte) Format {
 	return ""
 }
 
-// Read recognises data and extracts the CDA. A PDF without cda.xml is not an error: the
-// Document says so with a nil CDA and lists the attachments it has.
-func Read(data []byte, lim Limits) (*Document, error) {
-	lim = lim.withDefaults()
+// Read recognises data and extracts the CDA. A PDF is read strictly (see the package
+// documentation); a PDF without cda.xml is not an error: the Document says so with a nil
+// CDA and lists the attachments it has. Two attachments named cda.xml are an
+// *AttachmentError, returned with the Document (its attachments, no CDA).
+func Read(data []byte, lim Limits) (*Document, error) { return read(data, lim, false) }
+
+// ReadRepair is Read for damaged PDFs: when the strict reading fails with a
+// *StructureError it scans the file for objects instead (a later definition of an object
+// wins), takes the catalog of the last trailer that resolves, and sets Document.Repaired.
+// What it returns may not be what the producer meant: use it only on explicit request.
+func ReadRepair(data []byte, lim Limits) (*Document, error) { return read(data, lim, true) }
+
+func read(data []byte, lim Limits, repair bool) (*Document, error) {
+	lim = lim.withDefaults(len(data))
 	switch Detect(data) {
 	case FormatPDF:
-		return ReadPDF(data, lim)
+		return readPDF(data, lim, repair)
 	case FormatXML:
 		return &Document{Format: FormatXML, CDA: data}, nil
 	case FormatP7M:
@@ -165,7 +316,7 @@ func Read(data []byte, lim Limits) (*Document, error) {
 		if err != nil {
 			return nil, err
 		}
-		inner, err := Read(content, lim)
+		inner, err := read(content, lim, repair)
 		if err != nil {
 			return nil, fmt.Errorf("pdfcda: p7m content: %w", err)
 		}
@@ -178,17 +329,28 @@ func Read(data []byte, lim Limits) (*Document, error) {
 	return nil, ErrUnknownFormat
 }
 
-// ReadPDF reads a PDF: its cda.xml attachment and its signature dictionaries.
+// ReadPDF reads a PDF strictly: its cda.xml attachment and its signature dictionaries.
 func ReadPDF(data []byte, lim Limits) (*Document, error) {
-	lim = lim.withDefaults()
-	f, err := scan(data, lim)
+	return readPDF(data, lim.withDefaults(len(data)), false)
+}
+
+func readPDF(data []byte, lim Limits, repair bool) (*Document, error) {
+	f := newFile(data, lim)
+	err := f.readXRef()
+	var se *StructureError
+	if err != nil && repair && errors.As(err, &se) {
+		f = newFile(data, lim)
+		f.repaired = se.Error()
+		err = f.scan()
+	}
 	if err != nil {
 		return nil, err
 	}
 	if f.crypt {
 		return nil, &UnsupportedError{What: "encrypted PDF (strings and streams cannot be read)"}
 	}
-	doc := &Document{Format: FormatPDF, Objects: len(f.objs), Damaged: f.damaged}
+	doc := &Document{Format: FormatPDF, Objects: f.objectCount(), Damaged: f.damaged, Repaired: f.repaired,
+		Revisions: len(f.revisions), XRefStream: f.xrefStream}
 	if i := bytes.Index(data[:min(len(data), 1024)], []byte("%PDF-")); i >= 0 {
 		v := data[i+5:]
 		n := 0
@@ -197,11 +359,22 @@ func ReadPDF(data []byte, lim Limits) (*Document, error) {
 		}
 		doc.PDFVersion = string(v[:n])
 	}
-	doc.Signatures = f.signatures()
-	names, cda, err := f.attachments()
+	sigs, err := f.signatures()
 	if err != nil {
 		return nil, err
 	}
-	doc.Attachments, doc.CDA = names, cda
-	return doc, nil
+	doc.Signatures = sigs
+	files, cdaIdx, cda, err := f.attachments()
+	var ae *AttachmentError
+	if err != nil && !errors.As(err, &ae) {
+		return nil, err
+	}
+	doc.EmbeddedFiles, doc.CDA = files, cda
+	for _, e := range files {
+		doc.Attachments = append(doc.Attachments, e.Name)
+	}
+	if cdaIdx >= 0 {
+		doc.CDAFile = &doc.EmbeddedFiles[cdaIdx]
+	}
+	return doc, err // with an *AttachmentError, the Document too (without CDA)
 }

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -155,8 +156,21 @@ func TestSamples(t *testing.T) {
 	}
 }
 
-// TestQPDFAgrees checks the reader against qpdf, an independent implementation: the same
-// attachment bytes and the same /ByteRange.
+// qpdfCheck runs qpdf --check on data: true when qpdf finds nothing wrong (exit 0; 2 is
+// errors, 3 warnings such as "file is damaged, reconstructing the cross-reference").
+func qpdfCheck(t *testing.T, qpdf, dir, name string, data []byte) (bool, string) {
+	t.Helper()
+	path := filepath.Join(dir, name)
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(qpdf, "--check", path).CombinedOutput()
+	return err == nil, string(out)
+}
+
+// TestQPDFAgrees checks the reader against qpdf, an independent implementation, on every
+// fixture: the same structural verdict (qpdf --check clean exactly when Read finds no
+// *StructureError), the same attachment bytes and the same /ByteRange.
 func TestQPDFAgrees(t *testing.T) {
 	qpdf := testenv.Tool(t, "qpdf", "apt-get install qpdf")
 	dir := t.TempDir()
@@ -166,13 +180,23 @@ func TestQPDFAgrees(t *testing.T) {
 		}
 		t.Run(f.Name, func(t *testing.T) {
 			path := filepath.Join(dir, f.Name)
-			if err := os.WriteFile(path, f.Data, 0o600); err != nil {
-				t.Fatal(err)
-			}
-			if out, err := exec.Command(qpdf, "--check", path).CombinedOutput(); err != nil {
-				t.Fatalf("qpdf --check: %v\n%s", err, out)
-			}
+			clean, out := qpdfCheck(t, qpdf, dir, f.Name, f.Data)
 			doc, err := pdfcda.Read(f.Data, pdfcda.Limits{})
+			var se *pdfcda.StructureError
+			if structural := errors.As(err, &se); clean == structural {
+				t.Fatalf("qpdf --check clean=%v, our structure error: %v\n%s", clean, err, out)
+			}
+			if !clean {
+				return
+			}
+			var ae *pdfcda.AttachmentError
+			if errors.As(err, &ae) {
+				// qpdf lists attachments by name: of two called cda.xml it shows one.
+				if ae.Count != 2 || doc == nil || len(doc.Attachments) != 2 {
+					t.Fatalf("attachment error %v, doc %+v", err, doc)
+				}
+				return
+			}
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -223,6 +247,89 @@ func TestQPDFAgrees(t *testing.T) {
 	}
 }
 
+// TestQPDFVerdicts: on every hostile case and on prefixes of the fixtures, we never accept
+// what qpdf --check refuses, and we refuse what it accepts only for the reasons listed.
+func TestQPDFVerdicts(t *testing.T) {
+	qpdf := testenv.Tool(t, "qpdf", "apt-get install qpdf")
+	dir := t.TempDir()
+	stricter := map[string]string{
+		"no %%EOF":      "ISO 32000-1 7.5.5 ends a file with %%EOF; qpdf does not require it, the issue does (a truncation)",
+		"corrupt flate": "qpdf --check does not decode embedded file streams; we must decode cda.xml",
+	}
+	type tc struct {
+		name string
+		data []byte
+	}
+	var cases []tc
+	for _, h := range hostileCases() {
+		if h.lim == (pdfcda.Limits{}) {
+			cases = append(cases, tc{h.name, h.data})
+		}
+	}
+	for _, f := range pdfcdatest.Fixtures() {
+		if f.Name == "lab-signed.pdf" || f.Name == "lab-objstm-kids.pdf" {
+			for _, pct := range []int{10, 30, 50, 70, 90, 99} {
+				cases = append(cases, tc{fmt.Sprintf("%s prefix %d%%", f.Name, pct), f.Data[:len(f.Data)*pct/100]})
+			}
+		}
+	}
+	for i, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			clean, out := qpdfCheck(t, qpdf, dir, fmt.Sprintf("case%d.pdf", i), c.data)
+			_, err := pdfcda.Read(c.data, pdfcda.Limits{})
+			switch {
+			case !clean && err == nil:
+				t.Fatalf("we accept what qpdf --check refuses:\n%s", out)
+			case clean && err != nil && stricter[c.name] == "":
+				t.Fatalf("we refuse (%v) what qpdf --check accepts, for no listed reason", err)
+			case clean && err == nil && stricter[c.name] != "":
+				t.Fatalf("listed as stricter than qpdf (%s), but both accept", stricter[c.name])
+			}
+		})
+	}
+}
+
+// TestQPDFRewritten reads the fixtures as qpdf rewrites them (object streams with a
+// PNG-predicted cross-reference stream; linearized): the same cda.xml and structure verdict.
+func TestQPDFRewritten(t *testing.T) {
+	qpdf := testenv.Tool(t, "qpdf", "apt-get install qpdf")
+	dir := t.TempDir()
+	for _, name := range []string{"lab-unsigned.pdf", "lab-objstm-kids.pdf", "lab-uncompressed.pdf"} {
+		var data []byte
+		for _, f := range pdfcdatest.Fixtures() {
+			if f.Name == name {
+				data = f.Data
+			}
+		}
+		in := filepath.Join(dir, name)
+		if err := os.WriteFile(in, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		for _, args := range [][]string{{"--object-streams=generate"}, {"--linearize"}, {"--object-streams=generate", "--linearize"}} {
+			t.Run(name+" "+strings.Join(args, " "), func(t *testing.T) {
+				out := filepath.Join(dir, "out.pdf")
+				if msg, err := exec.Command(qpdf, append(append(args, in), out)...).CombinedOutput(); err != nil {
+					t.Fatalf("qpdf %v: %v\n%s", args, err, msg)
+				}
+				rewritten, err := os.ReadFile(out)
+				if err != nil {
+					t.Fatal(err)
+				}
+				doc, err := pdfcda.Read(rewritten, pdfcda.Limits{})
+				if err != nil {
+					t.Fatalf("Read: %v", err)
+				}
+				if !bytes.Equal(doc.CDA, lab) {
+					t.Fatalf("cda.xml of %d bytes, want %d", len(doc.CDA), len(lab))
+				}
+				if args[0] == "--object-streams=generate" && !doc.XRefStream {
+					t.Fatal("qpdf wrote object streams but we saw no cross-reference stream")
+				}
+			})
+		}
+	}
+}
+
 func deflate(b []byte) []byte {
 	var out bytes.Buffer
 	zw := zlib.NewWriter(&out)
@@ -231,59 +338,172 @@ func deflate(b []byte) []byte {
 	return out.Bytes()
 }
 
-// pdfWith wraps raw object text in a minimal PDF whose catalog points at an embedded cda.xml
-// stream with the given dictionary extras and data.
-func pdfWith(streamDict string, data []byte) []byte {
+// obj is one indirect object for mkPDF: its value, or a stream dictionary's entries (without
+// << >> and /Length) when stream is non-nil.
+type obj struct {
+	num    int
+	body   string
+	stream []byte
+	length string // written as /Length instead of the data's size, when set
+}
+
+// mkPDF writes a PDF with a correct cross-reference table and trailer (/Root 1 0 R plus
+// extra), independently of the reader: hostile content inside a sound structure.
+func mkPDF(extra string, objs ...obj) []byte {
 	var b bytes.Buffer
-	b.WriteString("%PDF-1.4\n1 0 obj\n<< /Type /Catalog /Names << /EmbeddedFiles 2 0 R >> >>\nendobj\n")
-	b.WriteString("2 0 obj\n<< /Names [(cda.xml) 3 0 R] >>\nendobj\n")
-	b.WriteString("3 0 obj\n<< /Type /Filespec /F (cda.xml) /EF << /F 4 0 R >> >>\nendobj\n")
-	fmt.Fprintf(&b, "4 0 obj\n<< %s /Length %d >>\nstream\n", streamDict, len(data))
-	b.Write(data)
-	b.WriteString("\nendstream\nendobj\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n")
+	b.WriteString("%PDF-1.4\n")
+	offs := map[int]int{}
+	size := 1
+	for _, o := range objs {
+		offs[o.num] = b.Len()
+		size = max(size, o.num+1)
+		if o.stream != nil {
+			l := strconv.Itoa(len(o.stream))
+			if o.length != "" {
+				l = o.length
+			}
+			fmt.Fprintf(&b, "%d 0 obj\n<< %s /Length %s >>\nstream\n", o.num, o.body, l)
+			b.Write(o.stream)
+			b.WriteString("\nendstream\nendobj\n")
+		} else {
+			fmt.Fprintf(&b, "%d 0 obj\n%s\nendobj\n", o.num, o.body)
+		}
+	}
+	x := b.Len()
+	fmt.Fprintf(&b, "xref\n0 %d\n0000000000 65535 f \n", size)
+	for n := 1; n < size; n++ {
+		if off, ok := offs[n]; ok {
+			fmt.Fprintf(&b, "%010d 00000 n \n", off)
+		} else {
+			b.WriteString("0000000000 65535 f \n")
+		}
+	}
+	fmt.Fprintf(&b, "trailer\n<< /Size %d /Root 1 0 R %s>>\nstartxref\n%d\n%%%%EOF\n", size, extra, x)
 	return b.Bytes()
 }
 
-func TestHostile(t *testing.T) {
-	bomb := deflate(make([]byte, 8<<20)) // 8 MiB of zeros in a few KiB
-	deep := "%PDF-1.4\n1 0 obj\n" + strings.Repeat("[", 10000) + "\nendobj\n"
-	cases := []struct {
-		name string
-		data []byte
-		lim  pdfcda.Limits
-		want any // *pdfcda.LimitError, *pdfcda.SyntaxError, *pdfcda.UnsupportedError, or nil
-	}{
-		{"inflate bomb", pdfWith("/Filter /FlateDecode", bomb), pdfcda.Limits{MaxInflate: 1 << 20}, &pdfcda.LimitError{}},
-		{"bomb within limit", pdfWith("/Filter /FlateDecode", bomb), pdfcda.Limits{MaxInflate: 16 << 20}, nil},
-		{"corrupt flate", pdfWith("/Filter /FlateDecode", []byte("x\x9cnot deflate")), pdfcda.Limits{}, &pdfcda.SyntaxError{}},
-		{"unsupported filter", pdfWith("/Filter /LZWDecode", []byte("abc")), pdfcda.Limits{}, &pdfcda.UnsupportedError{}},
-		{"deep nesting", []byte(deep + "trailer << /Root 1 0 R >>"), pdfcda.Limits{}, &pdfcda.LimitError{}},
-		{"too many objects", []byte("%PDF-1.4\n" + strings.Repeat("1 0 obj null endobj 2 0 obj null endobj 3 0 obj null endobj ", 1)), pdfcda.Limits{MaxObjects: 2}, &pdfcda.LimitError{}},
-		{"no catalog", []byte("%PDF-1.4\n1 0 obj << >> endobj\n"), pdfcda.Limits{}, &pdfcda.SyntaxError{}},
-		{"lying Length", bytes.Replace(pdfWith("", lab), []byte(fmt.Sprintf("/Length %d", len(lab))), []byte("/Length 99999999"), 1), pdfcda.Limits{}, nil},
-		{"encrypted", bytes.Replace(pdfWith("", lab), []byte("<< /Root 1 0 R >>"), []byte("<< /Root 1 0 R /Encrypt << /Filter /Standard /V 2 >> >>"), 1), pdfcda.Limits{}, &pdfcda.UnsupportedError{}},
-		{"reference loop", []byte("%PDF-1.4\n1 0 obj 2 0 R endobj\n2 0 obj 1 0 R endobj\ntrailer << /Root 1 0 R >>"), pdfcda.Limits{}, &pdfcda.LimitError{}},
+// A page tree of one empty page, as every PDF needs.
+var (
+	pages = obj{num: 5, body: "<< /Type /Pages /Kids [6 0 R] /Count 1 >>"}
+	page  = obj{num: 6, body: "<< /Type /Page /Parent 5 0 R /MediaBox [0 0 595 842] >>"}
+)
+
+// pdfWith is a sound PDF whose catalog points at an embedded cda.xml stream with the given
+// dictionary entries and data.
+func pdfWith(streamDict string, data []byte) []byte { return pdfLen(streamDict, data, "") }
+
+// pdfLen is pdfWith with the stream's /Length written as length.
+func pdfLen(streamDict string, data []byte, length string) []byte {
+	return mkPDF("",
+		obj{num: 1, body: "<< /Type /Catalog /Pages 5 0 R /Names << /EmbeddedFiles 2 0 R >> >>"},
+		obj{num: 2, body: "<< /Names [(cda.xml) 3 0 R] >>"},
+		obj{num: 3, body: "<< /Type /Filespec /F (cda.xml) /EF << /F 4 0 R >> >>"},
+		obj{num: 4, body: streamDict, stream: data, length: length},
+		pages, page)
+}
+
+// errKind names the error types the reader returns, for table tests.
+func errKind(err error) string {
+	var le *pdfcda.LimitError
+	var se *pdfcda.SyntaxError
+	var st *pdfcda.StructureError
+	var ue *pdfcda.UnsupportedError
+	var ae *pdfcda.AttachmentError
+	switch {
+	case err == nil:
+		return "nil"
+	case errors.As(err, &le):
+		return "limit"
+	case errors.As(err, &st):
+		return "structure"
+	case errors.As(err, &se):
+		return "syntax"
+	case errors.As(err, &ue):
+		return "unsupported"
+	case errors.As(err, &ae):
+		return "attachment"
 	}
+	return fmt.Sprintf("other %T", err)
+}
+
+type hostileCase struct {
+	name   string
+	data   []byte
+	lim    pdfcda.Limits
+	strict string // error kind of Read
+	part   string // StructureError.Part of Read, for "structure"
+	repair string // error kind of ReadRepair
+}
+
+// hostileCases are sound and broken files with what Read and ReadRepair must say of them.
+func hostileCases() []hostileCase {
+	bomb := deflate(make([]byte, 8<<20)) // 8 MiB of zeros in a few KiB
+	sound := pdfWith("", lab)
+	xrefAt := bytes.Index(sound, []byte("\nxref\n")) + 1
+	obj2 := bytes.Index(sound, []byte("\n2 0 obj")) + 1
+	cat := obj{num: 1, body: "<< /Type /Catalog /Pages 5 0 R >>"}
+	replace := func(b []byte, old, new string) []byte {
+		if !bytes.Contains(b, []byte(old)) {
+			panic("test fixture lacks " + old)
+		}
+		return bytes.Replace(b, []byte(old), []byte(new), 1)
+	}
+	// Each corruption keeps every other byte where it was (same-length edits), so that the
+	// structure error found is the one meant (part).
+	return []hostileCase{
+		{"sound", sound, pdfcda.Limits{}, "nil", "", "nil"},
+		{"inflate bomb", pdfWith("/Filter /FlateDecode", bomb), pdfcda.Limits{MaxInflate: 1 << 20}, "limit", "", "limit"},
+		{"bomb within limit", pdfWith("/Filter /FlateDecode", bomb), pdfcda.Limits{MaxInflate: 16 << 20}, "nil", "", "nil"},
+		{"corrupt flate", pdfWith("/Filter /FlateDecode", []byte("x\x9cnot deflate")), pdfcda.Limits{}, "syntax", "", "syntax"},
+		{"unsupported filter", pdfWith("/Filter /LZWDecode", []byte("abc")), pdfcda.Limits{}, "unsupported", "", "unsupported"},
+		{"deep nesting", mkPDF("", cat, obj{num: 2, body: strings.Repeat("[", 10000) + strings.Repeat("]", 10000)}, pages, page), pdfcda.Limits{}, "limit", "", "limit"},
+		{"too many objects", mkPDF("", cat, obj{num: 2, body: "null"}, obj{num: 3, body: "null"}, pages, page), pdfcda.Limits{MaxObjects: 2}, "limit", "", "limit"},
+		{"work budget", sound, pdfcda.Limits{MaxWork: 100}, "limit", "", "limit"},
+		{"catalog is not a dictionary", mkPDF("", obj{num: 1, body: "42"}), pdfcda.Limits{}, "structure", "trailer", "syntax"},
+		{"no page tree", mkPDF("", obj{num: 1, body: "<< /Type /Catalog >>"}), pdfcda.Limits{}, "structure", "catalog", "nil"},
+		{"lying Length", pdfLen("", lab, "99999999"), pdfcda.Limits{}, "structure", "object 4 0", "nil"},
+		{"Length ten short", pdfLen("", lab, strconv.Itoa(len(lab)-10)), pdfcda.Limits{}, "structure", "object 4 0", "nil"},
+		{"Length refers to itself", pdfLen("", lab, "4 0 R"), pdfcda.Limits{}, "structure", "object 4 0", "nil"},
+		{"encrypted", replace(sound, "/Root 1 0 R", "/Root 1 0 R /Encrypt << /Filter /Standard /V 2 >>"), pdfcda.Limits{}, "unsupported", "", "unsupported"},
+		{"reference loop", mkPDF("", obj{num: 1, body: "2 0 R"}, obj{num: 2, body: "1 0 R"}), pdfcda.Limits{}, "limit", "", "limit"},
+		{"no startxref", replace(sound, "startxref", "startxrex"), pdfcda.Limits{}, "structure", "startxref", "nil"},
+		{"no %%EOF", sound[:len(sound)-6], pdfcda.Limits{}, "structure", "%%EOF", "nil"},
+		{"startxref beyond the file", replace(sound, fmt.Sprintf("startxref\n%d", xrefAt), fmt.Sprintf("startxref\n%d", 9*len(sound))), pdfcda.Limits{}, "structure", "startxref", "nil"},
+		{"startxref off by one", replace(sound, fmt.Sprintf("startxref\n%d", xrefAt), fmt.Sprintf("startxref\n%d", xrefAt+1)), pdfcda.Limits{}, "structure", "xref", "nil"},
+		{"no trailer", replace(sound, "trailer", "trailex"), pdfcda.Limits{}, "structure", "xref", "nil"},
+		{"trailer without Root", replace(sound, "/Root 1 0 R", "/Roox 1 0 R"), pdfcda.Limits{}, "structure", "trailer", "nil"},
+		{"Prev loops", replace(sound, "/Size", "/Prev "+strconv.Itoa(xrefAt)+" /Size"), pdfcda.Limits{}, "structure", "xref", "nil"},
+		{"Prev beyond the file", replace(sound, "/Size", "/Prev 99999999 /Size"), pdfcda.Limits{}, "structure", "trailer", "nil"},
+		{"xref entry off by one", replace(sound, fmt.Sprintf("%010d 00000 n", obj2), fmt.Sprintf("%010d 00000 n", obj2+1)), pdfcda.Limits{}, "structure", "object 2 0", "nil"},
+		{"xref entry names another object", replace(sound, "\n2 0 obj", "\n7 0 obj"), pdfcda.Limits{}, "structure", "object 2 0", "nil"},
+		{"endobj missing", replace(sound, "endobj\n2 0 obj", "endobx\n2 0 obj"), pdfcda.Limits{}, "structure", "object 1 0", "nil"},
+		{"unparseable object", replace(sound, "<< /Names [(cda.xml) 3 0 R] >>", "<< /Names [(cda.xml) 3 0 R] >)"), pdfcda.Limits{}, "structure", "object 2 0", "nil"},
+		{"bad xref entry", replace(sound, " 00000 n \n", " 00000 x \n"), pdfcda.Limits{}, "structure", "xref", "nil"},
+		{"truncated in the xref", sound[:xrefAt+30], pdfcda.Limits{}, "structure", "startxref", "nil"},
+	}
+}
+
+func TestHostile(t *testing.T) {
+	cases := hostileCases()
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := pdfcda.Read(tc.data, tc.lim)
-			switch w := tc.want.(type) {
-			case nil:
-				if err != nil {
-					t.Fatalf("err = %v, want nil", err)
-				}
-			case *pdfcda.LimitError:
-				if !errors.As(err, &w) {
-					t.Fatalf("err = %v, want *LimitError", err)
-				}
-			case *pdfcda.SyntaxError:
-				if !errors.As(err, &w) {
-					t.Fatalf("err = %v, want *SyntaxError", err)
-				}
-			case *pdfcda.UnsupportedError:
-				if !errors.As(err, &w) {
-					t.Fatalf("err = %v, want *UnsupportedError", err)
-				}
+			doc, err := pdfcda.Read(tc.data, tc.lim)
+			if got := errKind(err); got != tc.strict {
+				t.Fatalf("Read: err = %v (%s), want %s", err, got, tc.strict)
+			}
+			var se *pdfcda.StructureError
+			if errors.As(err, &se) && se.Part != tc.part {
+				t.Fatalf("Read: %v: part %q, want %q", err, se.Part, tc.part)
+			}
+			if err == nil && !bytes.Equal(doc.CDA, lab) && tc.name != "bomb within limit" {
+				t.Fatalf("Read: CDA of %d bytes", len(doc.CDA))
+			}
+			rdoc, err := pdfcda.ReadRepair(tc.data, tc.lim)
+			if got := errKind(err); got != tc.repair {
+				t.Fatalf("ReadRepair: err = %v (%s), want %s", err, got, tc.repair)
+			}
+			if err == nil && (tc.strict == "structure") != (rdoc.Repaired != "") {
+				t.Fatalf("ReadRepair: Repaired = %q after strict error kind %s", rdoc.Repaired, tc.strict)
 			}
 		})
 	}

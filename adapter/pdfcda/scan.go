@@ -11,26 +11,60 @@ import (
 	"unicode/utf16"
 )
 
-// entry is one indexed object.
+// maxObjNum bounds object numbers: larger ones are not a real file's.
+const maxObjNum = 1 << 40
+
+// entry is one parsed object.
 type entry struct {
+	num    int64
 	v      any
 	off    int  // offset of the object header, -1 inside an object stream
 	hasStm bool // v is a stream dictionary and data[start:end] its raw data
 	start  int
 	end    int
 	data   []byte // the buffer start/end refer to
+	spans  []span // /Contents strings of this object (direct objects only)
 }
 
-// file is a scanned PDF.
+// loc is where the cross-reference sections say an object is.
+type loc struct {
+	off  int64 // offset of the "N G obj" header; -1 for a compressed object
+	gen  int64
+	stm  int64 // the object stream holding a compressed object
+	idx  int64 // its index in that stream
+	free bool  // deleted in a newer section: older definitions do not count
+}
+
+// objStm is a decoded object stream.
+type objStm struct {
+	data  []byte
+	first int64
+	nums  []int64
+	offs  []int64
+}
+
+// file is a PDF being read, strictly through its cross-reference sections (index) or, in
+// repair mode, through a scan of its object headers (objs filled by scan).
 type file struct {
-	b        []byte
-	lim      Limits
-	objs     map[int64]*entry
+	b          []byte
+	lim        Limits
+	work       int64
+	index      map[int64]loc    // strict: the cross-reference
+	objs       map[int64]*entry // parsed objects (strict: a cache of index; repair: the scan)
+	busy       map[int64]bool   // objects being parsed (a /Length or stream that refers to itself)
+	stms       map[int64]*objStm
+	trailer    dict
+	revisions  []int // offsets of the revisions' cross-reference sections, newest first
+	xrefStream bool
+	inflated   int64
+	crypt      bool
+
+	// repair mode
+	repaired string
 	roots    []rootCandidate
 	damaged  int
-	crypt    bool // a trailer has /Encrypt
 	stmsDone bool
-	inflated int64
+	eofs     []int // repair mode: offsets of "startxref" keywords, for UpdatesAfter
 }
 
 type rootCandidate struct {
@@ -38,147 +72,125 @@ type rootCandidate struct {
 	root any
 }
 
-// scan indexes every "N G obj" in the file, in file order (a later definition of the same
-// object number wins, as with incremental updates), without using the cross-reference
-// table: this is the recovery strategy of mainstream readers and works the same on
-// classic tables, cross-reference streams and damaged files.
-func scan(b []byte, lim Limits) (*file, error) {
-	f := &file{b: b, lim: lim, objs: map[int64]*entry{}}
-	pos := 0
-	for pos < len(b) {
-		i := bytes.Index(b[pos:], []byte("obj"))
-		if i < 0 {
-			break
-		}
-		at := pos + i
-		num, hdr, ok := objHeader(b, at)
-		if !ok {
-			pos = at + 3
-			continue
-		}
-		p := parser{b: b, pos: at + 3, maxDepth: lim.MaxDepth}
-		v, err := p.object()
-		if err != nil {
-			var le *LimitError
-			if errors.As(err, &le) {
-				return nil, err
-			}
-			f.damaged++
-			pos = at + 3
-			continue
-		}
-		e := &entry{v: v, off: hdr, data: b}
-		p.skipWS()
-		if d, ok := v.(dict); ok && bytes.HasPrefix(b[p.pos:], []byte("stream")) {
-			s := p.pos + len("stream")
-			if s < len(b) && b[s] == '\r' {
-				s++
-			}
-			if s < len(b) && b[s] == '\n' {
-				s++
-			}
-			end := -1
-			if l, ok := d["Length"].(int64); ok && l >= 0 && l <= int64(len(b)-s) {
-				q := parser{b: b, pos: s + int(l)}
-				q.skipWS()
-				if bytes.HasPrefix(b[q.pos:], []byte("endstream")) {
-					end = s + int(l)
-				}
-			}
-			if end < 0 {
-				k := bytes.Index(b[s:], []byte("endstream"))
-				if k < 0 {
-					end = len(b)
-				} else {
-					end = s + k
-					if end > s && b[end-1] == '\n' {
-						end--
-					}
-					if end > s && b[end-1] == '\r' {
-						end--
-					}
-				}
-			}
-			e.hasStm, e.start, e.end = true, s, end
-			pos = end
-			if d["Type"] == name("XRef") && d["Root"] != nil {
-				f.roots = append(f.roots, rootCandidate{hdr, d["Root"]})
-				f.crypt = f.crypt || d["Encrypt"] != nil
-			}
-		} else {
-			pos = p.pos
-		}
-		if _, seen := f.objs[num]; !seen && len(f.objs) >= lim.MaxObjects {
-			return nil, &LimitError{What: "object count", Limit: int64(lim.MaxObjects)}
-		}
-		f.objs[num] = e
-	}
-	// Classic trailers.
-	for pos = 0; pos < len(b); {
-		i := bytes.Index(b[pos:], []byte("trailer"))
-		if i < 0 {
-			break
-		}
-		p := parser{b: b, pos: pos + i + len("trailer"), maxDepth: lim.MaxDepth}
-		p.skipWS()
-		if bytes.HasPrefix(b[p.pos:], []byte("<<")) {
-			if d, err := p.dict(); err == nil && d["Root"] != nil {
-				f.roots = append(f.roots, rootCandidate{pos + i, d["Root"]})
-				f.crypt = f.crypt || d["Encrypt"] != nil
-			}
-		}
-		pos += i + len("trailer")
-	}
-	sort.SliceStable(f.roots, func(i, j int) bool { return f.roots[i].off < f.roots[j].off })
-	return f, nil
+func newFile(b []byte, lim Limits) *file {
+	return &file{b: b, lim: lim, index: map[int64]loc{}, objs: map[int64]*entry{}, busy: map[int64]bool{}, stms: map[int64]*objStm{}}
 }
 
-// objHeader checks that "obj" at 'at' is preceded by "num gen " at a token boundary.
-func objHeader(b []byte, at int) (num int64, start int, ok bool) {
-	if at+3 < len(b) && isRegular(b[at+3]) {
-		return 0, 0, false
+func (f *file) objectCount() int {
+	if f.repaired != "" {
+		return len(f.objs)
 	}
-	i := at - 1
-	ws := func() bool {
-		n := 0
-		for i >= 0 && isWS(b[i]) {
-			i--
+	n := 0
+	for _, l := range f.index {
+		if !l.free {
 			n++
 		}
-		return n > 0
 	}
-	digits := func() (int, int) {
-		end := i + 1
-		for i >= 0 && b[i] >= '0' && b[i] <= '9' {
-			i--
-		}
-		return i + 1, end
-	}
-	if !ws() {
-		return 0, 0, false
-	}
-	gs, ge := digits()
-	if gs == ge || ge-gs > 5 {
-		return 0, 0, false
-	}
-	if !ws() {
-		return 0, 0, false
-	}
-	ns, ne := digits()
-	if ns == ne || ne-ns > 10 {
-		return 0, 0, false
-	}
-	if i >= 0 && isRegular(b[i]) {
-		return 0, 0, false
-	}
-	n, err := strconv.ParseInt(string(b[ns:ne]), 10, 64)
-	if err != nil {
-		return 0, 0, false
-	}
-	return n, ns, true
+	return n
 }
 
-// resolve follows references (a bounded chain), loading object streams when needed.
+// charge adds n bytes of parser work and fails beyond Limits.MaxWork.
+func (f *file) charge(n int) error {
+	f.work += int64(n) + 1
+	if f.work > f.lim.MaxWork {
+		return &LimitError{What: "parser work (bytes examined)", Limit: f.lim.MaxWork}
+	}
+	return nil
+}
+
+// parseAt parses one object of buf[:end] at pos, charging the bytes read.
+func (f *file) parseAt(buf []byte, pos, end int, spans *[]span) (any, int, error) {
+	if pos < 0 || end > len(buf) || pos > end {
+		return nil, pos, &SyntaxError{Offset: int64(pos), Msg: "object outside its buffer"}
+	}
+	p := parser{b: buf[:end], pos: pos, maxDepth: f.lim.MaxDepth, spans: spans}
+	v, err := p.object()
+	if cerr := f.charge(p.pos - pos); cerr != nil {
+		return nil, p.pos, cerr
+	}
+	return v, p.pos, err
+}
+
+// headerAt reads "num gen obj" starting exactly at off.
+func headerAt(b []byte, off int) (num, gen int64, body int, ok bool) {
+	if off < 0 || off >= len(b) {
+		return 0, 0, 0, false
+	}
+	p := parser{b: b, pos: off}
+	if off < len(b) && (b[off] < '0' || b[off] > '9') {
+		return 0, 0, 0, false
+	}
+	num, ok1 := p.uint()
+	gen, ok2 := p.uint()
+	p.skipSpace()
+	if !ok1 || !ok2 || !atKeyword(b, p.pos, "obj") || num > maxObjNum || gen > 65535 {
+		return 0, 0, 0, false
+	}
+	return num, gen, p.pos + 3, true
+}
+
+// streamData finds the data of a stream whose dictionary d ends at pos (before the
+// "stream" keyword, white space allowed). strict requires /Length to end exactly at
+// endstream; otherwise a wrong /Length falls back to searching endstream. ok is false when
+// no "stream" keyword follows.
+func (f *file) streamData(d dict, pos int, strict bool, what string) (start, end, after int, ok bool, err error) {
+	b := f.b
+	p := parser{b: b, pos: pos}
+	p.skipWS()
+	if !atKeyword(b, p.pos, "stream") {
+		return 0, 0, p.pos, false, nil
+	}
+	s := p.pos + len("stream")
+	if s < len(b) && b[s] == '\r' {
+		s++
+	}
+	if s < len(b) && b[s] == '\n' {
+		s++
+	}
+	end = -1
+	lv := d["Length"]
+	if strict { // the repair scan runs before every object is known: direct lengths only
+		if lv, err = f.resolve(lv); err != nil {
+			return 0, 0, 0, true, err
+		}
+	}
+	l, isInt := lv.(int64)
+	if isInt && l >= 0 && l <= int64(len(b)-s) {
+		q := s + int(l)
+		for q < len(b) && isWS(b[q]) { // an end-of-line, or more white space (as qpdf accepts)
+			q++
+		}
+		if atKeyword(b, q, "endstream") {
+			end, after = s+int(l), q+len("endstream")
+		}
+	}
+	if end < 0 && strict {
+		if !isInt {
+			return 0, 0, 0, true, structErr(what, s, "the stream's /Length is not an integer")
+		}
+		return 0, 0, 0, true, structErr(what, s, "the stream's /Length %d does not end at endstream (the data was changed after the length was written)", l)
+	}
+	if end < 0 {
+		k := bytes.Index(b[s:], []byte("endstream"))
+		if k < 0 {
+			end, after = len(b), len(b)
+		} else {
+			end, after = s+k, s+k+len("endstream")
+			if end > s && b[end-1] == '\n' {
+				end--
+			}
+			if end > s && b[end-1] == '\r' {
+				end--
+			}
+		}
+		if err := f.charge(end - s); err != nil {
+			return 0, 0, 0, true, err
+		}
+	}
+	return s, end, after, true, nil
+}
+
+// resolve follows references (a bounded chain), loading objects as needed.
 func (f *file) resolve(v any) (any, error) {
 	for range 32 {
 		r, ok := v.(ref)
@@ -197,77 +209,170 @@ func (f *file) resolve(v any) (any, error) {
 	return nil, &LimitError{What: "reference chain", Limit: 32}
 }
 
+// lookup returns object num, or nil when the file does not define it.
 func (f *file) lookup(num int64) (*entry, error) {
 	if e, ok := f.objs[num]; ok {
 		return e, nil
 	}
-	if !f.stmsDone {
-		f.stmsDone = true
-		if err := f.loadObjStms(); err != nil {
-			return nil, err
+	if f.repaired != "" {
+		if !f.stmsDone {
+			f.stmsDone = true
+			if err := f.loadObjStms(); err != nil {
+				return nil, err
+			}
+			return f.objs[num], nil
 		}
-		return f.objs[num], nil
+		return nil, nil
 	}
-	return nil, nil
+	l, ok := f.index[num]
+	if !ok || l.free {
+		return nil, nil
+	}
+	if f.busy[num] {
+		return nil, structErr("object "+strconv.FormatInt(num, 10)+" "+strconv.FormatInt(l.gen, 10), int(l.off), "the object refers to itself while being read")
+	}
+	f.busy[num] = true
+	defer delete(f.busy, num)
+	var e *entry
+	var err error
+	if l.off >= 0 {
+		e, err = f.direct(num, l.gen, l.off)
+	} else {
+		e, err = f.compressed(num, l.stm, l.idx)
+	}
+	if err != nil {
+		return nil, err
+	}
+	f.objs[num] = e
+	return e, nil
 }
 
-// loadObjStms indexes the objects compressed in object streams (PDF 1.5) that have no
-// direct definition.
-func (f *file) loadObjStms() error {
-	var stms []*entry
-	for _, e := range f.objs {
-		if d, ok := e.v.(dict); ok && e.hasStm && d["Type"] == name("ObjStm") {
-			stms = append(stms, e)
-		}
+// direct parses the indirect object the cross-reference puts at off: the header must name
+// it, a stream's /Length must end at endstream, and endobj must follow.
+func (f *file) direct(num, gen, off int64) (*entry, error) {
+	what := "object " + strconv.FormatInt(num, 10) + " " + strconv.FormatInt(gen, 10)
+	if off < 0 || off >= int64(len(f.b)) {
+		return nil, structErr(what, -1, "the cross-reference puts it at offset %d, outside the file (%d bytes)", off, len(f.b))
 	}
-	sort.Slice(stms, func(i, j int) bool { return stms[i].off < stms[j].off })
-	for _, e := range stms {
-		d := e.v.(dict)
-		data, err := f.decode(e)
+	n, g, body, ok := headerAt(f.b, int(off))
+	if !ok || n != num || g != gen {
+		return nil, structErr(what, int(off), "the cross-reference offset does not point at \"%d %d obj\"", num, gen)
+	}
+	e := &entry{num: num, off: int(off), data: f.b}
+	v, q, err := f.parseAt(f.b, body, len(f.b), &e.spans)
+	if err != nil {
+		var le *LimitError
+		if errors.As(err, &le) {
+			return nil, err
+		}
+		return nil, structErr(what, int(off), "the object cannot be parsed: %v", err)
+	}
+	e.v = v
+	after := q
+	if d, isDict := v.(dict); isDict {
+		s, end, a, isStm, err := f.streamData(d, q, true, what)
 		if err != nil {
-			var le *LimitError
-			if errors.As(err, &le) {
-				return err
-			}
-			f.damaged++
-			continue
+			return nil, err
 		}
-		n, _ := d["N"].(int64)
-		first, _ := d["First"].(int64)
-		if n <= 0 || first <= 0 || first > int64(len(data)) {
-			f.damaged++
-			continue
-		}
-		hp := parser{b: data[:first], maxDepth: f.lim.MaxDepth}
-		for k := int64(0); k < n; k++ {
-			a, err1 := hp.object()
-			o, err2 := hp.object()
-			num, ok1 := a.(int64)
-			off, ok2 := o.(int64)
-			if err1 != nil || err2 != nil || !ok1 || !ok2 || off < 0 || first+off > int64(len(data)) {
-				f.damaged++
-				break
-			}
-			if _, seen := f.objs[num]; seen {
-				continue
-			}
-			if len(f.objs) >= f.lim.MaxObjects {
-				return &LimitError{What: "object count", Limit: int64(f.lim.MaxObjects)}
-			}
-			op := parser{b: data, pos: int(first + off), maxDepth: f.lim.MaxDepth}
-			v, err := op.object()
-			if err != nil {
-				var le *LimitError
-				if errors.As(err, &le) {
-					return err
-				}
-				f.damaged++
-				continue
-			}
-			f.objs[num] = &entry{v: v, off: -1, data: data}
+		if isStm {
+			e.hasStm, e.start, e.end, after = true, s, end, a
 		}
 	}
-	return nil
+	p := parser{b: f.b, pos: after}
+	p.skipWS()
+	if !atKeyword(f.b, p.pos, "endobj") {
+		return nil, structErr(what, p.pos, "endobj missing after the object")
+	}
+	return e, nil
+}
+
+// compressed reads object num, the idx-th of object stream stm.
+func (f *file) compressed(num, stm, idx int64) (*entry, error) {
+	what := "object " + strconv.FormatInt(num, 10) + " 0"
+	os, err := f.objStream(stm)
+	if err != nil {
+		return nil, err
+	}
+	if idx < 0 || idx >= int64(len(os.nums)) || os.nums[idx] != num {
+		return nil, structErr(what, -1, "object stream %d does not hold it at index %d", stm, idx)
+	}
+	// Both bounded by objStream: 0 <= offs[idx] <= len(data)-first.
+	start := os.first + os.offs[idx]
+	v, _, err := f.parseAt(os.data, int(start), len(os.data), nil)
+	if err != nil {
+		var le *LimitError
+		if errors.As(err, &le) {
+			return nil, err
+		}
+		return nil, structErr(what, -1, "the object in object stream %d cannot be parsed: %v", stm, err)
+	}
+	return &entry{num: num, v: v, off: -1, data: os.data}, nil
+}
+
+// objStream decodes object stream stm (once) and its header of N number/offset pairs.
+func (f *file) objStream(stm int64) (*objStm, error) {
+	if os, ok := f.stms[stm]; ok {
+		return os, nil
+	}
+	what := "object stream " + strconv.FormatInt(stm, 10)
+	l, ok := f.index[stm]
+	if !ok || l.free || l.off < 0 {
+		return nil, structErr(what, -1, "the object stream is not a direct object of the file")
+	}
+	e, err := f.lookup(stm)
+	if err != nil {
+		return nil, err
+	}
+	d, _ := e.v.(dict)
+	if !e.hasStm || d["Type"] != name("ObjStm") {
+		return nil, structErr(what, e.off, "the object is not a /Type /ObjStm stream")
+	}
+	os, err := f.parseObjStm(e)
+	if err != nil {
+		var le *LimitError
+		var ue *UnsupportedError
+		if errors.As(err, &le) || errors.As(err, &ue) {
+			return nil, err
+		}
+		return nil, structErr(what, e.off, "%v", err)
+	}
+	f.stms[stm] = os
+	return os, nil
+}
+
+// parseObjStm decodes an object stream and checks its header: N pairs of object number
+// and offset, each offset inside the data after /First.
+func (f *file) parseObjStm(e *entry) (*objStm, error) {
+	d := e.v.(dict)
+	data, err := f.decode(e)
+	if err != nil {
+		return nil, err
+	}
+	n, _ := d["N"].(int64)
+	first, _ := d["First"].(int64)
+	if n <= 0 || first <= 0 || first > int64(len(data)) {
+		return nil, &SyntaxError{Offset: int64(e.off), Msg: "bad /N or /First"}
+	}
+	if n > first/2+1 {
+		// Each pair takes at least four bytes ("1 0 "): more pairs cannot fit.
+		return nil, &SyntaxError{Offset: int64(e.off), Msg: "/N " + strconv.FormatInt(n, 10) + " pairs do not fit before /First"}
+	}
+	os := &objStm{data: data, first: first}
+	hp := parser{b: data[:first]}
+	for k := int64(0); k < n; k++ {
+		num, ok1 := hp.uint()
+		off, ok2 := hp.uint()
+		// off is checked against the room after first, without adding the two.
+		if !ok1 || !ok2 || num > maxObjNum || off > int64(len(data))-first {
+			return nil, &SyntaxError{Offset: int64(e.off), Msg: "bad object stream header pair " + strconv.FormatInt(k, 10)}
+		}
+		os.nums = append(os.nums, num)
+		os.offs = append(os.offs, off)
+	}
+	if err := f.charge(int(first)); err != nil {
+		return nil, err
+	}
+	return os, nil
 }
 
 // decode returns the decoded data of a stream entry, inflating at most MaxInflate bytes
@@ -298,11 +403,19 @@ func (f *file) decode(e *entry) ([]byte, error) {
 	if fl, _ := filters[0].(name); fl != "FlateDecode" && fl != "Fl" {
 		return nil, &UnsupportedError{What: "filter " + string(fl)}
 	}
-	if parms, _ := f.resolve(d["DecodeParms"]); parms != nil {
-		if pd, ok := parms.(dict); ok {
-			if pr, _ := pd["Predictor"].(int64); pr > 1 {
-				return nil, &UnsupportedError{What: "Flate predictor " + strconv.FormatInt(pr, 10)}
-			}
+	var pred predictor
+	parms, err := f.resolve(d["DecodeParms"])
+	if err != nil {
+		return nil, err
+	}
+	if a, ok := parms.(array); ok && len(a) == 1 {
+		if parms, err = f.resolve(a[0]); err != nil {
+			return nil, err
+		}
+	}
+	if pd, ok := parms.(dict); ok {
+		if pred, err = predictorOf(pd); err != nil {
+			return nil, err
 		}
 	}
 	budget := f.lim.MaxInflate
@@ -314,7 +427,7 @@ func (f *file) decode(e *entry) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return out, nil
+	return pred.undo(out)
 }
 
 // inflate decompresses zlib (or, failing the header, raw deflate) data up to max bytes.
@@ -341,28 +454,27 @@ func inflate(raw []byte, max int64) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// catalog finds the document catalog: the Root of the last trailer (or cross-reference
-// stream) that has one, else the last object typed /Catalog.
+// catalog returns the document catalog.
 func (f *file) catalog() (dict, error) {
-	for i := len(f.roots) - 1; i >= 0; i-- {
-		v, err := f.resolve(f.roots[i].root)
+	if f.repaired == "" {
+		v, err := f.resolve(f.trailer["Root"])
 		if err != nil {
 			return nil, err
 		}
-		if d, ok := v.(dict); ok {
-			return d, nil
+		d, ok := v.(dict)
+		if !ok {
+			return nil, structErr("trailer", -1, "/Root does not resolve to the document catalog")
 		}
-	}
-	var best *entry
-	for _, e := range f.objs {
-		if d, ok := e.v.(dict); ok && d["Type"] == name("Catalog") && (best == nil || e.off > best.off) {
-			best = e
+		pv, err := f.resolve(d["Pages"])
+		if err != nil {
+			return nil, err
 		}
+		if pd, ok := pv.(dict); !ok || pd["Type"] != name("Pages") {
+			return nil, structErr("catalog", -1, "the document catalog has no page tree (/Pages)")
+		}
+		return d, nil
 	}
-	if best == nil {
-		return nil, &SyntaxError{Offset: -1, Msg: "no document catalog"}
-	}
-	return best.v.(dict), nil
+	return f.repairCatalog()
 }
 
 // text decodes a PDF text string (UTF-16BE with BOM, UTF-8 with BOM, else PDFDocEncoding
@@ -385,160 +497,29 @@ func text(b []byte) string {
 	return string(r)
 }
 
-// attachments walks the EmbeddedFiles name tree (its root and at most one level of Kids)
-// and returns the attachment names and the decoded cda.xml.
-func (f *file) attachments() ([]string, []byte, error) {
-	cat, err := f.catalog()
-	if err != nil {
-		return nil, nil, err
-	}
-	nv, err := f.resolve(cat["Names"])
-	if err != nil {
-		return nil, nil, err
-	}
-	nd, _ := nv.(dict)
-	tv, err := f.resolve(nd["EmbeddedFiles"])
-	if err != nil {
-		return nil, nil, err
-	}
-	root, _ := tv.(dict)
-	if root == nil {
-		return nil, nil, nil
-	}
-	nodes := []dict{root}
-	if kv, err := f.resolve(root["Kids"]); err != nil {
-		return nil, nil, err
-	} else if kids, ok := kv.(array); ok {
-		if len(kids) > 10000 {
-			return nil, nil, &LimitError{What: "name tree kids", Limit: 10000}
-		}
-		for _, k := range kids {
-			kd, err := f.resolve(k)
-			if err != nil {
-				return nil, nil, err
-			}
-			if d, ok := kd.(dict); ok {
-				nodes = append(nodes, d)
-			}
-		}
-	}
-	var names []string
-	var cda []byte
-	for _, n := range nodes {
-		av, err := f.resolve(n["Names"])
-		if err != nil {
-			return nil, nil, err
-		}
-		arr, _ := av.(array)
-		for i := 0; i+1 < len(arr); i += 2 {
-			key, _ := arr[i].([]byte)
-			spec, err := f.resolve(arr[i+1])
-			if err != nil {
-				return nil, nil, err
-			}
-			sd, _ := spec.(dict)
-			fname := text(key)
-			if uf, ok := sd["UF"].([]byte); ok && len(uf) > 0 {
-				fname = text(uf)
-			} else if fv, ok := sd["F"].([]byte); ok && len(fv) > 0 && fname == "" {
-				fname = text(fv)
-			}
-			names = append(names, fname)
-			if cda != nil || (fname != AttachmentName && text(key) != AttachmentName) {
-				continue
-			}
-			efv, err := f.resolve(sd["EF"])
-			if err != nil {
-				return nil, nil, err
-			}
-			ef, _ := efv.(dict)
-			sref := ef["F"]
-			if sref == nil {
-				sref = ef["UF"]
-			}
-			r, ok := sref.(ref)
-			if !ok {
-				continue
-			}
-			e, err := f.lookup(r.num)
-			if err != nil {
-				return nil, nil, err
-			}
-			if e == nil || !e.hasStm {
-				continue
-			}
-			data, err := f.decode(e)
-			if err != nil {
-				return nil, nil, err
-			}
-			cda = data
-			if cda == nil {
-				cda = []byte{}
-			}
-		}
-	}
-	return names, cda, nil
-}
-
-// signatures lists the dictionaries holding /ByteRange and /Contents in the file's direct
-// objects (a signature dictionary cannot live in an object stream).
-func (f *file) signatures() []Signature {
+// directEntries returns the direct objects in file order.
+func (f *file) directEntries() ([]*entry, error) {
 	var es []*entry
-	for _, e := range f.objs {
-		if e.off >= 0 {
-			es = append(es, e)
+	if f.repaired != "" {
+		for _, e := range f.objs {
+			if e.off >= 0 {
+				es = append(es, e)
+			}
+		}
+	} else {
+		for num, l := range f.index {
+			if l.free || l.off < 0 {
+				continue
+			}
+			e, err := f.lookup(num)
+			if err != nil {
+				return nil, err
+			}
+			if e != nil {
+				es = append(es, e)
+			}
 		}
 	}
 	sort.Slice(es, func(i, j int) bool { return es[i].off < es[j].off })
-	var out []Signature
-	var walk func(v any, depth int)
-	walk = func(v any, depth int) {
-		if depth > 8 {
-			return
-		}
-		switch x := v.(type) {
-		case dict:
-			br, ok1 := x["ByteRange"].(array)
-			ct, ok2 := x["Contents"].([]byte)
-			if ok1 && ok2 {
-				out = append(out, f.signature(x, br, ct))
-				return
-			}
-			for _, c := range x {
-				walk(c, depth+1)
-			}
-		case array:
-			for _, c := range x {
-				walk(c, depth+1)
-			}
-		}
-	}
-	for _, e := range es {
-		walk(e.v, 0)
-	}
-	return out
-}
-
-func (f *file) signature(d dict, br array, contents []byte) Signature {
-	s := Signature{ContentsSize: len(contents)}
-	if t, ok := d["Type"].(name); ok {
-		s.Type = string(t)
-	}
-	if sf, ok := d["SubFilter"].(name); ok {
-		s.SubFilter = string(sf)
-	}
-	valid := len(br) == 4
-	for _, v := range br {
-		n, ok := v.(int64)
-		if !ok || n < 0 {
-			valid = false
-			n = -1
-		}
-		s.ByteRange = append(s.ByteRange, n)
-	}
-	if valid {
-		r := s.ByteRange
-		s.CoversWholeFile = r[0] == 0 && r[1] > 0 && r[2] > r[1] && r[2]+r[3] == int64(len(f.b))
-	}
-	return s
+	return es, nil
 }

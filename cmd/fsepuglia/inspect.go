@@ -29,6 +29,7 @@ func inspectCommand(a *appEnv) *cli.Command {
 			&cli.StringFlag{Name: "patient", Usage: "the document's patient must be this codice fiscale"},
 			&cli.BoolFlag{Name: "require-signature", Usage: "fail documents without a PAdES signature (or CAdES envelope)"},
 			&cli.BoolFlag{Name: "strict", Usage: "the document id root must be under Regione Puglia's OID (2.16.840.1.113883.2.9.2.160.)"},
+			&cli.BoolFlag{Name: "repairable", Usage: "read a PDF whose structure is broken (truncated, bad cross-reference) by scanning it, as viewers do; the region does not"},
 		},
 		Action: func(c *cli.Context) error { return a.inspect(c) },
 	}
@@ -43,6 +44,7 @@ func (a *appEnv) inspect(c *cli.Context) error {
 		Profile:          structureProfile(a.cfg),
 		RequireSignature: c.Bool("require-signature"),
 		Strict:           c.Bool("strict"),
+		Repairable:       c.Bool("repairable"),
 	}
 	if v := c.String("patient"); v != "" {
 		cf, err := patientCF("patient", v)
@@ -136,6 +138,9 @@ func inspectTable(w io.Writer, out inspectOutput) {
 				res = "FAILED"
 				if ck.Found != "" || ck.Expected != "" {
 					msg += fmt.Sprintf(" (found %q, expected %s)", ck.Found, ck.Expected)
+				}
+				if ck.Fix != "" {
+					msg += "; fix: " + ck.Fix
 				}
 			}
 			fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", ck.ID, res, ck.FaultCode, msg)

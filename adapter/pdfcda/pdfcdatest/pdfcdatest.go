@@ -138,6 +138,10 @@ type PDF struct {
 	Attachment []byte
 	// AttachmentName defaults to cda.xml.
 	AttachmentName string
+	// SecondAttachment, when set, is a second embedded file, listed after the first in the
+	// same name tree, named SecondName (default cda.xml: two documents in one PDF).
+	SecondAttachment []byte
+	SecondName       string
 	// Uncompressed stores the attachment without FlateDecode.
 	Uncompressed bool
 	// Kids puts the attachment one Kids level down the name tree.
@@ -199,6 +203,8 @@ func (p PDF) Bytes() []byte {
 		oObjStm  = 13
 		oXRef    = 14
 		oInfo    = 15
+		oSpec2   = 16
+		oFile2   = 17
 	)
 	name := def(p.AttachmentName, "cda.xml")
 	acro := ""
@@ -213,11 +219,16 @@ func (p PDF) Bytes() []byte {
 	}
 	catalog := fmt.Sprintf("<< /Type /Catalog /Pages %d 0 R%s%s >>", oPages, names, acro)
 	leaf := fmt.Sprintf("/Names [(%s) %d 0 R]", name, oSpec)
+	name2 := def(p.SecondName, "cda.xml")
+	if p.SecondAttachment != nil {
+		leaf = fmt.Sprintf("/Names [(%s) %d 0 R (%s) %d 0 R]", name, oSpec, name2, oSpec2)
+	}
 	tree := "<< " + leaf + " >>"
 	if p.Kids {
 		tree = fmt.Sprintf("<< /Kids [%d 0 R] >>", oKid)
 	}
 	spec := fmt.Sprintf("<< /Type /Filespec /F (%s) /UF (%s) /EF << /F %d 0 R >> /AFRelationship /Data >>", name, name, oFile)
+	spec2 := fmt.Sprintf("<< /Type /Filespec /F (%s) /UF (%s) /EF << /F %d 0 R >> /AFRelationship /Data >>", name2, name2, oFile2)
 	kid := fmt.Sprintf("<< /Limits [(%s) (%s)] %s >>", name, name, leaf)
 
 	// Objects stored directly in every layout.
@@ -230,6 +241,9 @@ func (p PDF) Bytes() []byte {
 			w.stream(oFile, fmt.Sprintf("/Type /EmbeddedFile /Subtype /text#2Fxml /Params << /Size %d >>", len(p.Attachment)), p.Attachment)
 		} else {
 			w.stream(oFile, fmt.Sprintf("/Type /EmbeddedFile /Subtype /text#2Fxml /Filter /FlateDecode /Params << /Size %d >>", len(p.Attachment)), deflate(p.Attachment))
+		}
+		if p.SecondAttachment != nil {
+			w.stream(oFile2, fmt.Sprintf("/Type /EmbeddedFile /Subtype /text#2Fxml /Filter /FlateDecode /Params << /Size %d >>", len(p.SecondAttachment)), deflate(p.SecondAttachment))
 		}
 	}
 	if p.PadTo > 0 {
@@ -255,6 +269,9 @@ func (p PDF) Bytes() []byte {
 	}
 
 	size := 16
+	if p.SecondAttachment != nil {
+		size = 18
+	}
 	if p.ObjectStream {
 		// Catalog, name tree, kid and file spec compressed in one object stream.
 		type o struct {
@@ -264,6 +281,9 @@ func (p PDF) Bytes() []byte {
 		objs := []o{{oCatalog, catalog}}
 		if p.Attachment != nil {
 			objs = append(objs, o{oNames, tree}, o{oSpec, spec})
+			if p.SecondAttachment != nil {
+				objs = append(objs, o{oSpec2, spec2})
+			}
 			if p.Kids {
 				objs = append(objs, o{oKid, kid})
 			}
@@ -305,6 +325,9 @@ func (p PDF) Bytes() []byte {
 		if p.Attachment != nil {
 			w.obj(oNames, tree)
 			w.obj(oSpec, spec)
+			if p.SecondAttachment != nil {
+				w.obj(oSpec2, spec2)
+			}
 			if p.Kids {
 				w.obj(oKid, kid)
 			}
@@ -367,8 +390,9 @@ type Fixture struct {
 // `go test ./adapter/docmeta -run TestFixtures -update`).
 func Fixtures() []Fixture {
 	lab := CDA{}.Bytes()
+	signedLab := PDF{Attachment: lab, Sign: true}.Bytes()
 	return []Fixture{
-		{"lab-signed.pdf", PDF{Attachment: lab, Sign: true}.Bytes(), "Puglia lab report, cda.xml Flate-compressed, fake PAdES signature covering the file"},
+		{"lab-signed.pdf", signedLab, "Puglia lab report, cda.xml Flate-compressed, fake PAdES signature covering the file"},
 		{"lab-unsigned.pdf", PDF{Attachment: lab}.Bytes(), "same document, no signature dictionary"},
 		{"lab-objstm-kids.pdf", PDF{Attachment: lab, Sign: true, ObjectStream: true, Kids: true}.Bytes(), "catalog and name tree in an object stream, cda.xml one Kids level down, xref stream"},
 		{"lab-uncompressed.pdf", PDF{Attachment: lab, Sign: true, Uncompressed: true}.Bytes(), "cda.xml stored without a filter"},
@@ -382,7 +406,44 @@ func Fixtures() []Fixture {
 		{"unknown-type.pdf", PDF{Attachment: CDA{TypeCode: "99999-9", TypeDisplay: "Sconosciuto"}.Bytes(), Sign: true}.Bytes(), "typeCode outside the affinity domain"},
 		{"lazio-id.pdf", PDF{Attachment: CDA{IDRoot: "2.16.840.1.113883.2.9.2.120.4.4"}.Bytes(), Sign: true}.Bytes(), "document id under region 120: strict mode fails"},
 		{"lab.xml", lab, "the bare CDA"},
+		// The broken documents of issue 10: each must be refused, naming the field and the fix.
+		{"cda-unclosed.pdf", PDF{Attachment: bytes.Replace(lab, []byte("</ClinicalDocument>"), nil, 1), Sign: true}.Bytes(), "cda.xml without its closing </ClinicalDocument>"},
+		{"cda-truncated-90.pdf", PDF{Attachment: lab[:len(lab)*9/10], Sign: true}.Bytes(), "cda.xml truncated at 90 % (inside the body)"},
+		{"cda-garbage-body.pdf", PDF{Attachment: garbageAfterComponent(lab), Sign: true}.Bytes(), "cda.xml with garbage after the first <component>"},
+		{"truncated-95.pdf", signedLab[:len(signedLab)*95/100], "signed PDF truncated at 95 %: no xref, no trailer, no %%EOF"},
+		{"two-cda.pdf", PDF{Attachment: lab, SecondAttachment: CDA{PatientCF: PatientCF2}.Bytes(), Sign: true}.Bytes(), "two attachments named cda.xml, for two different patients"},
+		{"objstm-offset.pdf", ObjStmOffsetPDF(), "under 200 bytes: an object stream whose offset is near MaxInt64"},
+		{"repeated-obj.pdf", RepeatedObjPDF(144 << 10), "144 KB of repeated `1 0 obj (`"},
+		{"bad-time.pdf", PDF{Attachment: CDA{EffectiveTime: "2026-03-15T10:30:00"}.Bytes(), Sign: true}.Bytes(), "effectiveTime that is not an HL7 time"},
+		{"local-time.pdf", PDF{Attachment: CDA{EffectiveTime: "20260715103000"}.Bytes(), Sign: true}.Bytes(), "effectiveTime without offset: Italian local time (CEST in July)"},
 	}
+}
+
+// garbageAfterComponent inserts bytes that are not XML right after the first <component>.
+func garbageAfterComponent(doc []byte) []byte {
+	at := bytes.Index(doc, []byte("<component>")) + len("<component>")
+	out := append([]byte{}, doc[:at]...)
+	out = append(out, "<<<not xml & never closed"...)
+	return append(out, doc[at:]...)
+}
+
+// ObjStmOffsetPDF is a 180-byte PDF whose catalog is in an object stream that puts it at
+// offset 9223372036854775800 (near MaxInt64): /First plus the offset overflows.
+func ObjStmOffsetPDF() []byte {
+	hdr := "1 9223372036854775800 "
+	body := hdr + "<< /Type /Catalog >>"
+	out := fmt.Sprintf("%%PDF-1.5\n2 0 obj\n<< /Type /ObjStm /N 1 /First %d /Length %d >>\nstream\n%s\nendstream\nendobj\ntrailer\n<< /Root 1 0 R >>\n%%%%EOF\n", len(hdr), len(body), body)
+	return []byte(out)
+}
+
+// RepeatedObjPDF is a PDF header followed by `1 0 obj (` repeated up to size bytes: every
+// object header opens a string that never closes.
+func RepeatedObjPDF(size int) []byte {
+	b := []byte("%PDF-1.4\n")
+	for len(b)+9 <= size {
+		b = append(b, "1 0 obj ("...)
+	}
+	return b
 }
 
 // Sample is one row of ../shared/samples/README.md.
