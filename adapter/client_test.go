@@ -20,7 +20,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fsepuglia/fsepuglia/adapter/docmeta"
 	"github.com/fsepuglia/fsepuglia/adapter/fault"
+	"github.com/fsepuglia/fsepuglia/adapter/pdfcda/pdfcdatest"
 	"github.com/fsepuglia/fsepuglia/adapter/wssec"
 	"github.com/fsepuglia/fsepuglia/adapter/wssec/wssectest"
 	"github.com/fsepuglia/fsepuglia/generated/consenso"
@@ -42,7 +44,7 @@ type region struct {
 	mu    sync.Mutex
 	seen  []*wssec.Message
 	ops   []string
-	docs  map[string]*document.DocumentType
+	docs  map[string]fakeDoc
 	raw   map[string][]byte                                // the first request envelope of each operation, as received
 	fail  func(op string, n int) (status int, body string) // optional failure injection
 	count map[string]int
@@ -50,7 +52,7 @@ type region struct {
 
 func newRegion(t testing.TB) *region {
 	t.Helper()
-	r := &region{t: t, pki: newTestPKI(t), docs: map[string]*document.DocumentType{}, count: map[string]int{}, raw: map[string][]byte{}}
+	r := &region{t: t, pki: newTestPKI(t), docs: map[string]fakeDoc{}, count: map[string]int{}, raw: map[string][]byte{}}
 	r.srv = httptest.NewUnstartedServer(http.HandlerFunc(r.serve))
 	r.srv.TLS = &tls.Config{Certificates: []tls.Certificate{r.pki.server}, ClientAuth: tls.RequireAndVerifyClientCert, ClientCAs: r.pki.pool}
 	r.srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
@@ -113,11 +115,11 @@ func (r *region) serve(w http.ResponseWriter, req *http.Request) {
 		writeFault(w, "FSE-00401", err.Error())
 		return
 	}
-	if msg.Action != Namespace+"/"+op || !strings.HasSuffix(msg.To, "/aslba/"+serviceOf(op)) {
+	if msg.Action != Namespace+op || !strings.HasSuffix(msg.To, "/aslba/"+serviceOf(op)) {
 		writeFault(w, "FSE-00400", "action "+msg.Action+" or To "+msg.To+" does not match "+op)
 		return
 	}
-	if req.Header.Get("SOAPAction") != `"`+Namespace+"/"+op+`"` {
+	if req.Header.Get("SOAPAction") != `"`+Namespace+op+`"` {
 		writeFault(w, "FSE-00400", "SOAPAction header "+req.Header.Get("SOAPAction"))
 		return
 	}
@@ -203,12 +205,13 @@ func (r *region) answer(op string, env []byte) (any, string) {
 	case "addDocument":
 		var in document.AddDocument
 		decodeBody(r.t, env, &in)
-		id := in.Document.Metadata.UniqueId
+		d := r.derive(in.Document)
+		id := d.meta.UniqueId
 		if _, dup := r.docs[id]; dup {
 			return nil, "FSE-00409"
 		}
-		r.docs[id] = in.Document
-		return &document.AddDocumentResponse{Result: &document.PublicationResultType{UniqueId: id, RepositoryUniqueId: in.Document.Metadata.RepositoryUniqueId, Status: "Approved"}}, ""
+		r.docs[id] = d
+		return &document.AddDocumentResponse{Result: &document.PublicationResultType{UniqueId: id, RepositoryUniqueId: d.meta.RepositoryUniqueId, Status: "Approved"}}, ""
 	case "replaceDocument":
 		var in document.ReplaceDocument
 		decodeBody(r.t, env, &in)
@@ -216,8 +219,9 @@ func (r *region) answer(op string, env []byte) (any, string) {
 			return nil, "FSE-00404"
 		}
 		delete(r.docs, in.ReplacedUniqueId)
-		r.docs[in.Document.Metadata.UniqueId] = in.Document
-		return &document.ReplaceDocumentResponse{Result: &document.PublicationResultType{UniqueId: in.Document.Metadata.UniqueId, RepositoryUniqueId: "r", Status: "Approved"}}, ""
+		d := r.derive(in.Document)
+		r.docs[d.meta.UniqueId] = d
+		return &document.ReplaceDocumentResponse{Result: &document.PublicationResultType{UniqueId: d.meta.UniqueId, RepositoryUniqueId: "r", Status: "Approved"}}, ""
 	case "deleteDocument":
 		var in document.DeleteDocument
 		decodeBody(r.t, env, &in)
@@ -231,8 +235,8 @@ func (r *region) answer(op string, env []byte) (any, string) {
 		decodeBody(r.t, env, &in)
 		out := &document.SearchDocumentsResponse{}
 		for _, d := range r.docs {
-			if d.Metadata.PatientId == in.PatientId {
-				out.Metadata = append(out.Metadata, d.Metadata)
+			if d.meta.PatientId == in.PatientId {
+				out.Metadata = append(out.Metadata, d.meta)
 			}
 		}
 		out.Total = int32(len(out.Metadata))
@@ -244,7 +248,7 @@ func (r *region) answer(op string, env []byte) (any, string) {
 		if !ok {
 			return nil, "FSE-00404"
 		}
-		return &document.RetrieveDocumentResponse{Document: d}, ""
+		return &document.RetrieveDocumentResponse{Metadata: d.meta, Document: d.doc}, ""
 	case "statoConsensi":
 		return &consenso.StatoConsensiResponse{Esito: "SUCCESSO", Consenso: []*consenso.StatoConsensoType{
 			{Codice: "C1", Valore: true, DataAcquisizione: xsdDateTime(time.Date(2020, 5, 19, 0, 0, 0, 0, time.UTC)), RegistratoDa: operatorCF, RuoloRegistrante: "OGC"},
@@ -275,6 +279,27 @@ func (r *region) answer(op string, env []byte) (any, string) {
 	return nil, "FSE-00400"
 }
 
+// fakeDoc is a document the fake region keeps: what was sent and what it read from the CDA.
+type fakeDoc struct {
+	meta *document.DocumentMetadataType
+	doc  *document.DocumentType
+}
+
+// derive reads the metadata from the CDA inside the file, as the region does (the observed
+// addDocument body carries none), with the calling structure's profile.
+func (r *region) derive(d *document.DocumentType) fakeDoc {
+	rep := docmeta.InspectBytes(d.Document, d.DocumentName, docmeta.Options{Profile: docmeta.Profile{
+		StructureCode: "160101", StructureName: "Poliambulatorio di prova", RepositoryUniqueID: "2.16.840.1.113883.2.9.2.160.4.5.1"}})
+	m := rep.Metadata
+	return fakeDoc{doc: d, meta: &document.DocumentMetadataType{
+		PatientId: patientID(m.PatientCF), UniqueId: m.UniqueID, RepositoryUniqueId: m.RepositoryUniqueID,
+		TypeCode: m.TypeCode, ClassCode: m.ClassCode, FormatCode: m.FormatCode, ConfidentialityCode: m.ConfidentialityCode,
+		AuthorInstitution: xon(m.AuthorInstitutionName, m.AuthorInstitutionCode), AuthorPerson: m.AuthorPerson,
+		MimeType: m.MimeType, Hash: document.Sha256HexType(m.Hash), Size: m.Size, CreationTime: xsdDateTime(m.CreationTime),
+		Title: m.Title, LanguageCode: m.LanguageCode,
+	}}
+}
+
 func testPDF(t *testing.T, n int) []byte {
 	b := make([]byte, n)
 	if _, err := rand.Read(b); err != nil {
@@ -284,7 +309,10 @@ func testPDF(t *testing.T, n int) []byte {
 	return b
 }
 
-func publishRequest(body []byte, id string) PublishRequest {
+// publishRequest publishes a real FSE document (a PDF with cda.xml, CDA id extension id) of
+// about len(size) bytes: the region reads the uniqueId and the rest from the CDA.
+func publishRequest(size []byte, id string) PublishRequest {
+	body := pdfcdatest.PDF{Attachment: pdfcdatest.CDA{PatientCF: patient, IDExtension: id}.Bytes(), PadTo: len(size)}.Bytes()
 	return PublishRequest{Body: body, DocumentName: "referto.pdf", Metadata: Metadata{
 		PatientCF: patient, UniqueID: "2.16.840.1.113883.2.9.2.160.4.4^" + id, TypeCode: "11502-2", ClassCode: "REF",
 		FormatCode: "2.16.840.1.113883.2.9.10.1.1", CreationTime: time.Date(2025, 6, 1, 10, 0, 0, 0, time.UTC), EventCodes: []string{"P99"},
@@ -295,9 +323,10 @@ func TestEveryOperationThroughTheAPI(t *testing.T) {
 	r := newRegion(t)
 	c := r.client(t)
 	ctx := context.Background()
-	body := testPDF(t, 300_000)
+	req := publishRequest(testPDF(t, 300_000), "DOC1")
+	body := req.Body
 
-	pub, err := c.Documents.Publish(ctx, publishRequest(body, "DOC1"))
+	pub, err := c.Documents.Publish(ctx, req)
 	if err != nil {
 		t.Fatalf("Publish: %v", err)
 	}
@@ -313,8 +342,8 @@ func TestEveryOperationThroughTheAPI(t *testing.T) {
 	}
 	m := res.Documents[0]
 	if m.PatientCF != patient || m.AuthorInstitutionCode != "160101" || m.AuthorInstitutionName != "Poliambulatorio di prova" ||
-		m.Size != int64(len(body)) || len(m.Hash) != 64 || !m.CreationTime.Equal(time.Date(2025, 6, 1, 10, 0, 0, 0, time.UTC)) ||
-		m.RepositoryUniqueID != "2.16.840.1.113883.2.9.2.160.4.5.1" || len(m.EventCodes) != 1 {
+		m.Size != int64(len(body)) || len(m.Hash) != 64 || !m.CreationTime.Equal(time.Date(2026, 3, 15, 9, 30, 0, 0, time.UTC)) ||
+		m.RepositoryUniqueID != "2.16.840.1.113883.2.9.2.160.4.5.1" || m.TypeCode != "11502-2" {
 		t.Errorf("metadata did not survive the round trip: %+v", m)
 	}
 	doc, err := c.Documents.Retrieve(ctx, patient, pub.UniqueID)

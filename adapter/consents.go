@@ -9,15 +9,14 @@ import (
 
 	"github.com/hooklift/gowsdl/soap"
 
-	"github.com/fsepuglia/fsepuglia/adapter/endpoint"
 	"github.com/fsepuglia/fsepuglia/adapter/wssec/saml"
 	"github.com/fsepuglia/fsepuglia/generated/consenso"
 )
 
 var (
-	opStatoConsensi         = operation{"statoConsensi", endpoint.ConsentService, true, "CONSENT", "READ"}
-	opComunicazioneConsensi = operation{"comunicazioneConsensi", endpoint.ConsentService, false, "CONSENT", "UPDATE"}
-	opRecuperoInformativa   = operation{"recuperoInformativa", endpoint.ConsentService, true, "CONSENT", "READ"}
+	opStatoConsensi         = op("statoConsensi")
+	opComunicazioneConsensi = op("comunicazioneConsensi")
+	opRecuperoInformativa   = op("recuperoInformativa")
 )
 
 var consentCode = regexp.MustCompile(`^C[1-8]$`)

@@ -9,17 +9,16 @@ import (
 
 	"github.com/hooklift/gowsdl/soap"
 
-	"github.com/fsepuglia/fsepuglia/adapter/endpoint"
 	"github.com/fsepuglia/fsepuglia/adapter/wssec/saml"
 	"github.com/fsepuglia/fsepuglia/generated/document"
 )
 
 var (
-	opAddDocument      = operation{"addDocument", endpoint.DocumentService, false, "TREATMENT", "CREATE"}
-	opReplaceDocument  = operation{"replaceDocument", endpoint.DocumentService, false, "UPDATE", "UPDATE"}
-	opDeleteDocument   = operation{"deleteDocument", endpoint.DocumentService, false, "UPDATE", "DELETE"}
-	opSearchDocuments  = operation{"searchDocuments", endpoint.DocumentService, true, "TREATMENT", "READ"}
-	opRetrieveDocument = operation{"retrieveDocument", endpoint.DocumentService, true, "TREATMENT", "READ"}
+	opAddDocument      = op("addDocument")
+	opReplaceDocument  = op("replaceDocument")
+	opDeleteDocument   = op("deleteDocument")
+	opSearchDocuments  = op("searchDocuments")
+	opRetrieveDocument = op("retrieveDocument")
 )
 
 // Publish sends a new document (addDocument). Metadata.Hash and Size are computed from Body
@@ -29,7 +28,7 @@ func (s *DocumentService) Publish(ctx context.Context, req PublishRequest) (*Pub
 	if err != nil {
 		return nil, err
 	}
-	in := &document.AddDocument{Richiedente: s.c.docRequester("TREATMENT", "CREATE"), Document: doc.DocumentType}
+	in := &document.AddDocument{Document: doc.DocumentType}
 	var out *document.AddDocumentResponse
 	id, err := s.c.do(ctx, opAddDocument, &saml.Attributes{PatientCF: patient, DocumentType: doc.Metadata.TypeCode},
 		func(ctx context.Context, sc *soap.Client) (err error) {
@@ -51,7 +50,7 @@ func (s *DocumentService) Replace(ctx context.Context, oldID string, req Publish
 	if err != nil {
 		return nil, err
 	}
-	in := &document.ReplaceDocument{Richiedente: s.c.docRequester("UPDATE", "UPDATE"), ReplacedUniqueId: oldID, Document: doc.DocumentType}
+	in := &document.ReplaceDocument{ReplacedUniqueId: oldID, Document: doc.DocumentType}
 	var out *document.ReplaceDocumentResponse
 	id, err := s.c.do(ctx, opReplaceDocument, &saml.Attributes{PatientCF: patient, DocumentType: doc.Metadata.TypeCode},
 		func(ctx context.Context, sc *soap.Client) (err error) {
@@ -73,7 +72,7 @@ func (s *DocumentService) Delete(ctx context.Context, patientCF, id string) erro
 	if strings.TrimSpace(id) == "" {
 		return &InputError{Field: "unique id", Msg: "is empty", Fix: "give the uniqueId of the document to delete"}
 	}
-	in := &document.DeleteDocument{Richiedente: s.c.docRequester("UPDATE", "DELETE"), UniqueId: id, PatientId: patientID(cf)}
+	in := &document.DeleteDocument{UniqueId: id, PatientId: patientID(cf)}
 	_, err = s.c.do(ctx, opDeleteDocument, &saml.Attributes{PatientCF: cf}, func(ctx context.Context, sc *soap.Client) error {
 		_, err := document.NewIDocument(sc).DeleteDocumentContext(ctx, in)
 		return err
@@ -97,8 +96,8 @@ func (s *DocumentService) Search(ctx context.Context, q SearchQuery) (*SearchRes
 		q.Limit = 50
 	}
 	in := &document.SearchDocuments{
-		Richiedente: s.c.docRequester("TREATMENT", "READ"), PatientId: patientID(cf),
-		DateFrom: xsdDateTime(q.From), DateTo: xsdDateTime(q.To),
+		PatientId: patientID(cf),
+		DateFrom:  xsdDateTime(q.From), DateTo: xsdDateTime(q.To),
 		Status: document.DocumentStatusType(q.Status), AuthorInstitution: q.AuthorStructure,
 		Offset: int32(q.Offset), Limit: int32(q.Limit),
 	}
@@ -132,7 +131,7 @@ func (s *DocumentService) Retrieve(ctx context.Context, patientCF, id string) (*
 	if strings.TrimSpace(id) == "" {
 		return nil, &InputError{Field: "unique id", Msg: "is empty", Fix: "give the uniqueId of the document to retrieve"}
 	}
-	in := &document.RetrieveDocument{Richiedente: s.c.docRequester("TREATMENT", "READ"), UniqueId: id}
+	in := &document.RetrieveDocument{UniqueId: id}
 	var out *document.RetrieveDocumentResponse
 	_, err = s.c.do(ctx, opRetrieveDocument, &saml.Attributes{PatientCF: cf, Consent: true}, func(ctx context.Context, sc *soap.Client) (err error) {
 		out, err = document.NewIDocument(sc).RetrieveDocumentContext(ctx, in)
@@ -141,10 +140,10 @@ func (s *DocumentService) Retrieve(ctx context.Context, patientCF, id string) (*
 	if err != nil {
 		return nil, err
 	}
-	if out.Document == nil || out.Document.Metadata == nil {
+	if out.Document == nil || out.Metadata == nil {
 		return nil, fmt.Errorf("adapter: retrieveDocument: answer without document")
 	}
-	d := &Document{Metadata: metadataFromWire(out.Document.Metadata), Body: []byte(out.Document.Content)}
+	d := &Document{Metadata: metadataFromWire(out.Metadata), Body: []byte(out.Document.Document)}
 	d.Metadata.DocumentName = out.Document.DocumentName
 	return d, nil
 }
@@ -215,17 +214,20 @@ func (c *Client) documentType(req PublishRequest) (wireDocument, string, error) 
 	if m.Status == "" {
 		m.Status = "Approved"
 	}
-	name := req.DocumentName
+	// documentName is a title ("Referto" in #2501), not a file name.
+	name := strings.TrimSpace(m.Title)
+	if name == "" {
+		name = req.DocumentName
+	}
 	if name == "" {
 		name = m.DocumentName
 	}
 	if name == "" {
-		name = "document.pdf"
+		name = "Documento"
 	}
 	return wireDocument{
 		DocumentType: &document.DocumentType{
-			Metadata:     metadataToWire(m),
-			Content:      document.Base64Binary(req.Body),
+			Document:     document.Base64Binary(req.Body),
 			DocumentName: name,
 			Status:       document.DocumentStatusTypeApproved,
 		},
@@ -242,33 +244,6 @@ func publishResult(r *document.PublicationResultType, fallbackID, messageID stri
 		out.Outcome = string(r.Status)
 	}
 	return out
-}
-
-func metadataToWire(m Metadata) *document.DocumentMetadataType {
-	return &document.DocumentMetadataType{
-		PatientId:                  patientID(m.PatientCF),
-		UniqueId:                   m.UniqueID,
-		RepositoryUniqueId:         m.RepositoryUniqueID,
-		TypeCode:                   m.TypeCode,
-		ClassCode:                  m.ClassCode,
-		FormatCode:                 m.FormatCode,
-		PracticeSettingCode:        m.PracticeSettingCode,
-		HealthcareFacilityTypeCode: m.HealthcareFacilityType,
-		ConfidentialityCode:        m.ConfidentialityCode,
-		EventCodeList:              m.EventCodes,
-		ServiceStartTime:           xsdDateTime(m.ServiceStart),
-		ServiceStopTime:            xsdDateTime(m.ServiceStop),
-		AuthorInstitution:          xon(m.AuthorInstitutionName, m.AuthorInstitutionCode),
-		AuthorPerson:               m.AuthorPerson,
-		AdministrativeRequest:      m.AdministrativeRequest,
-		MimeType:                   m.MimeType,
-		Hash:                       document.Sha256HexType(m.Hash),
-		Size:                       m.Size,
-		CreationTime:               xsdDateTime(m.CreationTime),
-		Title:                      m.Title,
-		LanguageCode:               m.LanguageCode,
-		Status:                     document.DocumentStatusType(m.Status),
-	}
 }
 
 func metadataFromWire(w *document.DocumentMetadataType) Metadata {

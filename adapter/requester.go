@@ -2,7 +2,6 @@ package adapter
 
 import (
 	"github.com/fsepuglia/fsepuglia/generated/consenso"
-	"github.com/fsepuglia/fsepuglia/generated/document"
 	"github.com/fsepuglia/fsepuglia/generated/taccuino"
 )
 
@@ -26,15 +25,8 @@ func (c *Client) application() string {
 }
 
 // Each generated package declares its own RichiedenteType (one Go package per WSDL), so the
-// requester block is built once per package from the same configuration.
-
-func (c *Client) docRequester(context, activity string) *document.RichiedenteType {
-	return &document.RichiedenteType{
-		CodiceFiscale: document.CodiceFiscaleType(c.cfg.Operator.CF), Ruolo: c.cfg.Operator.Role,
-		Struttura: c.cfg.Structure.Code, Organizzazione: organizationID, ContestoOperativo: context,
-		PresaInCarico: true, Attivita: activity, Applicazione: c.application(),
-	}
-}
+// requester block is built once per package from the same configuration. IDocumentService
+// carries none: as observed for addDocument, who calls is in the SAML assertion only.
 
 func (c *Client) consentRequester(activity string) *consenso.RichiedenteType {
 	return &consenso.RichiedenteType{

@@ -6,13 +6,12 @@ import (
 
 	"github.com/hooklift/gowsdl/soap"
 
-	"github.com/fsepuglia/fsepuglia/adapter/endpoint"
 	"github.com/fsepuglia/fsepuglia/adapter/wssec/saml"
 	"github.com/fsepuglia/fsepuglia/generated/taccuino"
 )
 
 func taccuinoOp(name string) operation {
-	return operation{name, endpoint.TaccuinoService, true, "TREATMENT", "READ"}
+	return op(name)
 }
 
 // ParseTaccuinoKind validates a Taccuino item kind.

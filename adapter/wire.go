@@ -15,11 +15,12 @@ import (
 	"github.com/fsepuglia/fsepuglia/adapter/retry"
 	"github.com/fsepuglia/fsepuglia/adapter/wssec"
 	"github.com/fsepuglia/fsepuglia/adapter/wssec/saml"
+	"github.com/fsepuglia/fsepuglia/wsdl"
 )
 
-// Namespace is the target namespace of the three services; WS-Addressing actions are
-// Namespace + "/" + operation (wsdl/PROVENANCE.md).
-const Namespace = "http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE"
+// Namespace is the target namespace of the three services, with its final slash
+// (wsdl.Namespace; wsdl/PROVENANCE.md). An operation's Action is Namespace + operation.
+const Namespace = wsdl.Namespace
 
 // Roots of the identifiers in XDS metadata (domain.md §6).
 const (
@@ -30,13 +31,17 @@ const (
 // Version is the fsepuglia version sent as User-Agent and application version.
 var Version = "0.1.0-dev"
 
-// operation describes one SOAP operation from the adapter's side.
+// operation is one row of the contracts' table (wsdl.Operations) from the adapter's side.
 type operation struct {
 	name    string           // SOAP operation (wrapper element) name
 	service endpoint.Service // which service it belongs to
-	read    bool             // safe to retry on transient failures
-	purpose string           // SAML purposeofuse
-	action  string           // SAML action-id
+	def     wsdl.Operation
+}
+
+// op returns the operation called name from the contracts' table.
+func op(name string) operation {
+	d := wsdl.MustLookup(name)
+	return operation{name: d.Name, service: endpoint.Service(d.Service), def: d}
 }
 
 // do runs one SOAP call: it resolves the endpoint, builds the per-call gowsdl client that
@@ -58,15 +63,15 @@ func (c *Client) do(ctx context.Context, op operation, attrs *saml.Attributes, f
 		a.Role = c.cfg.Operator.Role
 		a.StructureCode = c.cfg.Structure.Code
 		a.StructureName = c.cfg.Structure.Name
-		a.PurposeOfUse = op.purpose
-		a.Action = op.action
+		a.PurposeOfUse = op.def.National.PurposeOfUse
+		a.Action = op.def.National.ActionID
 		a.ApplicationID = c.cfg.Application.ID
 		a.Vendor = c.cfg.Application.Vendor
 		a.Version = c.cfg.Application.Version
 		attrs = &a
 	}
 	kind := retry.Write
-	if op.read {
+	if op.def.Read {
 		kind = retry.Read
 	}
 	policy := c.retry
@@ -77,7 +82,7 @@ func (c *Client) do(ctx context.Context, op operation, attrs *saml.Attributes, f
 	var messageID string
 	err := policy.Do(ctx, kind, func(ctx context.Context) error {
 		cc := &call{op: op.name, service: string(op.service), url: ep.URL,
-			action: Namespace + "/" + op.name, messageID: wssec.NewMessageID(), attrs: attrs}
+			action: op.def.Action(), messageID: wssec.NewMessageID(), attrs: attrs}
 		messageID = cc.messageID
 		// One soap.Client per call: its header slice is not safe to share; the
 		// *http.Client under it is, and is what keeps connections alive.

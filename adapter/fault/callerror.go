@@ -69,7 +69,7 @@ type GowsdlDetail struct {
 }
 
 // ErrorString implements soap.FaultError.
-func (d *GowsdlDetail) ErrorString() string { return detailErrorCode(d.Raw) }
+func (d *GowsdlDetail) ErrorString() string { return detailText(d.Raw, "errorCode") }
 
 // HasData implements soap.FaultError; it is false so that the SOAPFault's message stays the
 // faultstring.

@@ -55,12 +55,12 @@ type CodeInfo struct {
 	Observed bool
 }
 
-// codeTable is the one table of fault codes that the whole project uses.
+// codeTable is the one table of fault codes that the whole project uses (wsdl/FAULTS.md).
 var codeTable = []CodeInfo{
-	{"FSE-00000", "generic error", Server, true},
+	{"E000231", "the certificate's CF differs from the operator's (security fault, no detail)", Security, true},
+	{"FSE-00000", "generic error; with a problem+json inside, the middleware's refusal", Server, true},
 	{"FSE-00407", "mandatory application (SAML) assertions missing or invalid", Security, true},
-	{"FSE-00231", "CF in the signer's certificate differs from the operator's CF", Security, true},
-	{"FSE-00415", "document is not a PDF", Validation, false},
+	{"FSE-10001", "the CDA inside the PDF is not digitally signed", Validation, true},
 	{"FSE-00400", "request not valid (schema, missing or invalid field)", Validation, false},
 	{"FSE-00401", "WS-Security missing or invalid", Security, false},
 	{"FSE-00402", "replayed MessageID", Security, false},
@@ -69,6 +69,11 @@ var codeTable = []CodeInfo{
 	{"FSE-00422", "document content inconsistent", Validation, false},
 	{"FSE-00451", "consultation refused for consent", ConsentMissing, false},
 	{"FSE-00503", "service temporarily unavailable", Transient, false},
+	// The project's earlier model, kept so that servers answering in it still classify:
+	// FSE-00231 was its name for E000231; FSE-00415 its code for "Il documento non è pdf",
+	// which #2717 shows to be the national gateway's 415 inside an FSE-00000.
+	{"FSE-00231", "earlier name of E000231", Security, false},
+	{"FSE-00415", "document is not a PDF (earlier model)", Validation, false},
 }
 
 // Codes returns a copy of the project's fault code table, in table order.

@@ -2,16 +2,19 @@
 // faults become *Fault (code, class, actor, raw detail) and transport failures become
 // *CallError, which says whether the failure is transient. Both work with errors.As.
 //
-// The services answer faults in one shape:
+// The services answer faults in the shapes public traffic shows (wsdl/FAULTS.md):
 //
 //	<soap:Fault>
-//	  <faultcode>soap:Server</faultcode>
+//	  <faultcode>a:Server</faultcode>
 //	  <faultstring>FSE-00407 - …</faultstring>
 //	  <faultactor>IDocument</faultactor>
-//	  <detail><fse:errorCode>FSE-00407</fse:errorCode></detail>
+//	  <detail><fse:errorCode>FSE-00407</fse:errorCode><fse:errorMessage>…</fse:errorMessage></detail>
 //	</soap:Fault>
 //
-// normally with HTTP 500, sometimes with HTTP 200. gowsdl v0.5.0 hides the first case inside
+// the security fault <faultcode>env:E000231</faultcode> without actor or detail, and an
+// FSE-00000 whose faultstring carries the regional middleware's (national gateway's)
+// problem+json, parsed into Fault.Middleware and classified by its status. Faults come
+// with HTTP 500, sometimes with HTTP 200. gowsdl v0.5.0 hides the first case inside
 // *soap.HTTPError and the second inside *soap.SOAPFault: FromError handles both.
 package fault
 
@@ -24,6 +27,7 @@ import (
 	"strings"
 
 	"github.com/fsepuglia/fsepuglia/adapter/codicefiscale"
+	"github.com/fsepuglia/fsepuglia/wsdl"
 )
 
 // Namespaces the parser knows.
@@ -31,7 +35,7 @@ const (
 	// NSSOAP11 is the SOAP 1.1 envelope namespace.
 	NSSOAP11 = "http://schemas.xmlsoap.org/soap/envelope/"
 	// NSFSE is the namespace of the FSE services and of detail/fse:errorCode.
-	NSFSE = "http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE"
+	NSFSE = wsdl.Namespace
 )
 
 // Fault is a SOAP 1.1 fault returned by an FSE service. Text may quote what the server
@@ -46,6 +50,11 @@ type Fault struct {
 	FaultCode string
 	// Actor is the faultactor, the portType name (IDocument, IGestoreConsenso, ITaccuino).
 	Actor string
+	// Message is detail/errorMessage when the service sent one (#2717).
+	Message string
+	// Middleware is the problem+json of the regional middleware / national gateway that an
+	// FSE-00000 passed through (#2717); nil when the fault carries none.
+	Middleware *Problem
 	// Detail is the raw inner XML of the detail element (nil when absent). Namespace
 	// declarations made on ancestors are not repeated inside it.
 	Detail []byte
@@ -72,7 +81,12 @@ func (f *Fault) Error() string {
 	} else {
 		b.WriteString("SOAP fault: ")
 	}
-	b.WriteString(Redact(f.Text))
+	if p := f.Middleware; p != nil {
+		b.WriteString("the regional middleware says: ")
+		b.WriteString(Redact(p.Summary()))
+	} else {
+		b.WriteString(Redact(f.Text))
+	}
 	fmt.Fprintf(&b, " (%s", f.Class)
 	if f.Actor != "" {
 		fmt.Fprintf(&b, ", actor %s", f.Actor)
@@ -153,10 +167,24 @@ func build(faultcode, faultstring, actor string, detail []byte, httpStatus int) 
 		f.Code = strings.ToUpper(m[1])
 		f.Text = strings.TrimSpace(m[2])
 	}
-	if c := normaliseCode(detailErrorCode(detail)); c != "" {
+	// The security fault carries its code in faultcode (env:E000231, #2501).
+	if c := normaliseCode(localName(f.FaultCode)); f.Code == "" && securityCodeRE.MatchString(c) {
 		f.Code = c
 	}
+	if c := normaliseCode(detailText(detail, "errorCode")); c != "" {
+		f.Code = c
+	}
+	f.Message = detailText(detail, "errorMessage")
+	f.Middleware = ParseProblem(f.Text)
+	if f.Middleware == nil && f.Message != "" {
+		f.Middleware = ParseProblem(f.Message)
+	}
 	f.Class = ClassOf(f.Code)
+	if p := f.Middleware; p != nil && (f.Code == "" || f.Code == "FSE-00000") {
+		if c := p.Class(); c != Unknown {
+			f.Class = c
+		}
+	}
 	if f.Class == Unknown {
 		switch httpStatus {
 		case 503:
@@ -168,11 +196,14 @@ func build(faultcode, faultstring, actor string, detail []byte, httpStatus int) 
 	return f
 }
 
-var faultStringRE = regexp.MustCompile(`(?is)^(FSE-\d{5})\s*[-–:]\s*(.*)$`)
+var (
+	faultStringRE  = regexp.MustCompile(`(?is)^(FSE-\d{5})\s*[-–:]\s*(.*)$`)
+	securityCodeRE = regexp.MustCompile(`^E\d{6}$`)
+)
 
-// detailErrorCode returns the text of the first element named errorCode inside detail, in
-// any namespace (the prefix may be declared on an ancestor that innerxml left out).
-func detailErrorCode(detail []byte) string {
+// detailText returns the text of the first element called local inside detail, in any
+// namespace (the prefix may be declared on an ancestor that innerxml left out).
+func detailText(detail []byte, local string) string {
 	if len(detail) == 0 {
 		return ""
 	}
@@ -183,7 +214,7 @@ func detailErrorCode(detail []byte) string {
 		if err != nil {
 			return ""
 		}
-		if se, ok := tok.(xml.StartElement); ok && se.Name.Local == "errorCode" {
+		if se, ok := tok.(xml.StartElement); ok && se.Name.Local == local {
 			var s string
 			if err := dec.DecodeElement(&s, &se); err != nil {
 				return ""
@@ -193,8 +224,9 @@ func detailErrorCode(detail []byte) string {
 	}
 }
 
-// normaliseCode accepts "FSE-00407", "fse-00407", and the bare SIST-style "000231" or "00231"
-// (mapped to "FSE-00231"); anything else is returned trimmed and upper-cased as is.
+// normaliseCode accepts "FSE-00407", "fse-00407", the security fault "E000231" (#2501) and
+// its SIST-documented bare form "000231" (mapped to "E000231"), a bare "00407" (mapped to
+// "FSE-00407"); anything else is returned trimmed and upper-cased as is.
 func normaliseCode(c string) string {
 	c = strings.ToUpper(strings.TrimSpace(c))
 	if c == "" {
@@ -205,7 +237,7 @@ func normaliseCode(c string) string {
 		case len(c) == 5:
 			return "FSE-" + c
 		case len(c) == 6 && c[0] == '0':
-			return "FSE-" + c[1:]
+			return "E" + c
 		}
 	}
 	return c

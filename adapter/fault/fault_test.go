@@ -45,9 +45,9 @@ func TestParseFixtures(t *testing.T) {
 			"Consultazione negata: consenso C2 mancante", true},
 		{"consent_00400_http200.xml", 200, true, "FSE-00400", Validation, "soap:Client", "IGestoreConsenso",
 			"Richiesta non valida: campo assistito.codiceFiscale mancante", true},
-		{"taccuino_00503_transient.xml", 503, true, "FSE-00503", Transient, "soap:Server", "ITaccuino",
+		{"taccuino_00503_transient.xml", 503, true, "FSE-00503", Transient, "a:Server", "ITaccuino",
 			"Servizio temporaneamente non disponibile", true},
-		{"wssec_000231_sist.xml", 500, true, "FSE-00231", Security, "soapenv:Server", "IDocument",
+		{"wssec_000231_sist.xml", 500, true, "E000231", Security, "soapenv:Server", "IDocument",
 			"Il codice fiscale della smart card non corrisponde a quello dell'operatore", true},
 		{"unknown_code_no_detail.xml", 500, true, "FSE-00999", Unknown, "soap:Server", "", "Errore non censito", false},
 		{"notfault_gateway_502.html", 502, false, "", Unknown, "", "", "", false},
@@ -143,11 +143,12 @@ func TestRedact(t *testing.T) {
 // here independently: any drift between the two fails.
 func TestCodeTable(t *testing.T) {
 	want := map[string]Class{
-		"FSE-00000": Server, "FSE-00407": Security, "FSE-00231": Security, "FSE-00415": Validation,
-		"FSE-00400": Validation, "FSE-00401": Security, "FSE-00402": Security, "FSE-00404": NotFound,
+		"E000231": Security, "FSE-00000": Server, "FSE-00407": Security, "FSE-10001": Validation,
+		"FSE-00231": Security, "FSE-00415": Validation, "FSE-00400": Validation, "FSE-00401": Security, "FSE-00402": Security, "FSE-00404": NotFound,
 		"FSE-00409": Duplicate, "FSE-00422": Validation, "FSE-00451": ConsentMissing, "FSE-00503": Transient,
 	}
-	observed := map[string]bool{"FSE-00000": true, "FSE-00407": true, "FSE-00231": true}
+	// Observed in public traffic (wsdl/FAULTS.md): #2501 #2331 #2332 #1005.
+	observed := map[string]bool{"E000231": true, "FSE-00000": true, "FSE-00407": true, "FSE-10001": true}
 	codes := Codes()
 	if len(codes) != len(want) {
 		t.Errorf("table has %d codes, want %d", len(codes), len(want))
@@ -183,7 +184,8 @@ func TestNormaliseCode(t *testing.T) {
 	tests := []struct{ in, want string }{
 		{"FSE-00407", "FSE-00407"},
 		{" fse-00407 ", "FSE-00407"},
-		{"000231", "FSE-00231"},
+		{"000231", "E000231"},
+		{"e000231", "E000231"},
 		{"00231", "FSE-00231"},
 		{"123456", "123456"},
 		{"-0231", "-0231"},

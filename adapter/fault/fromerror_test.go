@@ -14,12 +14,12 @@ import (
 )
 
 type pingRequest struct {
-	XMLName xml.Name `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE searchDocuments"`
+	XMLName xml.Name `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ searchDocuments"`
 	Q       string   `xml:"q"`
 }
 
 type pingResponse struct {
-	XMLName xml.Name `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE searchDocumentsResponse"`
+	XMLName xml.Name `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ searchDocumentsResponse"`
 	Esito   string   `xml:"esito"`
 }
 
@@ -234,7 +234,7 @@ func TestHTTP200FaultDetail(t *testing.T) {
 	}
 
 	err = FromError(c.CallContextWithFaultDetail(context.Background(), "x", &pingRequest{}, &resp, &GowsdlDetail{}), "op", srv.URL)
-	if !errors.As(err, &f) || f.Code != "FSE-00231" || f.Class != Security || f.HTTPStatus != 200 || len(f.Detail) == 0 {
+	if !errors.As(err, &f) || f.Code != "E000231" || f.Class != Security || f.HTTPStatus != 200 || len(f.Detail) == 0 {
 		t.Fatalf("with detail capture: %#v", err)
 	}
 }

@@ -1,7 +1,7 @@
 package sim
 
 import (
-	"bytes"
+	"crypto/sha256"
 	"fmt"
 	"strings"
 	"sync"
@@ -39,32 +39,24 @@ func TestPublicationChecks(t *testing.T) {
 		{name: "cda.xml not a CDA", want: CodeInconsistent, detail: "not a parseable CDA", mod: func(d *document.DocumentType) {
 			setContent(d, pdfcdatest.PDF{Attachment: []byte("<html><body>no</body></html>")}.Bytes())
 		}},
-		{name: "CDA patient differs", want: CodeInconsistent, detail: "recordTarget patient differs from metadata patientId",
+		{name: "CDA patient differs from the assertion's", want: CodeAssertion, detail: "resource-id differs",
 			mod: func(d *document.DocumentType) { setContent(d, pdfFor(patB, "x")) }},
 		{name: "p7m with the PDF inside", want: "", mod: func(d *document.DocumentType) {
 			setContent(d, pdfcdatest.P7M(pdfFor(patA, "p7m")))
 		}},
-		{name: "hash differs", want: CodeInvalid, detail: "hash", mod: func(d *document.DocumentType) {
-			d.Metadata.Hash = document.Sha256HexType(strings.Repeat("0", 64))
+		{name: "CDA patient not a valid CF", want: CodeInvalid, detail: "not a valid codice fiscale", mod: func(d *document.DocumentType) {
+			setContent(d, pdfcdatest.PDF{Attachment: pdfcdatest.CDA{PatientCF: "FSEPGL01E41A145K", IDExtension: "badcf"}.Bytes()}.Bytes())
 		}},
-		{name: "size differs", want: CodeInvalid, detail: "size", mod: func(d *document.DocumentType) { d.Metadata.Size++ }},
-		{name: "patientId bad check letter", want: CodeInvalid, detail: "patientId", mod: func(d *document.DocumentType) {
-			d.Metadata.PatientId = "FSEPGL01E41A145K"
-		}},
-		{name: "uniqueId missing", want: CodeInvalid, detail: "uniqueId", mod: func(d *document.DocumentType) { d.Metadata.UniqueId = "" }},
-		{name: "content missing", want: CodeInvalid, detail: "content", mod: func(d *document.DocumentType) { d.Content = nil }},
-		{name: "languageCode missing", want: CodeInvalid, detail: "languageCode", mod: func(d *document.DocumentType) { d.Metadata.LanguageCode = "" }},
-		{name: "creationTime missing", want: CodeInvalid, detail: "creationTime", mod: func(d *document.DocumentType) {
-			d.Metadata.CreationTime = soap.XSDDateTime{}
-		}},
-		{name: "confidentialityCode unknown", want: CodeInvalid, detail: "confidentialityCode", mod: func(d *document.DocumentType) {
-			d.Metadata.ConfidentialityCode = "X"
+		{name: "document missing", want: CodeInvalid, detail: "document/document", mod: func(d *document.DocumentType) { d.Document = nil }},
+		{name: "documentName missing", want: CodeInvalid, detail: "documentName", mod: func(d *document.DocumentType) { d.DocumentName = " " }},
+		{name: "status not Approved", want: CodeInvalid, detail: "status", mod: func(d *document.DocumentType) {
+			d.Status = document.DocumentStatusTypeDeprecated
 		}},
 	}
 	for i, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			uid := fmt.Sprintf("%scheck.%d", uidRoot, i)
-			d := docFor(patA, uid, pdfFor(patA, uid), recent)
+			d := docFor(pdfFor(patA, uid))
 			if tc.mod != nil {
 				tc.mod(d)
 			}
@@ -94,31 +86,28 @@ func boolInt(b bool) int {
 	return 0
 }
 
-// setContent replaces the content and keeps hash and size consistent.
-func setContent(d *document.DocumentType, b []byte) {
-	n := docFor(patA, d.Metadata.UniqueId, b, recent)
-	d.Content, d.Metadata.Hash, d.Metadata.Size = b, n.Metadata.Hash, n.Metadata.Size
-}
+// setContent replaces the file.
+func setContent(d *document.DocumentType, b []byte) { d.Document = b }
 
 func TestDuplicateReplaceDelete(t *testing.T) {
 	h := startSim(t, nil)
 	h.consent(patA, "C2", true, "C3", true)
 	uid := uidRoot + "dup.1"
-	h.publish(patA, uid, recent, nil)
+	h.publish(patA, uid, recent, "")
 	stored, err := h.srv.Data().Store.Meta(uid)
 	if err != nil || stored.PublishedBy != StructureCode || stored.PatientCF != patA {
 		t.Fatalf("stored %+v, %v", stored, err)
 	}
 
 	t.Run("duplicate same content", func(t *testing.T) {
-		d := docFor(patA, uid, pdfFor(patA, uid), recent)
+		d := docFor(pdfFor(patA, uid))
 		code, body := h.call(ServiceDocument, "addDocument", patA, &document.AddDocument{Document: d}, nil)
 		if code != CodeDuplicate || !strings.Contains(faultStringOf(body), "same content") {
 			t.Fatalf("fault %q %q", code, faultStringOf(body))
 		}
 	})
 	t.Run("duplicate different content", func(t *testing.T) {
-		d := docFor(patA, uid, pdfFor(patA, "another"), recent)
+		d := docFor(pdfcdatest.PDF{Attachment: pdfcdatest.CDA{PatientCF: patA, IDExtension: "dup.1", BodyPadding: 10}.Bytes()}.Bytes())
 		code, body := h.call(ServiceDocument, "addDocument", patA, &document.AddDocument{Document: d}, nil)
 		if code != CodeDuplicate || !strings.Contains(faultStringOf(body), "different content") {
 			t.Fatalf("fault %q %q", code, faultStringOf(body))
@@ -127,7 +116,7 @@ func TestDuplicateReplaceDelete(t *testing.T) {
 	t.Run("replace unknown", func(t *testing.T) {
 		nu := uidRoot + "dup.2"
 		code, _ := h.call(ServiceDocument, "replaceDocument", patA, &document.ReplaceDocument{
-			ReplacedUniqueId: uidRoot + "nope", Document: docFor(patA, nu, pdfFor(patA, nu), recent)}, nil)
+			ReplacedUniqueId: uidRoot + "nope", Document: docFor(pdfFor(patA, nu))}, nil)
 		if code != CodeNotFound {
 			t.Fatalf("fault %q, want %s", code, CodeNotFound)
 		}
@@ -142,7 +131,7 @@ func TestDuplicateReplaceDelete(t *testing.T) {
 	t.Run("replace", func(t *testing.T) {
 		var resp document.ReplaceDocumentResponse
 		h.mustOK(ServiceDocument, "replaceDocument", patA, &document.ReplaceDocument{
-			ReplacedUniqueId: uid, Document: docFor(patA, nu, pdfFor(patA, nu), recent)}, &resp)
+			ReplacedUniqueId: uid, Document: docFor(pdfFor(patA, nu))}, &resp)
 		old, _ := h.srv.Data().Store.Meta(uid)
 		if old.Status != store.StatusDeprecated || old.ReplacedBy != nu {
 			t.Fatalf("old document %s replaced by %q", old.Status, old.ReplacedBy)
@@ -172,9 +161,9 @@ func TestDuplicateReplaceDelete(t *testing.T) {
 func TestConsultation(t *testing.T) {
 	h := startSim(t, nil)
 	pregresso := time.Date(2019, 6, 1, 10, 0, 0, 0, time.UTC)
-	h.publish(patA, uidRoot+"c.new", recent, nil)
-	h.publish(patA, uidRoot+"c.old", pregresso, nil)
-	h.publish(patA, uidRoot+"c.p99", recent, func(d *document.DocumentType) { d.Metadata.EventCodeList = []string{"P99"} })
+	h.publish(patA, uidRoot+"c.new", recent, "")
+	h.publish(patA, uidRoot+"c.old", pregresso, "")
+	h.publish(patA, uidRoot+"c.p99", recent, "V")
 	other := func(p *wssec.Params) { p.Attributes.StructureCode = "160999" }
 
 	search := func(t *testing.T, mod func(*wssec.Params)) (string, []string) {
@@ -200,7 +189,8 @@ func TestConsultation(t *testing.T) {
 		if code == "" {
 			var r document.RetrieveDocumentResponse
 			decodeBody(t, body, &r)
-			if r.Document == nil || !bytes.Equal(r.Document.Content, pdfFor(patA, uidRoot+id)) {
+			stored, err := h.srv.Data().Store.Meta(uidRoot + id)
+			if err != nil || r.Document == nil || fmt.Sprintf("%x", sha256.Sum256(r.Document.Document)) != stored.Hash || r.Metadata == nil {
 				t.Fatal("retrieved content differs from the published one")
 			}
 		}
@@ -278,7 +268,7 @@ func TestRestartKeepsState(t *testing.T) {
 	h := startSim(t, nil)
 	h.consent(patB, "C2", true)
 	uid := uidRoot + "restart.1"
-	h.publish(patB, uid, recent, nil)
+	h.publish(patB, uid, recent, "")
 	firstURL := h.srv.URL()
 	h.restart()
 	if h.srv.Data().Seeded {
@@ -289,7 +279,7 @@ func TestRestartKeepsState(t *testing.T) {
 	if r.Total != 1 || r.Metadata[0].UniqueId != uid {
 		t.Fatalf("after restart (%s → %s): %d documents", firstURL, h.srv.URL(), r.Total)
 	}
-	code, _ := h.call(ServiceDocument, "addDocument", patB, &document.AddDocument{Document: docFor(patB, uid, pdfFor(patB, uid), recent)}, nil)
+	code, _ := h.call(ServiceDocument, "addDocument", patB, &document.AddDocument{Document: docFor(pdfFor(patB, uid))}, nil)
 	if code != CodeDuplicate {
 		t.Fatalf("republish after restart: fault %q, want %s", code, CodeDuplicate)
 	}
@@ -304,7 +294,7 @@ func TestConcurrentPublications(t *testing.T) {
 	var wg sync.WaitGroup
 	for i := 0; i < 2*n; i++ {
 		uid := fmt.Sprintf("%sconc.%d", uidRoot, i%n)
-		d := docFor(patC, uid, pdfFor(patC, uid), recent)
+		d := docFor(pdfFor(patC, uid))
 		env := h.secure(ServiceDocument, "addDocument", patC, &document.AddDocument{Document: d}, nil)
 		wg.Add(1)
 		go func() {

@@ -3,8 +3,6 @@ package sim
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/xml"
 	"fmt"
 	"io"
@@ -16,7 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/fsepuglia/fsepuglia/adapter/cda"
 	"github.com/fsepuglia/fsepuglia/adapter/pdfcda/pdfcdatest"
 	"github.com/fsepuglia/fsepuglia/adapter/sim/pki"
 	"github.com/fsepuglia/fsepuglia/adapter/sim/store"
@@ -179,7 +176,7 @@ func (h *harness) params(service, op, patient string, mod func(*wssec.Params)) w
 	case "deleteDocument":
 		action = "DELETE"
 	}
-	p := wssec.Params{Signer: h.signer, To: h.srv.ServiceURL("aslba", service), Action: NS + "/" + op,
+	p := wssec.Params{Signer: h.signer, To: h.srv.ServiceURL("aslba", service), Action: NS + op,
 		Attributes: h.attrs(patient, action)}
 	if mod != nil {
 		mod(&p)
@@ -210,7 +207,7 @@ func (h *harness) postURL(url, op string, env []byte) (int, []byte) {
 		h.t.Fatal(err)
 	}
 	req.Header.Set("Content-Type", "text/xml; charset=utf-8")
-	req.Header.Set("SOAPAction", `"`+NS+"/"+op+`"`)
+	req.Header.Set("SOAPAction", `"`+NS+op+`"`)
 	resp, err := h.client.Do(req)
 	if err != nil {
 		h.t.Fatal(err)
@@ -254,7 +251,7 @@ type faultEnv struct {
 			String string `xml:"faultstring"`
 			Actor  string `xml:"faultactor"`
 			Detail struct {
-				ErrorCode string `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE errorCode"`
+				ErrorCode string `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ errorCode"`
 			} `xml:"detail"`
 		} `xml:"http://schemas.xmlsoap.org/soap/envelope/ Fault"`
 	} `xml:"http://schemas.xmlsoap.org/soap/envelope/ Body"`
@@ -294,36 +291,36 @@ func decodeBody(t testing.TB, body []byte, v any) {
 	}
 }
 
-// pdfFor is a minimal FSE document: a PDF embedding a lab-report CDA for patient.
+// pdfFor is a minimal FSE document: a PDF embedding a lab-report CDA for patient whose id
+// extension is idExt (or the extension of idExt when it is a whole root^extension uniqueId).
 func pdfFor(patient, idExt string) []byte {
-	return pdfcdatest.PDF{Attachment: pdfcdatest.CDA{PatientCF: patient, IDExtension: idExt}.Bytes()}.Bytes()
+	return pdfAt(patient, idExt, recent, "N")
 }
 
-// docFor is the document element publishing content for patient under uid.
-func docFor(patient, uid string, content []byte, created time.Time) *document.DocumentType {
-	sum := sha256.Sum256(content)
-	return &document.DocumentType{
-		Metadata: &document.DocumentMetadataType{
-			PatientId: patient + "^^^&" + cda.OIDFiscalCode + "&ISO", UniqueId: uid,
-			RepositoryUniqueId: StructureRepositoryID, TypeCode: "11502-2", ClassCode: "REF",
-			FormatCode: "2.16.840.1.113883.2.9.10.1.1", PracticeSettingCode: StructurePractice,
-			HealthcareFacilityTypeCode: StructureFacilityType, ConfidentialityCode: "N",
-			AuthorInstitution: StructureCode, MimeType: "application/pdf",
-			Hash: document.Sha256HexType(hex.EncodeToString(sum[:])), Size: int64(len(content)),
-			CreationTime: soap.CreateXsdDateTime(created, true), Title: "Referto di laboratorio",
-			AuthorPerson: pdfcdatest.AuthorCF + "^^^^^^^^&" + cda.OIDFiscalCode + "&ISO", LanguageCode: "it-IT",
-		},
-		Content: content, DocumentName: "referto.pdf", Status: document.DocumentStatusTypeApproved,
+// pdfAt is pdfFor with the CDA's effectiveTime (the publication's creationTime) and
+// confidentialityCode.
+func pdfAt(patient, idExt string, created time.Time, confidentiality string) []byte {
+	if _, ext, ok := strings.Cut(idExt, "^"); ok {
+		idExt = ext
 	}
+	return pdfcdatest.PDF{Attachment: pdfcdatest.CDA{PatientCF: patient, IDExtension: idExt,
+		EffectiveTime: created.UTC().Format("20060102150405") + "+0000", Confidential: confidentiality}.Bytes()}.Bytes()
+}
+
+// docFor is the document element of addDocument as observed: the file, a title, the status.
+func docFor(content []byte) *document.DocumentType {
+	return &document.DocumentType{Document: content, DocumentName: "Referto di laboratorio", Status: document.DocumentStatusTypeApproved}
 }
 
 // publish adds a document and fails the test on a fault.
-func (h *harness) publish(patient, uid string, created time.Time, mod func(*document.DocumentType)) {
+// confidentiality is the CDA's confidentialityCode ("" for N; V makes the simulator obscure
+// the document, P99).
+func (h *harness) publish(patient, uid string, created time.Time, confidentiality string) {
 	h.t.Helper()
-	d := docFor(patient, uid, pdfFor(patient, uid), created)
-	if mod != nil {
-		mod(d)
+	if confidentiality == "" {
+		confidentiality = "N"
 	}
+	d := docFor(pdfAt(patient, uid, created, confidentiality))
 	var resp document.AddDocumentResponse
 	h.mustOK(ServiceDocument, "addDocument", patient, &document.AddDocument{Document: d}, &resp)
 	if resp.Result == nil || resp.Result.UniqueId != uid {
@@ -346,6 +343,6 @@ func (h *harness) consent(patient string, kv ...any) {
 type wssecParams = wssec.Params
 
 // pdfcdatestPadded is a valid FSE document of at least size bytes.
-func pdfcdatestPadded(patient string, size int) []byte {
-	return pdfcdatest.PDF{Attachment: pdfcdatest.CDA{PatientCF: patient}.Bytes(), PadTo: size}.Bytes()
+func pdfcdatestPadded(patient, idExt string, size int) []byte {
+	return pdfcdatest.PDF{Attachment: pdfcdatest.CDA{PatientCF: patient, IDExtension: idExt}.Bytes(), PadTo: size}.Bytes()
 }

@@ -30,10 +30,10 @@ func TestResponsesValidateAgainstXSD(t *testing.T) {
 		service, op, xsd string
 		req              any
 	}{
-		{ServiceDocument, "addDocument", "IDocument.xsd", &document.AddDocument{Document: docFor(patA, uid, pdfFor(patA, uid), recent)}},
+		{ServiceDocument, "addDocument", "IDocument.xsd", &document.AddDocument{Document: docFor(pdfFor(patA, uid))}},
 		{ServiceDocument, "searchDocuments", "IDocument.xsd", &document.SearchDocuments{PatientId: patA}},
 		{ServiceDocument, "retrieveDocument", "IDocument.xsd", &document.RetrieveDocument{UniqueId: uid}},
-		{ServiceDocument, "replaceDocument", "IDocument.xsd", &document.ReplaceDocument{ReplacedUniqueId: uid, Document: docFor(patA, uid2, pdfFor(patA, uid2), recent)}},
+		{ServiceDocument, "replaceDocument", "IDocument.xsd", &document.ReplaceDocument{ReplacedUniqueId: uid, Document: docFor(pdfFor(patA, uid2))}},
 		{ServiceDocument, "deleteDocument", "IDocument.xsd", &document.DeleteDocument{UniqueId: uid2, PatientId: patA}},
 		{ServiceConsenso, "comunicazioneConsensi", "IGestoreConsenso.xsd", &consenso.ComunicazioneConsensi{Paziente: pz,
 			IdInformativa: informativa.DefaultID, Consenso: []*consenso.ConsensoType{{Codice: "C5", Valore: true}}}},
@@ -125,11 +125,10 @@ func TestRealSamples(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			uid := uidRoot + "sample." + filepath.Base(f)
-			d := docFor(patA, uid, b, recent)
+			d := docFor(b)
 			code, body := h.call(ServiceDocument, "addDocument", patA, &document.AddDocument{Document: d}, nil)
-			if code != CodeInconsistent || !bytes.Contains([]byte(faultStringOf(body)), []byte("recordTarget patient differs")) {
-				t.Fatalf("sample %d: fault %q %q, want %s for the patient", i, code, faultStringOf(body), CodeInconsistent)
+			if code != CodeAssertion || !bytes.Contains([]byte(faultStringOf(body)), []byte("resource-id differs")) {
+				t.Fatalf("sample %d: fault %q %q, want %s for the patient", i, code, faultStringOf(body), CodeAssertion)
 			}
 		})
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/fsepuglia/fsepuglia/adapter/codicefiscale"
 	"github.com/fsepuglia/fsepuglia/adapter/wssec"
 	"github.com/fsepuglia/fsepuglia/adapter/wssec/wssectest"
+	"github.com/fsepuglia/fsepuglia/generated/consenso"
 	"github.com/fsepuglia/fsepuglia/generated/document"
 )
 
@@ -182,19 +183,22 @@ func TestRelaxed(t *testing.T) {
 	}
 	h.client = &http.Client{Timeout: 10 * time.Second}
 	h.consent(patA, "C2", true)
-	rich := &document.RichiedenteType{CodiceFiscale: document.CodiceFiscaleType(otherCF(t)), Ruolo: "AAS", Struttura: "999999"}
+	rich := &consenso.RichiedenteType{CodiceFiscale: consenso.CodiceFiscaleType(otherCF(t)), Ruolo: "AAS", Struttura: "999999"}
+	paz := &consenso.PazienteType{CodiceFiscale: patA}
 	tests := []struct {
-		name string
-		req  *document.SearchDocuments
-		want string
+		name, service, op string
+		req               any
+		want              string
 	}{
-		{"richiedente given", &document.SearchDocuments{Richiedente: rich, PatientId: patA}, ""},
-		{"richiedente missing", &document.SearchDocuments{PatientId: patA}, CodeInvalid},
-		{"patientId not a CF", &document.SearchDocuments{Richiedente: rich, PatientId: "FSEPGL01E41A145K"}, CodeInvalid},
+		// IDocumentService carries no requester block (as observed for addDocument).
+		{"search without WS-Security", ServiceDocument, "searchDocuments", &document.SearchDocuments{PatientId: patA}, ""},
+		{"patientId not a CF", ServiceDocument, "searchDocuments", &document.SearchDocuments{PatientId: "FSEPGL01E41A145K"}, CodeInvalid},
+		{"consent richiedente given", ServiceConsenso, "statoConsensi", &consenso.StatoConsensi{Richiedente: rich, Paziente: paz}, ""},
+		{"consent richiedente missing", ServiceConsenso, "statoConsensi", &consenso.StatoConsensi{Paziente: paz}, CodeInvalid},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			_, body := h.post(ServiceDocument, "searchDocuments", marshalEnvelope(t, tc.req))
+			_, body := h.post(tc.service, tc.op, marshalEnvelope(t, tc.req))
 			if got := faultCode(body); got != tc.want {
 				t.Fatalf("fault %q (%s), want %q", got, faultStringOf(body), tc.want)
 			}

@@ -272,7 +272,7 @@ func TestInjection(t *testing.T) {
 
 func TestMaxBody(t *testing.T) {
 	h := startSim(t, func(o *Options) { o.MaxBody = 4096 })
-	d := docFor(patA, uidRoot+"big", pdfcdatestPadded(patA, 16<<10), recent)
+	d := docFor(pdfcdatestPadded(patA, "max", 16<<10))
 	code, body := h.call(ServiceDocument, "addDocument", patA, &document.AddDocument{Document: d}, nil)
 	if code != CodeInvalid || !strings.Contains(faultStringOf(body), "larger than") {
 		t.Fatalf("fault %q %q", code, faultStringOf(body))

@@ -8,17 +8,18 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/fsepuglia/fsepuglia/adapter/sim/inject"
 	"github.com/fsepuglia/fsepuglia/adapter/wssec"
+	"github.com/fsepuglia/fsepuglia/wsdl"
 )
 
-// NS is the services' namespace; an operation's wsa:Action is NS + "/" + operation.
-const NS = "http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE"
+// NS is the services' namespace, with its final slash (wsdl.Namespace); an operation's
+// wsa:Action is NS + operation (wsdl.Operation.Action).
+const NS = wsdl.Namespace
 
 // Fault codes answered by the simulator (the project's table, wsdl/FAULTS.md).
 const (
@@ -205,17 +206,6 @@ func (s *Server) handle(c *call, r *http.Request) (any, error) {
 	return h(s, c)
 }
 
-// samlAction is the action-id the attribute assertion must state for each operation, as the
-// national gateway checks it for publication (CREATE), replacement (UPDATE) and deletion
-// (DELETE); reads are READ; recording consents is CREATE or UPDATE (modelled: either fits).
-var samlAction = map[string]string{
-	"addDocument": "CREATE", "replaceDocument": "UPDATE", "deleteDocument": "DELETE",
-	"searchDocuments": "READ", "retrieveDocument": "READ",
-	"statoConsensi": "READ", "comunicazioneConsensi": "CREATE|UPDATE", "recuperoInformativa": "READ",
-	"getTaccuino": "READ", "getRilevazioni": "READ", "getFarmaci": "READ", "getEventi": "READ",
-	"getSintomi": "READ", "getDocumentiPersonali": "READ",
-}
-
 // checkSecurity verifies WS-Security and SAML (unless relaxed and absent), wsa:Action and
 // wsa:To, and the replay cache.
 func (s *Server) checkSecurity(c *call, r *http.Request) error {
@@ -243,10 +233,11 @@ func (s *Server) checkSecurity(c *call, r *http.Request) error {
 	if msg.CFMismatch() {
 		return &Fault{Code: CodeCFMismatch}
 	}
-	if want := samlAction[c.op]; want != "" && !slices.Contains(strings.Split(want, "|"), strings.ToUpper(msg.Attributes.Action)) {
-		return fault(CodeAssertion, "assertion action-id %q does not fit %s (want %s)", msg.Attributes.Action, c.op, want)
+	def := wsdl.MustLookup(c.op)
+	if !def.National.Accepts(msg.Attributes.Action) && !def.Puglia.Accepts(msg.Attributes.Action) {
+		return fault(CodeAssertion, "assertion action-id %q does not fit %s (want %s or %s)", msg.Attributes.Action, c.op, def.National.ActionID, def.Puglia.ActionID)
 	}
-	if want := NS + "/" + c.op; msg.Action != want {
+	if want := def.Action(); msg.Action != want {
 		return fault(CodeInvalid, "wsa:Action does not match the operation %s", c.op)
 	}
 	u, err := url.Parse(msg.To)
@@ -402,7 +393,7 @@ func responseEnvelope(c *call, resp any) ([]byte, error) {
 	b.Grow(len(payload) + 512)
 	b.WriteString(`<?xml version="1.0" encoding="UTF-8"?>`)
 	b.WriteString(`<soap:Envelope xmlns:soap="` + wssec.NSSOAP11 + `"><soap:Header>`)
-	b.WriteString(`<wsa:Action xmlns:wsa="` + wssec.NSWSA + `">` + esc(NS+"/"+c.op+"Response") + `</wsa:Action>`)
+	b.WriteString(`<wsa:Action xmlns:wsa="` + wssec.NSWSA + `">` + esc(wsdl.MustLookup(c.op).ResponseAction()) + `</wsa:Action>`)
 	if c.msg != nil && c.msg.MessageID != "" {
 		b.WriteString(`<wsa:RelatesTo xmlns:wsa="` + wssec.NSWSA + `">` + esc(c.msg.MessageID) + `</wsa:RelatesTo>`)
 	}

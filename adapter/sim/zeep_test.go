@@ -28,13 +28,17 @@ func TestZeepInterop(t *testing.T) {
 		testenv.Missing(t, fmt.Sprintf("python3-zeep not importable from %s: %v", zeepPython, err), "apt-get install python3-zeep")
 	}
 	h := startSim(t, func(o *Options) { o.Relaxed = true; o.PlainHTTP = true })
-	pdf := filepath.Join(t.TempDir(), "doc.pdf")
-	if err := os.WriteFile(pdf, pdfFor(patA, "zeep"), 0o600); err != nil {
+	dir := t.TempDir()
+	pdf, pdf3 := filepath.Join(dir, "doc.pdf"), filepath.Join(dir, "doc3.pdf")
+	if err := os.WriteFile(pdf, pdfFor(patA, "zeep.1"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(pdf3, pdfFor(patA, "zeep.3"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, zeepPython, filepath.Join("zeeptest", "zeep_interop.py"), h.srv.URL(), pdf, patA, seed.PatientB, otherCF(t))
+	cmd := exec.CommandContext(ctx, zeepPython, filepath.Join("zeeptest", "zeep_interop.py"), h.srv.URL(), pdf, pdf3, patA, seed.PatientB, otherCF(t))
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("zeep script: %v\n%s", err, out)

@@ -37,13 +37,13 @@ func (t securingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 }
 
 type addDocument struct {
-	XMLName xml.Name `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE addDocument"`
+	XMLName xml.Name `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ addDocument"`
 	Name    string   `xml:"documentName"`
 	File    string   `xml:"file"`
 }
 
 type addDocumentResponse struct {
-	XMLName xml.Name `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE addDocumentResponse"`
+	XMLName xml.Name `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ addDocumentResponse"`
 	Esito   string   `xml:"esito"`
 }
 

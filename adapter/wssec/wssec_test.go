@@ -23,9 +23,9 @@ const (
 	operatorCF = "OPRTST80A01A662A" // synthetic, valid check letter
 	patientCF  = "FSEPGL01E41A145J" // published test identity
 	otherCF    = "FSELBR01C41A145S" // published test identity
-	fseNS      = "http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE"
+	fseNS      = "http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/"
 	endpoint   = "https://pddasl-preprod.sanita.regione.rsr.rupar.puglia.it:8181/aslba_test/IDocumentService"
-	action     = fseNS + "/addDocument"
+	action     = fseNS + "addDocument"
 	fixedMsgID = "uuid:6f1c1d0e-8a39-4d1e-9a57-2b8f3c4d5e6f"
 )
 

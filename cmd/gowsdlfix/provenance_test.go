@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 	"testing"
@@ -86,6 +87,29 @@ func TestFaultsTableComplete(t *testing.T) {
 		"FSE-00402", "FSE-00404", "FSE-00409", "FSE-00422", "FSE-00451", "FSE-00503"} {
 		if !strings.Contains(string(doc), "| "+c+" |") {
 			t.Errorf("FAULTS.md has no table row for %s", c)
+		}
+	}
+}
+
+// TestProvenanceObservedClaimsNameAThread keeps "observed" honest: every table row of
+// wsdl/PROVENANCE.md and wsdl/FAULTS.md that calls something observed names the public
+// thread (it-fse-support #N) that shows it.
+func TestProvenanceObservedClaimsNameAThread(t *testing.T) {
+	thread := regexp.MustCompile(`#\d+`)
+	for _, name := range []string{"PROVENANCE.md", "FAULTS.md"} {
+		b, err := os.ReadFile(filepath.Join("../../wsdl", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, line := range strings.Split(string(b), "\n") {
+			l := strings.ToLower(line)
+			if !strings.HasPrefix(strings.TrimSpace(line), "|") || !strings.Contains(l, "observed") ||
+				strings.Contains(l, "not observed") || strings.Contains(l, "never observed") {
+				continue
+			}
+			if !thread.MatchString(line) {
+				t.Errorf("%s:%d claims observed without a thread number: %s", name, i+1, strings.TrimSpace(line))
+			}
 		}
 	}
 }

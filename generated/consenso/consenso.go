@@ -44,30 +44,33 @@ const (
 // ErrorCode is generated from the service contract (see wsdl/PROVENANCE.md).
 type ErrorCode FaultCodeType
 
+// ErrorMessage is generated from the service contract (see wsdl/PROVENANCE.md).
+type ErrorMessage string
+
 // RichiedenteType is generated from the service contract (see wsdl/PROVENANCE.md).
 type RichiedenteType struct {
-	CodiceFiscale CodiceFiscaleType `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE codiceFiscale" json:"codiceFiscale,omitempty"`
+	CodiceFiscale CodiceFiscaleType `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ codiceFiscale" json:"codiceFiscale,omitempty"`
 
-	Ruolo string `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE ruolo" json:"ruolo,omitempty"`
+	Ruolo string `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ ruolo" json:"ruolo,omitempty"`
 
-	Struttura string `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE struttura" json:"struttura,omitempty"`
+	Struttura string `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ struttura" json:"struttura,omitempty"`
 
-	Organizzazione string `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE organizzazione" json:"organizzazione,omitempty"`
+	Organizzazione string `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ organizzazione" json:"organizzazione,omitempty"`
 
-	ContestoOperativo string `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE contestoOperativo" json:"contestoOperativo,omitempty"`
+	ContestoOperativo string `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ contestoOperativo" json:"contestoOperativo,omitempty"`
 
-	PresaInCarico bool `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE presaInCarico" json:"presaInCarico,omitempty"`
+	PresaInCarico bool `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ presaInCarico" json:"presaInCarico,omitempty"`
 
-	Attivita string `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE attivita" json:"attivita,omitempty"`
+	Attivita string `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ attivita" json:"attivita,omitempty"`
 
-	Applicazione string `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE applicazione,omitempty" json:"applicazione,omitempty"`
+	Applicazione string `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ applicazione,omitempty" json:"applicazione,omitempty"`
 }
 
 // ErroreType is generated from the service contract (see wsdl/PROVENANCE.md).
 type ErroreType struct {
-	Codice string `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE codice" json:"codice,omitempty"`
+	Codice string `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ codice" json:"codice,omitempty"`
 
-	Descrizione string `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE descrizione" json:"descrizione,omitempty"`
+	Descrizione string `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ descrizione" json:"descrizione,omitempty"`
 }
 
 // CodiceConsensoType is generated from the service contract (see wsdl/PROVENANCE.md).
@@ -86,104 +89,104 @@ const (
 
 // StatoConsensi is generated from the service contract (see wsdl/PROVENANCE.md).
 type StatoConsensi struct {
-	XMLName xml.Name `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE statoConsensi"`
+	XMLName xml.Name `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ statoConsensi"`
 
-	Richiedente *RichiedenteType `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE richiedente" json:"richiedente,omitempty"`
+	Richiedente *RichiedenteType `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ richiedente" json:"richiedente,omitempty"`
 
-	Paziente *PazienteType `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE paziente" json:"paziente,omitempty"`
+	Paziente *PazienteType `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ paziente" json:"paziente,omitempty"`
 
-	Tutore *TutoreType `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE tutore,omitempty" json:"tutore,omitempty"`
+	Tutore *TutoreType `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ tutore,omitempty" json:"tutore,omitempty"`
 }
 
 // StatoConsensiResponse is generated from the service contract (see wsdl/PROVENANCE.md).
 type StatoConsensiResponse struct {
-	XMLName xml.Name `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE statoConsensiResponse"`
+	XMLName xml.Name `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ statoConsensiResponse"`
 
-	Esito EsitoType `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE esito" json:"esito,omitempty"`
+	Esito EsitoType `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ esito" json:"esito,omitempty"`
 
-	Errori []*ErroreType `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE errori,omitempty" json:"errori,omitempty"`
+	Errori []*ErroreType `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ errori,omitempty" json:"errori,omitempty"`
 
-	Consenso []*StatoConsensoType `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE consenso,omitempty" json:"consenso,omitempty"`
+	Consenso []*StatoConsensoType `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ consenso,omitempty" json:"consenso,omitempty"`
 }
 
 // ComunicazioneConsensi is generated from the service contract (see wsdl/PROVENANCE.md).
 type ComunicazioneConsensi struct {
-	XMLName xml.Name `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE comunicazioneConsensi"`
+	XMLName xml.Name `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ comunicazioneConsensi"`
 
-	Richiedente *RichiedenteType `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE richiedente" json:"richiedente,omitempty"`
+	Richiedente *RichiedenteType `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ richiedente" json:"richiedente,omitempty"`
 
-	Paziente *PazienteType `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE paziente" json:"paziente,omitempty"`
+	Paziente *PazienteType `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ paziente" json:"paziente,omitempty"`
 
-	Tutore *TutoreType `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE tutore,omitempty" json:"tutore,omitempty"`
+	Tutore *TutoreType `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ tutore,omitempty" json:"tutore,omitempty"`
 
-	IdInformativa string `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE idInformativa" json:"idInformativa,omitempty"`
+	IdInformativa string `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ idInformativa" json:"idInformativa,omitempty"`
 
-	Consenso []*ConsensoType `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE consenso" json:"consenso,omitempty"`
+	Consenso []*ConsensoType `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ consenso" json:"consenso,omitempty"`
 }
 
 // ComunicazioneConsensiResponse is generated from the service contract (see wsdl/PROVENANCE.md).
 type ComunicazioneConsensiResponse struct {
-	XMLName xml.Name `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE comunicazioneConsensiResponse"`
+	XMLName xml.Name `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ comunicazioneConsensiResponse"`
 
-	Esito EsitoType `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE esito" json:"esito,omitempty"`
+	Esito EsitoType `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ esito" json:"esito,omitempty"`
 
-	Errori []*ErroreType `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE errori,omitempty" json:"errori,omitempty"`
+	Errori []*ErroreType `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ errori,omitempty" json:"errori,omitempty"`
 }
 
 // RecuperoInformativa is generated from the service contract (see wsdl/PROVENANCE.md).
 type RecuperoInformativa struct {
-	XMLName xml.Name `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE recuperoInformativa"`
+	XMLName xml.Name `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ recuperoInformativa"`
 
-	Richiedente *RichiedenteType `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE richiedente" json:"richiedente,omitempty"`
+	Richiedente *RichiedenteType `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ richiedente" json:"richiedente,omitempty"`
 
-	IdInformativa string `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE idInformativa,omitempty" json:"idInformativa,omitempty"`
+	IdInformativa string `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ idInformativa,omitempty" json:"idInformativa,omitempty"`
 }
 
 // RecuperoInformativaResponse is generated from the service contract (see wsdl/PROVENANCE.md).
 type RecuperoInformativaResponse struct {
-	XMLName xml.Name `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE recuperoInformativaResponse"`
+	XMLName xml.Name `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ recuperoInformativaResponse"`
 
-	Esito EsitoType `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE esito" json:"esito,omitempty"`
+	Esito EsitoType `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ esito" json:"esito,omitempty"`
 
-	Errori []*ErroreType `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE errori,omitempty" json:"errori,omitempty"`
+	Errori []*ErroreType `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ errori,omitempty" json:"errori,omitempty"`
 
-	IdInformativa string `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE idInformativa,omitempty" json:"idInformativa,omitempty"`
+	IdInformativa string `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ idInformativa,omitempty" json:"idInformativa,omitempty"`
 
-	Versione string `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE versione,omitempty" json:"versione,omitempty"`
+	Versione string `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ versione,omitempty" json:"versione,omitempty"`
 
-	Pdf Base64Binary `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE pdf,omitempty" json:"pdf,omitempty"`
+	Pdf Base64Binary `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ pdf,omitempty" json:"pdf,omitempty"`
 }
 
 // PazienteType is generated from the service contract (see wsdl/PROVENANCE.md).
 type PazienteType struct {
-	CodiceFiscale CodiceFiscaleType `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE codiceFiscale" json:"codiceFiscale,omitempty"`
+	CodiceFiscale CodiceFiscaleType `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ codiceFiscale" json:"codiceFiscale,omitempty"`
 }
 
 // TutoreType is generated from the service contract (see wsdl/PROVENANCE.md).
 type TutoreType struct {
-	CodiceFiscale CodiceFiscaleType `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE codiceFiscale" json:"codiceFiscale,omitempty"`
+	CodiceFiscale CodiceFiscaleType `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ codiceFiscale" json:"codiceFiscale,omitempty"`
 
-	Ruolo RuoloTutoreType `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE ruolo" json:"ruolo,omitempty"`
+	Ruolo RuoloTutoreType `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ ruolo" json:"ruolo,omitempty"`
 }
 
 // ConsensoType is generated from the service contract (see wsdl/PROVENANCE.md).
 type ConsensoType struct {
-	Codice CodiceConsensoType `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE codice" json:"codice,omitempty"`
+	Codice CodiceConsensoType `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ codice" json:"codice,omitempty"`
 
-	Valore bool `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE valore" json:"valore,omitempty"`
+	Valore bool `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ valore" json:"valore,omitempty"`
 }
 
 // StatoConsensoType is generated from the service contract (see wsdl/PROVENANCE.md).
 type StatoConsensoType struct {
-	Codice CodiceConsensoType `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE codice" json:"codice,omitempty"`
+	Codice CodiceConsensoType `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ codice" json:"codice,omitempty"`
 
-	Valore bool `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE valore" json:"valore,omitempty"`
+	Valore bool `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ valore" json:"valore,omitempty"`
 
-	DataAcquisizione soap.XSDDateTime `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE dataAcquisizione" json:"dataAcquisizione,omitempty"`
+	DataAcquisizione soap.XSDDateTime `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ dataAcquisizione" json:"dataAcquisizione,omitempty"`
 
-	RegistratoDa CodiceFiscaleType `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE registratoDa" json:"registratoDa,omitempty"`
+	RegistratoDa CodiceFiscaleType `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ registratoDa" json:"registratoDa,omitempty"`
 
-	RuoloRegistrante string `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE ruoloRegistrante" json:"ruoloRegistrante,omitempty"`
+	RuoloRegistrante string `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ ruoloRegistrante" json:"ruoloRegistrante,omitempty"`
 }
 
 // IGestoreConsenso is generated from the service contract (see wsdl/PROVENANCE.md).

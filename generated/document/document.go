@@ -44,30 +44,33 @@ const (
 // ErrorCode is generated from the service contract (see wsdl/PROVENANCE.md).
 type ErrorCode FaultCodeType
 
+// ErrorMessage is generated from the service contract (see wsdl/PROVENANCE.md).
+type ErrorMessage string
+
 // RichiedenteType is generated from the service contract (see wsdl/PROVENANCE.md).
 type RichiedenteType struct {
-	CodiceFiscale CodiceFiscaleType `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE codiceFiscale" json:"codiceFiscale,omitempty"`
+	CodiceFiscale CodiceFiscaleType `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ codiceFiscale" json:"codiceFiscale,omitempty"`
 
-	Ruolo string `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE ruolo" json:"ruolo,omitempty"`
+	Ruolo string `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ ruolo" json:"ruolo,omitempty"`
 
-	Struttura string `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE struttura" json:"struttura,omitempty"`
+	Struttura string `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ struttura" json:"struttura,omitempty"`
 
-	Organizzazione string `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE organizzazione" json:"organizzazione,omitempty"`
+	Organizzazione string `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ organizzazione" json:"organizzazione,omitempty"`
 
-	ContestoOperativo string `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE contestoOperativo" json:"contestoOperativo,omitempty"`
+	ContestoOperativo string `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ contestoOperativo" json:"contestoOperativo,omitempty"`
 
-	PresaInCarico bool `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE presaInCarico" json:"presaInCarico,omitempty"`
+	PresaInCarico bool `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ presaInCarico" json:"presaInCarico,omitempty"`
 
-	Attivita string `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE attivita" json:"attivita,omitempty"`
+	Attivita string `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ attivita" json:"attivita,omitempty"`
 
-	Applicazione string `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE applicazione,omitempty" json:"applicazione,omitempty"`
+	Applicazione string `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ applicazione,omitempty" json:"applicazione,omitempty"`
 }
 
 // ErroreType is generated from the service contract (see wsdl/PROVENANCE.md).
 type ErroreType struct {
-	Codice string `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE codice" json:"codice,omitempty"`
+	Codice string `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ codice" json:"codice,omitempty"`
 
-	Descrizione string `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE descrizione" json:"descrizione,omitempty"`
+	Descrizione string `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ descrizione" json:"descrizione,omitempty"`
 }
 
 // DocumentStatusType is generated from the service contract (see wsdl/PROVENANCE.md).
@@ -84,173 +87,163 @@ type Sha256HexType string
 
 // AddDocument is generated from the service contract (see wsdl/PROVENANCE.md).
 type AddDocument struct {
-	XMLName xml.Name `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE addDocument"`
+	XMLName xml.Name `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ addDocument"`
 
-	Richiedente *RichiedenteType `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE richiedente" json:"richiedente,omitempty"`
-
-	Document *DocumentType `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE document" json:"document,omitempty"`
+	Document *DocumentType `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ document" json:"document,omitempty"`
 }
 
 // AddDocumentResponse is generated from the service contract (see wsdl/PROVENANCE.md).
 type AddDocumentResponse struct {
-	XMLName xml.Name `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE addDocumentResponse"`
+	XMLName xml.Name `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ addDocumentResponse"`
 
-	Result *PublicationResultType `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE result" json:"result,omitempty"`
+	Result *PublicationResultType `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ result" json:"result,omitempty"`
 }
 
 // ReplaceDocument is generated from the service contract (see wsdl/PROVENANCE.md).
 type ReplaceDocument struct {
-	XMLName xml.Name `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE replaceDocument"`
+	XMLName xml.Name `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ replaceDocument"`
 
-	Richiedente *RichiedenteType `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE richiedente" json:"richiedente,omitempty"`
+	ReplacedUniqueId string `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ replacedUniqueId" json:"replacedUniqueId,omitempty"`
 
-	ReplacedUniqueId string `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE replacedUniqueId" json:"replacedUniqueId,omitempty"`
-
-	Document *DocumentType `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE document" json:"document,omitempty"`
+	Document *DocumentType `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ document" json:"document,omitempty"`
 }
 
 // ReplaceDocumentResponse is generated from the service contract (see wsdl/PROVENANCE.md).
 type ReplaceDocumentResponse struct {
-	XMLName xml.Name `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE replaceDocumentResponse"`
+	XMLName xml.Name `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ replaceDocumentResponse"`
 
-	Result *PublicationResultType `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE result" json:"result,omitempty"`
+	Result *PublicationResultType `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ result" json:"result,omitempty"`
 }
 
 // DeleteDocument is generated from the service contract (see wsdl/PROVENANCE.md).
 type DeleteDocument struct {
-	XMLName xml.Name `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE deleteDocument"`
+	XMLName xml.Name `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ deleteDocument"`
 
-	Richiedente *RichiedenteType `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE richiedente" json:"richiedente,omitempty"`
+	UniqueId string `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ uniqueId" json:"uniqueId,omitempty"`
 
-	UniqueId string `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE uniqueId" json:"uniqueId,omitempty"`
-
-	PatientId string `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE patientId" json:"patientId,omitempty"`
+	PatientId string `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ patientId" json:"patientId,omitempty"`
 }
 
 // DeleteDocumentResponse is generated from the service contract (see wsdl/PROVENANCE.md).
 type DeleteDocumentResponse struct {
-	XMLName xml.Name `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE deleteDocumentResponse"`
+	XMLName xml.Name `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ deleteDocumentResponse"`
 
-	Result *PublicationResultType `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE result" json:"result,omitempty"`
+	Result *PublicationResultType `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ result" json:"result,omitempty"`
 }
 
 // SearchDocuments is generated from the service contract (see wsdl/PROVENANCE.md).
 type SearchDocuments struct {
-	XMLName xml.Name `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE searchDocuments"`
+	XMLName xml.Name `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ searchDocuments"`
 
-	Richiedente *RichiedenteType `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE richiedente" json:"richiedente,omitempty"`
+	PatientId string `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ patientId" json:"patientId,omitempty"`
 
-	PatientId string `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE patientId" json:"patientId,omitempty"`
+	DateFrom soap.XSDDateTime `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ dateFrom,omitempty" json:"dateFrom,omitempty"`
 
-	DateFrom soap.XSDDateTime `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE dateFrom,omitempty" json:"dateFrom,omitempty"`
+	DateTo soap.XSDDateTime `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ dateTo,omitempty" json:"dateTo,omitempty"`
 
-	DateTo soap.XSDDateTime `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE dateTo,omitempty" json:"dateTo,omitempty"`
+	TypeCode []string `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ typeCode,omitempty" json:"typeCode,omitempty"`
 
-	TypeCode []string `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE typeCode,omitempty" json:"typeCode,omitempty"`
+	ClassCode []string `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ classCode,omitempty" json:"classCode,omitempty"`
 
-	ClassCode []string `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE classCode,omitempty" json:"classCode,omitempty"`
+	Status DocumentStatusType `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ status,omitempty" json:"status,omitempty"`
 
-	Status DocumentStatusType `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE status,omitempty" json:"status,omitempty"`
+	AuthorInstitution string `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ authorInstitution,omitempty" json:"authorInstitution,omitempty"`
 
-	AuthorInstitution string `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE authorInstitution,omitempty" json:"authorInstitution,omitempty"`
+	Offset int32 `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ offset" json:"offset,omitempty"`
 
-	Offset int32 `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE offset" json:"offset,omitempty"`
-
-	Limit int32 `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE limit" json:"limit,omitempty"`
+	Limit int32 `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ limit" json:"limit,omitempty"`
 }
 
 // SearchDocumentsResponse is generated from the service contract (see wsdl/PROVENANCE.md).
 type SearchDocumentsResponse struct {
-	XMLName xml.Name `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE searchDocumentsResponse"`
+	XMLName xml.Name `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ searchDocumentsResponse"`
 
-	Total int32 `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE total" json:"total,omitempty"`
+	Total int32 `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ total" json:"total,omitempty"`
 
-	Metadata []*DocumentMetadataType `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE metadata,omitempty" json:"metadata,omitempty"`
+	Metadata []*DocumentMetadataType `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ metadata,omitempty" json:"metadata,omitempty"`
 }
 
 // RetrieveDocument is generated from the service contract (see wsdl/PROVENANCE.md).
 type RetrieveDocument struct {
-	XMLName xml.Name `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE retrieveDocument"`
+	XMLName xml.Name `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ retrieveDocument"`
 
-	Richiedente *RichiedenteType `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE richiedente" json:"richiedente,omitempty"`
+	UniqueId string `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ uniqueId" json:"uniqueId,omitempty"`
 
-	UniqueId string `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE uniqueId" json:"uniqueId,omitempty"`
-
-	RepositoryUniqueId string `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE repositoryUniqueId,omitempty" json:"repositoryUniqueId,omitempty"`
+	RepositoryUniqueId string `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ repositoryUniqueId,omitempty" json:"repositoryUniqueId,omitempty"`
 }
 
 // RetrieveDocumentResponse is generated from the service contract (see wsdl/PROVENANCE.md).
 type RetrieveDocumentResponse struct {
-	XMLName xml.Name `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE retrieveDocumentResponse"`
+	XMLName xml.Name `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ retrieveDocumentResponse"`
 
-	Document *DocumentType `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE document" json:"document,omitempty"`
+	Metadata *DocumentMetadataType `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ metadata" json:"metadata,omitempty"`
+
+	Document *DocumentType `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ document" json:"document,omitempty"`
 }
 
 // DocumentMetadataType is generated from the service contract (see wsdl/PROVENANCE.md).
 type DocumentMetadataType struct {
-	PatientId string `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE patientId" json:"patientId,omitempty"`
+	PatientId string `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ patientId" json:"patientId,omitempty"`
 
-	UniqueId string `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE uniqueId" json:"uniqueId,omitempty"`
+	UniqueId string `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ uniqueId" json:"uniqueId,omitempty"`
 
-	RepositoryUniqueId string `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE repositoryUniqueId" json:"repositoryUniqueId,omitempty"`
+	RepositoryUniqueId string `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ repositoryUniqueId" json:"repositoryUniqueId,omitempty"`
 
-	TypeCode string `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE typeCode" json:"typeCode,omitempty"`
+	TypeCode string `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ typeCode" json:"typeCode,omitempty"`
 
-	ClassCode string `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE classCode" json:"classCode,omitempty"`
+	ClassCode string `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ classCode" json:"classCode,omitempty"`
 
-	FormatCode string `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE formatCode" json:"formatCode,omitempty"`
+	FormatCode string `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ formatCode" json:"formatCode,omitempty"`
 
-	PracticeSettingCode string `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE practiceSettingCode" json:"practiceSettingCode,omitempty"`
+	PracticeSettingCode string `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ practiceSettingCode" json:"practiceSettingCode,omitempty"`
 
-	HealthcareFacilityTypeCode string `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE healthcareFacilityTypeCode" json:"healthcareFacilityTypeCode,omitempty"`
+	HealthcareFacilityTypeCode string `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ healthcareFacilityTypeCode" json:"healthcareFacilityTypeCode,omitempty"`
 
-	ConfidentialityCode string `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE confidentialityCode" json:"confidentialityCode,omitempty"`
+	ConfidentialityCode string `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ confidentialityCode" json:"confidentialityCode,omitempty"`
 
-	EventCodeList []string `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE eventCodeList,omitempty" json:"eventCodeList,omitempty"`
+	EventCodeList []string `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ eventCodeList,omitempty" json:"eventCodeList,omitempty"`
 
-	ServiceStartTime soap.XSDDateTime `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE serviceStartTime,omitempty" json:"serviceStartTime,omitempty"`
+	ServiceStartTime soap.XSDDateTime `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ serviceStartTime,omitempty" json:"serviceStartTime,omitempty"`
 
-	ServiceStopTime soap.XSDDateTime `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE serviceStopTime,omitempty" json:"serviceStopTime,omitempty"`
+	ServiceStopTime soap.XSDDateTime `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ serviceStopTime,omitempty" json:"serviceStopTime,omitempty"`
 
-	AuthorInstitution string `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE authorInstitution" json:"authorInstitution,omitempty"`
+	AuthorInstitution string `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ authorInstitution" json:"authorInstitution,omitempty"`
 
-	AuthorPerson string `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE authorPerson" json:"authorPerson,omitempty"`
+	AuthorPerson string `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ authorPerson" json:"authorPerson,omitempty"`
 
-	AdministrativeRequest []string `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE administrativeRequest,omitempty" json:"administrativeRequest,omitempty"`
+	AdministrativeRequest []string `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ administrativeRequest,omitempty" json:"administrativeRequest,omitempty"`
 
-	MimeType string `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE mimeType" json:"mimeType,omitempty"`
+	MimeType string `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ mimeType" json:"mimeType,omitempty"`
 
-	Hash Sha256HexType `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE hash" json:"hash,omitempty"`
+	Hash Sha256HexType `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ hash" json:"hash,omitempty"`
 
-	Size int64 `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE size" json:"size,omitempty"`
+	Size int64 `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ size" json:"size,omitempty"`
 
-	CreationTime soap.XSDDateTime `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE creationTime" json:"creationTime,omitempty"`
+	CreationTime soap.XSDDateTime `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ creationTime" json:"creationTime,omitempty"`
 
-	Title string `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE title" json:"title,omitempty"`
+	Title string `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ title" json:"title,omitempty"`
 
-	LanguageCode string `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE languageCode" json:"languageCode,omitempty"`
+	LanguageCode string `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ languageCode" json:"languageCode,omitempty"`
 
-	Status DocumentStatusType `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE status,omitempty" json:"status,omitempty"`
+	Status DocumentStatusType `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ status,omitempty" json:"status,omitempty"`
 }
 
 // DocumentType is generated from the service contract (see wsdl/PROVENANCE.md).
 type DocumentType struct {
-	Metadata *DocumentMetadataType `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE metadata" json:"metadata,omitempty"`
+	Document Base64Binary `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ document" json:"document,omitempty"`
 
-	Content Base64Binary `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE content" json:"content,omitempty"`
+	DocumentName string `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ documentName" json:"documentName,omitempty"`
 
-	DocumentName string `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE documentName" json:"documentName,omitempty"`
-
-	Status DocumentStatusType `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE status" json:"status,omitempty"`
+	Status DocumentStatusType `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ status" json:"status,omitempty"`
 }
 
 // PublicationResultType is generated from the service contract (see wsdl/PROVENANCE.md).
 type PublicationResultType struct {
-	UniqueId string `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE uniqueId" json:"uniqueId,omitempty"`
+	UniqueId string `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ uniqueId" json:"uniqueId,omitempty"`
 
-	RepositoryUniqueId string `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE repositoryUniqueId" json:"repositoryUniqueId,omitempty"`
+	RepositoryUniqueId string `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ repositoryUniqueId" json:"repositoryUniqueId,omitempty"`
 
-	Status DocumentStatusType `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE status" json:"status,omitempty"`
+	Status DocumentStatusType `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ status" json:"status,omitempty"`
 }
 
 // IDocument is generated from the service contract (see wsdl/PROVENANCE.md).

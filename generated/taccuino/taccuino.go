@@ -44,30 +44,33 @@ const (
 // ErrorCode is generated from the service contract (see wsdl/PROVENANCE.md).
 type ErrorCode FaultCodeType
 
+// ErrorMessage is generated from the service contract (see wsdl/PROVENANCE.md).
+type ErrorMessage string
+
 // RichiedenteType is generated from the service contract (see wsdl/PROVENANCE.md).
 type RichiedenteType struct {
-	CodiceFiscale CodiceFiscaleType `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE codiceFiscale" json:"codiceFiscale,omitempty"`
+	CodiceFiscale CodiceFiscaleType `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ codiceFiscale" json:"codiceFiscale,omitempty"`
 
-	Ruolo string `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE ruolo" json:"ruolo,omitempty"`
+	Ruolo string `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ ruolo" json:"ruolo,omitempty"`
 
-	Struttura string `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE struttura" json:"struttura,omitempty"`
+	Struttura string `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ struttura" json:"struttura,omitempty"`
 
-	Organizzazione string `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE organizzazione" json:"organizzazione,omitempty"`
+	Organizzazione string `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ organizzazione" json:"organizzazione,omitempty"`
 
-	ContestoOperativo string `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE contestoOperativo" json:"contestoOperativo,omitempty"`
+	ContestoOperativo string `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ contestoOperativo" json:"contestoOperativo,omitempty"`
 
-	PresaInCarico bool `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE presaInCarico" json:"presaInCarico,omitempty"`
+	PresaInCarico bool `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ presaInCarico" json:"presaInCarico,omitempty"`
 
-	Attivita string `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE attivita" json:"attivita,omitempty"`
+	Attivita string `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ attivita" json:"attivita,omitempty"`
 
-	Applicazione string `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE applicazione,omitempty" json:"applicazione,omitempty"`
+	Applicazione string `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ applicazione,omitempty" json:"applicazione,omitempty"`
 }
 
 // ErroreType is generated from the service contract (see wsdl/PROVENANCE.md).
 type ErroreType struct {
-	Codice string `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE codice" json:"codice,omitempty"`
+	Codice string `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ codice" json:"codice,omitempty"`
 
-	Descrizione string `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE descrizione" json:"descrizione,omitempty"`
+	Descrizione string `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ descrizione" json:"descrizione,omitempty"`
 }
 
 // TipoElementoType is generated from the service contract (see wsdl/PROVENANCE.md).
@@ -87,199 +90,199 @@ const (
 
 // GetTaccuino is generated from the service contract (see wsdl/PROVENANCE.md).
 type GetTaccuino struct {
-	XMLName xml.Name `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE getTaccuino"`
+	XMLName xml.Name `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ getTaccuino"`
 
-	Richiedente *RichiedenteType `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE richiedente" json:"richiedente,omitempty"`
+	Richiedente *RichiedenteType `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ richiedente" json:"richiedente,omitempty"`
 
-	Filtro *FiltroTaccuinoType `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE filtro" json:"filtro,omitempty"`
+	Filtro *FiltroTaccuinoType `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ filtro" json:"filtro,omitempty"`
 }
 
 // GetTaccuinoResponse is generated from the service contract (see wsdl/PROVENANCE.md).
 type GetTaccuinoResponse struct {
-	XMLName xml.Name `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE getTaccuinoResponse"`
+	XMLName xml.Name `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ getTaccuinoResponse"`
 
-	Total int32 `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE total" json:"total,omitempty"`
+	Total int32 `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ total" json:"total,omitempty"`
 
-	Conteggio []*ConteggioType `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE conteggio,omitempty" json:"conteggio,omitempty"`
+	Conteggio []*ConteggioType `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ conteggio,omitempty" json:"conteggio,omitempty"`
 }
 
 // GetRilevazioni is generated from the service contract (see wsdl/PROVENANCE.md).
 type GetRilevazioni struct {
-	XMLName xml.Name `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE getRilevazioni"`
+	XMLName xml.Name `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ getRilevazioni"`
 
-	Richiedente *RichiedenteType `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE richiedente" json:"richiedente,omitempty"`
+	Richiedente *RichiedenteType `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ richiedente" json:"richiedente,omitempty"`
 
-	Filtro *FiltroTaccuinoType `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE filtro" json:"filtro,omitempty"`
+	Filtro *FiltroTaccuinoType `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ filtro" json:"filtro,omitempty"`
 }
 
 // GetRilevazioniResponse is generated from the service contract (see wsdl/PROVENANCE.md).
 type GetRilevazioniResponse struct {
-	XMLName xml.Name `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE getRilevazioniResponse"`
+	XMLName xml.Name `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ getRilevazioniResponse"`
 
-	Total int32 `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE total" json:"total,omitempty"`
+	Total int32 `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ total" json:"total,omitempty"`
 
-	Rilevazione []*RilevazioneType `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE rilevazione,omitempty" json:"rilevazione,omitempty"`
+	Rilevazione []*RilevazioneType `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ rilevazione,omitempty" json:"rilevazione,omitempty"`
 }
 
 // GetFarmaci is generated from the service contract (see wsdl/PROVENANCE.md).
 type GetFarmaci struct {
-	XMLName xml.Name `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE getFarmaci"`
+	XMLName xml.Name `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ getFarmaci"`
 
-	Richiedente *RichiedenteType `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE richiedente" json:"richiedente,omitempty"`
+	Richiedente *RichiedenteType `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ richiedente" json:"richiedente,omitempty"`
 
-	Filtro *FiltroTaccuinoType `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE filtro" json:"filtro,omitempty"`
+	Filtro *FiltroTaccuinoType `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ filtro" json:"filtro,omitempty"`
 }
 
 // GetFarmaciResponse is generated from the service contract (see wsdl/PROVENANCE.md).
 type GetFarmaciResponse struct {
-	XMLName xml.Name `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE getFarmaciResponse"`
+	XMLName xml.Name `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ getFarmaciResponse"`
 
-	Total int32 `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE total" json:"total,omitempty"`
+	Total int32 `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ total" json:"total,omitempty"`
 
-	Farmaco []*FarmacoType `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE farmaco,omitempty" json:"farmaco,omitempty"`
+	Farmaco []*FarmacoType `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ farmaco,omitempty" json:"farmaco,omitempty"`
 }
 
 // GetEventi is generated from the service contract (see wsdl/PROVENANCE.md).
 type GetEventi struct {
-	XMLName xml.Name `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE getEventi"`
+	XMLName xml.Name `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ getEventi"`
 
-	Richiedente *RichiedenteType `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE richiedente" json:"richiedente,omitempty"`
+	Richiedente *RichiedenteType `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ richiedente" json:"richiedente,omitempty"`
 
-	Filtro *FiltroTaccuinoType `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE filtro" json:"filtro,omitempty"`
+	Filtro *FiltroTaccuinoType `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ filtro" json:"filtro,omitempty"`
 }
 
 // GetEventiResponse is generated from the service contract (see wsdl/PROVENANCE.md).
 type GetEventiResponse struct {
-	XMLName xml.Name `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE getEventiResponse"`
+	XMLName xml.Name `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ getEventiResponse"`
 
-	Total int32 `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE total" json:"total,omitempty"`
+	Total int32 `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ total" json:"total,omitempty"`
 
-	Evento []*EventoType `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE evento,omitempty" json:"evento,omitempty"`
+	Evento []*EventoType `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ evento,omitempty" json:"evento,omitempty"`
 }
 
 // GetSintomi is generated from the service contract (see wsdl/PROVENANCE.md).
 type GetSintomi struct {
-	XMLName xml.Name `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE getSintomi"`
+	XMLName xml.Name `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ getSintomi"`
 
-	Richiedente *RichiedenteType `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE richiedente" json:"richiedente,omitempty"`
+	Richiedente *RichiedenteType `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ richiedente" json:"richiedente,omitempty"`
 
-	Filtro *FiltroTaccuinoType `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE filtro" json:"filtro,omitempty"`
+	Filtro *FiltroTaccuinoType `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ filtro" json:"filtro,omitempty"`
 }
 
 // GetSintomiResponse is generated from the service contract (see wsdl/PROVENANCE.md).
 type GetSintomiResponse struct {
-	XMLName xml.Name `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE getSintomiResponse"`
+	XMLName xml.Name `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ getSintomiResponse"`
 
-	Total int32 `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE total" json:"total,omitempty"`
+	Total int32 `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ total" json:"total,omitempty"`
 
-	Sintomo []*SintomoType `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE sintomo,omitempty" json:"sintomo,omitempty"`
+	Sintomo []*SintomoType `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ sintomo,omitempty" json:"sintomo,omitempty"`
 }
 
 // GetDocumentiPersonali is generated from the service contract (see wsdl/PROVENANCE.md).
 type GetDocumentiPersonali struct {
-	XMLName xml.Name `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE getDocumentiPersonali"`
+	XMLName xml.Name `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ getDocumentiPersonali"`
 
-	Richiedente *RichiedenteType `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE richiedente" json:"richiedente,omitempty"`
+	Richiedente *RichiedenteType `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ richiedente" json:"richiedente,omitempty"`
 
-	Filtro *FiltroTaccuinoType `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE filtro" json:"filtro,omitempty"`
+	Filtro *FiltroTaccuinoType `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ filtro" json:"filtro,omitempty"`
 }
 
 // GetDocumentiPersonaliResponse is generated from the service contract (see wsdl/PROVENANCE.md).
 type GetDocumentiPersonaliResponse struct {
-	XMLName xml.Name `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE getDocumentiPersonaliResponse"`
+	XMLName xml.Name `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ getDocumentiPersonaliResponse"`
 
-	Total int32 `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE total" json:"total,omitempty"`
+	Total int32 `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ total" json:"total,omitempty"`
 
-	DocumentoPersonale []*DocumentoPersonaleType `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE documentoPersonale,omitempty" json:"documentoPersonale,omitempty"`
+	DocumentoPersonale []*DocumentoPersonaleType `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ documentoPersonale,omitempty" json:"documentoPersonale,omitempty"`
 }
 
 // FiltroTaccuinoType is generated from the service contract (see wsdl/PROVENANCE.md).
 type FiltroTaccuinoType struct {
-	CodiceFiscalePaziente CodiceFiscaleType `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE codiceFiscalePaziente" json:"codiceFiscalePaziente,omitempty"`
+	CodiceFiscalePaziente CodiceFiscaleType `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ codiceFiscalePaziente" json:"codiceFiscalePaziente,omitempty"`
 
-	DataDa soap.XSDDate `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE dataDa,omitempty" json:"dataDa,omitempty"`
+	DataDa soap.XSDDate `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ dataDa,omitempty" json:"dataDa,omitempty"`
 
-	DataA soap.XSDDate `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE dataA,omitempty" json:"dataA,omitempty"`
+	DataA soap.XSDDate `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ dataA,omitempty" json:"dataA,omitempty"`
 
-	Offset int32 `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE offset" json:"offset,omitempty"`
+	Offset int32 `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ offset" json:"offset,omitempty"`
 
-	Limit int32 `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE limit" json:"limit,omitempty"`
+	Limit int32 `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ limit" json:"limit,omitempty"`
 }
 
 // ConteggioType is generated from the service contract (see wsdl/PROVENANCE.md).
 type ConteggioType struct {
-	Tipo TipoElementoType `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE tipo" json:"tipo,omitempty"`
+	Tipo TipoElementoType `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ tipo" json:"tipo,omitempty"`
 
-	Numero int32 `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE numero" json:"numero,omitempty"`
+	Numero int32 `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ numero" json:"numero,omitempty"`
 }
 
 // RilevazioneType is generated from the service contract (see wsdl/PROVENANCE.md).
 type RilevazioneType struct {
-	Id string `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE id" json:"id,omitempty"`
+	Id string `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ id" json:"id,omitempty"`
 
-	Data soap.XSDDateTime `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE data" json:"data,omitempty"`
+	Data soap.XSDDateTime `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ data" json:"data,omitempty"`
 
-	Parametro string `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE parametro" json:"parametro,omitempty"`
+	Parametro string `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ parametro" json:"parametro,omitempty"`
 
-	Valore string `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE valore" json:"valore,omitempty"`
+	Valore string `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ valore" json:"valore,omitempty"`
 
-	UnitaMisura string `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE unitaMisura,omitempty" json:"unitaMisura,omitempty"`
+	UnitaMisura string `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ unitaMisura,omitempty" json:"unitaMisura,omitempty"`
 
-	Note string `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE note,omitempty" json:"note,omitempty"`
+	Note string `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ note,omitempty" json:"note,omitempty"`
 }
 
 // FarmacoType is generated from the service contract (see wsdl/PROVENANCE.md).
 type FarmacoType struct {
-	Id string `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE id" json:"id,omitempty"`
+	Id string `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ id" json:"id,omitempty"`
 
-	DataInizio soap.XSDDate `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE dataInizio" json:"dataInizio,omitempty"`
+	DataInizio soap.XSDDate `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ dataInizio" json:"dataInizio,omitempty"`
 
-	DataFine soap.XSDDate `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE dataFine,omitempty" json:"dataFine,omitempty"`
+	DataFine soap.XSDDate `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ dataFine,omitempty" json:"dataFine,omitempty"`
 
-	Nome string `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE nome" json:"nome,omitempty"`
+	Nome string `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ nome" json:"nome,omitempty"`
 
-	CodiceAIC string `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE codiceAIC,omitempty" json:"codiceAIC,omitempty"`
+	CodiceAIC string `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ codiceAIC,omitempty" json:"codiceAIC,omitempty"`
 
-	Posologia string `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE posologia,omitempty" json:"posologia,omitempty"`
+	Posologia string `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ posologia,omitempty" json:"posologia,omitempty"`
 
-	Note string `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE note,omitempty" json:"note,omitempty"`
+	Note string `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ note,omitempty" json:"note,omitempty"`
 }
 
 // EventoType is generated from the service contract (see wsdl/PROVENANCE.md).
 type EventoType struct {
-	Id string `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE id" json:"id,omitempty"`
+	Id string `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ id" json:"id,omitempty"`
 
-	Data soap.XSDDateTime `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE data" json:"data,omitempty"`
+	Data soap.XSDDateTime `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ data" json:"data,omitempty"`
 
-	Tipo string `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE tipo" json:"tipo,omitempty"`
+	Tipo string `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ tipo" json:"tipo,omitempty"`
 
-	Descrizione string `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE descrizione" json:"descrizione,omitempty"`
+	Descrizione string `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ descrizione" json:"descrizione,omitempty"`
 }
 
 // SintomoType is generated from the service contract (see wsdl/PROVENANCE.md).
 type SintomoType struct {
-	Id string `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE id" json:"id,omitempty"`
+	Id string `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ id" json:"id,omitempty"`
 
-	Data soap.XSDDateTime `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE data" json:"data,omitempty"`
+	Data soap.XSDDateTime `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ data" json:"data,omitempty"`
 
-	Descrizione string `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE descrizione" json:"descrizione,omitempty"`
+	Descrizione string `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ descrizione" json:"descrizione,omitempty"`
 
-	Intensita int32 `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE intensita,omitempty" json:"intensita,omitempty"`
+	Intensita int32 `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ intensita,omitempty" json:"intensita,omitempty"`
 }
 
 // DocumentoPersonaleType is generated from the service contract (see wsdl/PROVENANCE.md).
 type DocumentoPersonaleType struct {
-	Id string `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE id" json:"id,omitempty"`
+	Id string `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ id" json:"id,omitempty"`
 
-	Data soap.XSDDateTime `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE data" json:"data,omitempty"`
+	Data soap.XSDDateTime `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ data" json:"data,omitempty"`
 
-	Titolo string `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE titolo" json:"titolo,omitempty"`
+	Titolo string `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ titolo" json:"titolo,omitempty"`
 
-	Tipo string `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE tipo" json:"tipo,omitempty"`
+	Tipo string `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ tipo" json:"tipo,omitempty"`
 
-	MimeType string `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE mimeType" json:"mimeType,omitempty"`
+	MimeType string `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ mimeType" json:"mimeType,omitempty"`
 
-	Size int64 `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE size" json:"size,omitempty"`
+	Size int64 `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ size" json:"size,omitempty"`
 }
 
 // ITaccuino is generated from the service contract (see wsdl/PROVENANCE.md).

@@ -30,14 +30,6 @@ func day(y int, m time.Month, d int) soap.XSDDate {
 	return soap.CreateXsdDate(time.Date(y, m, d, 0, 0, 0, 0, time.UTC), false)
 }
 
-func docRichiedente() *document.RichiedenteType {
-	return &document.RichiedenteType{
-		CodiceFiscale: operatorCF, Ruolo: "APR", Struttura: "160114", Organizzazione: "160",
-		ContestoOperativo: "TREATMENT", PresaInCarico: false, Attivita: "CREATE",
-		Applicazione: "fsepuglia^fsepuglia^0.1",
-	}
-}
-
 func metadata() *document.DocumentMetadataType {
 	return &document.DocumentMetadataType{
 		PatientId:                  patientCF + "^^^&2.16.840.1.113883.2.9.4.3.2&ISO",
@@ -85,10 +77,6 @@ func cases() []wireCase {
 	md := metadata()
 	stored := metadata()
 	stored.Status = document.DocumentStatusTypeApproved
-	docRich := docRichiedente()
-	readRich := docRichiedente()
-	readRich.Attivita = "READ"
-	readRich.PresaInCarico = true
 
 	consRich := &consenso.RichiedenteType{CodiceFiscale: operatorCF, Ruolo: "OGC", Struttura: "160114",
 		Organizzazione: "160", ContestoOperativo: "CONSENT", PresaInCarico: false, Attivita: "UPDATE"}
@@ -98,37 +86,37 @@ func cases() []wireCase {
 		DataDa: day(2024, time.January, 1), DataA: day(2024, time.December, 31), Offset: 0, Limit: 20}
 
 	doc := func(status document.DocumentStatusType) *document.DocumentType {
-		return &document.DocumentType{Metadata: md, Content: document.Base64Binary(samplePDF), DocumentName: "referto.pdf", Status: status}
+		return &document.DocumentType{Document: document.Base64Binary(samplePDF), DocumentName: "Referto", Status: status}
 	}
 	b64PDF := "JVBERi0xLjcKJSBmc2VwdWdsaWEgd2lyZSB0ZXN0CiUlRU9GCg=="
-	const q = "http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE"
+	const q = "http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/"
 
 	return []wireCase{
 		{
 			op: "addDocument", xsd: "IDocument.xsd",
 			call: func(ctx context.Context, c *soap.Client) (any, error) {
-				return document.NewIDocument(c).AddDocumentContext(ctx, &document.AddDocument{Richiedente: docRich, Document: doc(document.DocumentStatusTypeApproved)})
+				return document.NewIDocument(c).AddDocumentContext(ctx, &document.AddDocument{Document: doc(document.DocumentStatusTypeApproved)})
 			},
 			response: &document.AddDocumentResponse{Result: publication()},
 			request:  func() any { return new(document.AddDocument) },
 			fresh:    func() any { return new(document.AddDocumentResponse) },
-			contains: []string{">" + b64PDF + "</content>", `<presaInCarico xmlns="` + q + `">false</presaInCarico>`, ">Approved</status>"},
+			contains: []string{`<document xmlns="` + q + `"><document xmlns="` + q + `">` + b64PDF + "</document>", ">Referto</documentName>", ">Approved</status>"},
 		},
 		{
 			op: "replaceDocument", xsd: "IDocument.xsd",
 			call: func(ctx context.Context, c *soap.Client) (any, error) {
-				return document.NewIDocument(c).ReplaceDocumentContext(ctx, &document.ReplaceDocument{Richiedente: docRich,
+				return document.NewIDocument(c).ReplaceDocumentContext(ctx, &document.ReplaceDocument{
 					ReplacedUniqueId: "2.16.840.1.113883.2.9.2.160.4.4^0000000000000000", Document: doc(document.DocumentStatusTypeApproved)})
 			},
 			response: &document.ReplaceDocumentResponse{Result: publication()},
 			request:  func() any { return new(document.ReplaceDocument) },
 			fresh:    func() any { return new(document.ReplaceDocumentResponse) },
-			contains: []string{">" + b64PDF + "</content>"},
+			contains: []string{">" + b64PDF + "</document>"},
 		},
 		{
 			op: "deleteDocument", xsd: "IDocument.xsd",
 			call: func(ctx context.Context, c *soap.Client) (any, error) {
-				return document.NewIDocument(c).DeleteDocumentContext(ctx, &document.DeleteDocument{Richiedente: docRich, UniqueId: docUID, PatientId: md.PatientId})
+				return document.NewIDocument(c).DeleteDocumentContext(ctx, &document.DeleteDocument{UniqueId: docUID, PatientId: md.PatientId})
 			},
 			response: &document.DeleteDocumentResponse{Result: &document.PublicationResultType{UniqueId: docUID, RepositoryUniqueId: repoUID, Status: document.DocumentStatusTypeDeprecated}},
 			request:  func() any { return new(document.DeleteDocument) },
@@ -137,7 +125,7 @@ func cases() []wireCase {
 		{
 			op: "searchDocuments", xsd: "IDocument.xsd",
 			call: func(ctx context.Context, c *soap.Client) (any, error) {
-				return document.NewIDocument(c).SearchDocumentsContext(ctx, &document.SearchDocuments{Richiedente: readRich, PatientId: md.PatientId,
+				return document.NewIDocument(c).SearchDocumentsContext(ctx, &document.SearchDocuments{PatientId: md.PatientId,
 					DateFrom: dt(2024, time.January, 1, 0), DateTo: dt(2024, time.December, 31, 0),
 					TypeCode: []string{"11502-2", "68604-8"}, ClassCode: []string{"REF"}, Status: document.DocumentStatusTypeApproved,
 					Offset: 0, Limit: 50})
@@ -150,9 +138,9 @@ func cases() []wireCase {
 		{
 			op: "retrieveDocument", xsd: "IDocument.xsd",
 			call: func(ctx context.Context, c *soap.Client) (any, error) {
-				return document.NewIDocument(c).RetrieveDocumentContext(ctx, &document.RetrieveDocument{Richiedente: readRich, UniqueId: docUID})
+				return document.NewIDocument(c).RetrieveDocumentContext(ctx, &document.RetrieveDocument{UniqueId: docUID})
 			},
-			response: &document.RetrieveDocumentResponse{Document: &document.DocumentType{Metadata: stored, Content: document.Base64Binary(samplePDF), DocumentName: "referto.pdf", Status: document.DocumentStatusTypeApproved}},
+			response: &document.RetrieveDocumentResponse{Metadata: stored, Document: &document.DocumentType{Document: document.Base64Binary(samplePDF), DocumentName: "Referto", Status: document.DocumentStatusTypeApproved}},
 			request:  func() any { return new(document.RetrieveDocument) },
 			fresh:    func() any { return new(document.RetrieveDocumentResponse) },
 		},

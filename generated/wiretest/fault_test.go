@@ -26,14 +26,22 @@ type faultEnvelope struct {
 		String string `xml:"faultstring"`
 		Actor  string `xml:"faultactor"`
 		Detail struct {
-			ErrorCode any
+			ErrorCode    any
+			ErrorMessage any
 		} `xml:"detail"`
 	} `xml:"soap:Body>soap:Fault"`
 }
 
 // errorCode wraps a generated ErrorCode value under its element name.
 type errorCode[T ~string] struct {
-	XMLName xml.Name `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE errorCode"`
+	XMLName xml.Name `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ errorCode"`
+	Value   T        `xml:",chardata"`
+}
+
+// errorMessage wraps a generated ErrorMessage value under its element name (observed beside
+// errorCode, it-fse-support #2717).
+type errorMessage[T ~string] struct {
+	XMLName xml.Name `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ errorMessage"`
 	Value   T        `xml:",chardata"`
 }
 
@@ -44,23 +52,23 @@ type errorCode[T ~string] struct {
 func TestFaultGoldens(t *testing.T) {
 	tests := []struct {
 		portType, xsd, code, text string
-		detail                    any
+		detail, message           any
 		call                      func(c *soap.Client) error
 	}{
 		{"IDocument", "IDocument.xsd", "soap:Client", "FSE-00404 - Documento non trovato",
-			errorCode[document.ErrorCode]{Value: "FSE-00404"},
+			errorCode[document.ErrorCode]{Value: "FSE-00404"}, errorMessage[document.ErrorMessage]{Value: "Documento non trovato"},
 			func(c *soap.Client) error {
-				_, err := document.NewIDocument(c).RetrieveDocumentContext(context.Background(), &document.RetrieveDocument{Richiedente: docRichiedente(), UniqueId: docUID})
+				_, err := document.NewIDocument(c).RetrieveDocumentContext(context.Background(), &document.RetrieveDocument{UniqueId: docUID})
 				return err
 			}},
 		{"IGestoreConsenso", "IGestoreConsenso.xsd", "soap:Client", "FSE-00400 - Richiesta non valida: paziente",
-			errorCode[consenso.ErrorCode]{Value: "FSE-00400"},
+			errorCode[consenso.ErrorCode]{Value: "FSE-00400"}, errorMessage[consenso.ErrorMessage]{Value: "Richiesta non valida: paziente"},
 			func(c *soap.Client) error {
 				_, err := consenso.NewIGestoreConsenso(c).RecuperoInformativaContext(context.Background(), &consenso.RecuperoInformativa{})
 				return err
 			}},
 		{"ITaccuino", "ITaccuino.xsd", "soap:Server", "FSE-00503 - Servizio temporaneamente non disponibile",
-			errorCode[taccuino.ErrorCode]{Value: "FSE-00503"},
+			errorCode[taccuino.ErrorCode]{Value: "FSE-00503"}, errorMessage[taccuino.ErrorMessage]{Value: "Servizio temporaneamente non disponibile"},
 			func(c *soap.Client) error {
 				_, err := taccuino.NewITaccuino(c).GetEventiContext(context.Background(), &taccuino.GetEventi{})
 				return err
@@ -72,6 +80,7 @@ func TestFaultGoldens(t *testing.T) {
 			env.XmlnsS = soap.XmlNsSoapEnv
 			env.Fault.Code, env.Fault.String, env.Fault.Actor = tc.code, tc.text, tc.portType
 			env.Fault.Detail.ErrorCode = tc.detail
+			env.Fault.Detail.ErrorMessage = tc.message
 			b, err := xml.Marshal(env)
 			if err != nil {
 				t.Fatal(err)
@@ -82,7 +91,12 @@ func TestFaultGoldens(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			validate(t, tc.xsd, detail)
+			// Each child of detail is a global element of the schema (errorCode, errorMessage).
+			for _, el := range bytes.SplitAfter(detail, []byte("</errorCode>")) {
+				if len(el) > 0 {
+					validate(t, tc.xsd, el)
+				}
+			}
 
 			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				w.Header().Set("Content-Type", "text/xml; charset=utf-8")
@@ -99,7 +113,7 @@ func TestFaultGoldens(t *testing.T) {
 	}
 }
 
-// faultDetail returns the raw child element of soap:Fault/detail.
+// faultDetail returns the raw children of soap:Fault/detail.
 func faultDetail(env []byte) ([]byte, error) {
 	i := bytes.Index(env, []byte("<detail>"))
 	j := bytes.Index(env, []byte("</detail>"))

@@ -22,7 +22,7 @@ import (
 var update = flag.Bool("update", false, "rewrite the golden envelopes in fixtures/envelopes")
 
 const (
-	fseNS       = "http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE"
+	fseNS       = "http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/"
 	envelopeDir = "../../fixtures/envelopes"
 	wsdlDir     = "../../wsdl"
 )
@@ -143,7 +143,7 @@ func golden(t *testing.T, name string, got []byte) {
 }
 
 // wantAction is the SOAPAction header SOAP 1.1 requires: the quoted action URI.
-func wantAction(op string) string { return `"` + fseNS + "/" + op + `"` }
+func wantAction(op string) string { return `"` + fseNS + op + `"` }
 
 // checkNoUnqualified fails when an element of payload is outside the service namespace
 // (our schemas are elementFormDefault="qualified").

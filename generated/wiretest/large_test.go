@@ -36,17 +36,17 @@ func TestLargeDocumentRoundTrip(t *testing.T) {
 		in   any
 		out  func() (any, func() []byte)
 	}{
-		{"addDocument", &document.AddDocument{Richiedente: docRichiedente(), Document: &document.DocumentType{
-			Metadata: metadata(), Content: content, DocumentName: "big.pdf", Status: document.DocumentStatusTypeApproved}},
+		{"addDocument", &document.AddDocument{Document: &document.DocumentType{
+			Document: content, DocumentName: "Referto", Status: document.DocumentStatusTypeApproved}},
 			func() (any, func() []byte) {
 				v := new(document.AddDocument)
-				return v, func() []byte { return v.Document.Content }
+				return v, func() []byte { return v.Document.Document }
 			}},
 		{"retrieveDocumentResponse", &document.RetrieveDocumentResponse{Document: &document.DocumentType{
-			Metadata: metadata(), Content: content, DocumentName: "big.pdf", Status: document.DocumentStatusTypeApproved}},
+			Document: content, DocumentName: "Referto", Status: document.DocumentStatusTypeApproved}},
 			func() (any, func() []byte) {
 				v := new(document.RetrieveDocumentResponse)
-				return v, func() []byte { return v.Document.Content }
+				return v, func() []byte { return v.Document.Document }
 			}},
 	}
 	for _, tc := range tests {
@@ -95,8 +95,8 @@ func TestValidatorRejects(t *testing.T) {
 }
 
 func BenchmarkMarshalAddDocument20MB(b *testing.B) {
-	req := &document.AddDocument{Richiedente: docRichiedente(), Document: &document.DocumentType{
-		Metadata: metadata(), Content: largeContent(), DocumentName: "big.pdf", Status: document.DocumentStatusTypeApproved}}
+	req := &document.AddDocument{Document: &document.DocumentType{
+		Document: largeContent(), DocumentName: "Referto", Status: document.DocumentStatusTypeApproved}}
 	b.SetBytes(largeSize)
 	b.ReportAllocs()
 	// Encode to io.Discard: what is measured is the marshalling itself, not the
@@ -110,7 +110,7 @@ func BenchmarkMarshalAddDocument20MB(b *testing.B) {
 
 func BenchmarkUnmarshalRetrieveDocumentResponse20MB(b *testing.B) {
 	wire, err := xml.Marshal(&document.RetrieveDocumentResponse{Document: &document.DocumentType{
-		Metadata: metadata(), Content: largeContent(), DocumentName: "big.pdf", Status: document.DocumentStatusTypeApproved}})
+		Document: largeContent(), DocumentName: "Referto", Status: document.DocumentStatusTypeApproved}})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -136,8 +136,8 @@ func BenchmarkClientAddDocument20MB(b *testing.B) {
 	}))
 	defer srv.Close()
 	svc := document.NewIDocument(soap.NewClient(srv.URL, soap.WithHTTPClient(srv.Client())))
-	req := &document.AddDocument{Richiedente: docRichiedente(), Document: &document.DocumentType{
-		Metadata: metadata(), Content: largeContent(), DocumentName: "big.pdf", Status: document.DocumentStatusTypeApproved}}
+	req := &document.AddDocument{Document: &document.DocumentType{
+		Document: largeContent(), DocumentName: "Referto", Status: document.DocumentStatusTypeApproved}}
 	b.SetBytes(largeSize)
 	b.ReportAllocs()
 	for b.Loop() {

@@ -40,6 +40,10 @@ for svc in ["IDocumentService", "IGestoreConsensoService", "ITaccuinoService"]:
                 r[kind] = "zeep cannot read it: %s" % e; continue
             # Re-serialise with zeep from what it read and compare the infosets.
             if kind == "request":
+                elems = msg.body.type.elements
+                if len(elems) == 1:
+                    # zeep unwraps a request with a single child element too.
+                    values = {elems[0][0]: values}
                 again = msg.serialize(**{k: values[k] for k in values}).content
             else:
                 elems = msg.body.type.elements
@@ -88,7 +92,7 @@ func TestZeepReadsGoldens(t *testing.T) {
 	for _, r := range results {
 		seen[r.Op] = true
 		t.Run(r.Op, func(t *testing.T) {
-			if r.SOAPAction != fseNS+"/"+r.Op {
+			if r.SOAPAction != fseNS+r.Op {
 				t.Errorf("zeep reads soapAction %q", r.SOAPAction)
 			}
 			if r.Request != "same" {

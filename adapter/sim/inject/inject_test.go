@@ -76,7 +76,7 @@ type soapFault struct {
 		String string `xml:"faultstring"`
 		Actor  string `xml:"faultactor"`
 		Detail struct {
-			ErrorCode string `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE errorCode"`
+			ErrorCode string `xml:"http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/ errorCode"`
 		} `xml:"detail"`
 	} `xml:"Body>Fault"`
 }
@@ -140,7 +140,7 @@ func TestKindsOverHTTP(t *testing.T) {
 			if err := xml.Unmarshal(body, &f); err != nil {
 				t.Fatalf("fault not decodable: %v\n%s", err, body)
 			}
-			if f.Fault.Code != "soap:Server" || f.Fault.String != "FSE-00503 - Servizio temporaneamente non disponibile" ||
+			if f.Fault.Code != "a:Server" || f.Fault.String != "FSE-00503 - Servizio temporaneamente non disponibile" ||
 				f.Fault.Actor != "IDocument" || f.Fault.Detail.ErrorCode != "FSE-00503" {
 				t.Fatalf("fault %+v", f.Fault)
 			}
@@ -154,7 +154,7 @@ func TestKindsOverHTTP(t *testing.T) {
 			}
 			var f soapFault
 			body, _ := io.ReadAll(resp.Body)
-			if err := xml.Unmarshal(body, &f); err != nil || f.Fault.Code != "soap:Client" || f.Fault.Detail.ErrorCode != "FSE-00415" ||
+			if err := xml.Unmarshal(body, &f); err != nil || f.Fault.Code != "a:Client" || f.Fault.Detail.ErrorCode != "FSE-00415" ||
 				!strings.HasPrefix(f.Fault.String, "FSE-00415 - Il documento non è pdf") {
 				t.Fatalf("fault %+v %v", f.Fault, err)
 			}

@@ -4,20 +4,23 @@ zeep is an independent SOAP stack: it reads only the WSDLs the simulator serves 
 the requests from them and deserializes the answers against them. The simulator must run in
 relaxed mode over plain HTTP (zeep sends no WS-Security here).
 
-usage: zeep_interop.py BASE_URL PDF_FILE PATIENT_WITH_DOCS PATIENT_WITH_TACCUINO OPERATOR_CF
+usage: zeep_interop.py BASE_URL PDF_FILE PDF3_FILE PATIENT_WITH_DOCS PATIENT_WITH_TACCUINO OPERATOR_CF
+
+PDF_FILE's CDA has the id extension zeep.1, PDF3_FILE's zeep.3: as observed for addDocument,
+the request carries the file, a title and the status only; the service reads the rest from
+the CDA. IDocumentService has no requester block (who calls is in the SAML assertion).
 
 Prints one line per call: "OK <operation>" when zeep deserialized a normal answer,
 "FAULT <operation> <code>" for an expected fault (a zeep Fault carrying the FSE code),
 "OPS <service> <op,op,...>" with the operations the WSDL declares. Exits 1 on anything else.
 """
 import datetime
-import hashlib
 import sys
 
 import zeep
 from zeep.exceptions import Fault
 
-BASE, PDF_FILE, PAT_DOCS, PAT_TACC, OPERATOR = sys.argv[1:6]
+BASE, PDF_FILE, PDF3_FILE, PAT_DOCS, PAT_TACC, OPERATOR = sys.argv[1:7]
 TENANT = "aslba"
 CF_SUFFIX = "^^^&2.16.840.1.113883.2.9.4.3.2&ISO"
 UID_ROOT = "2.16.840.1.113883.2.9.2.160.4.4^zeep."
@@ -36,9 +39,11 @@ def service(name):
     return client, client.create_service(binding.name, url)
 
 
-def call(svc, op, expect_fault=None, **kw):
+def call(svc, op, expect_fault=None, requester=True, **kw):
+    if requester:
+        kw["richiedente"] = REQUESTER
     try:
-        result = getattr(svc, op)(richiedente=REQUESTER, **kw)
+        result = getattr(svc, op)(**kw)
     except Fault as f:
         code = f.message.split(" ")[0] if f.message else ""
         if expect_fault and code == expect_fault:
@@ -59,23 +64,12 @@ def call(svc, op, expect_fault=None, **kw):
     return result
 
 
-def metadata(uid, content):
-    return dict(
-        patientId=PAT_DOCS + CF_SUFFIX, uniqueId=uid,
-        repositoryUniqueId="2.16.840.1.113883.2.9.2.160.4.5.1", typeCode="11502-2", classCode="REF",
-        formatCode="2.16.840.1.113883.2.9.10.1.1", practiceSettingCode="AD_PSC001",
-        healthcareFacilityTypeCode="Ospedale", confidentialityCode="N", authorInstitution="160101",
-        authorPerson="autore", mimeType="application/pdf",
-        hash=hashlib.sha256(content).hexdigest(), size=len(content),
-        creationTime=datetime.datetime(2026, 3, 15, 9, 30, tzinfo=datetime.timezone.utc),
-        title="Referto di laboratorio", languageCode="it-IT")
-
-
-def document(uid, content):
-    return dict(metadata=metadata(uid, content), content=content, documentName="referto.pdf", status="Approved")
+def document(content):
+    return dict(document=content, documentName="Referto", status="Approved")
 
 
 pdf = open(PDF_FILE, "rb").read()
+pdf3 = open(PDF3_FILE, "rb").read()
 
 # Consents first: consultation needs C2 (and C3 for older documents).
 _, cons = service("IGestoreConsensoService")
@@ -91,22 +85,22 @@ call(cons, "comunicazioneConsensi", expect_fault="FSE-00400", paziente=dict(codi
      idInformativa="160^1.0", consenso=[dict(codice="C9", valore=True)])
 
 _, docs = service("IDocumentService")
-r = call(docs, "addDocument", document=document(UID_ROOT + "1", pdf))
+r = call(docs, "addDocument", requester=False, document=document(pdf))
 if r is not None and r.uniqueId != UID_ROOT + "1":
     failures.append("addDocument: result %r" % r)
-call(docs, "addDocument", expect_fault="FSE-00409", document=document(UID_ROOT + "1", pdf))
-call(docs, "addDocument", expect_fault="FSE-00415", document=document(UID_ROOT + "2", b"not a pdf"))
-r = call(docs, "searchDocuments", patientId=PAT_DOCS, offset=0, limit=10,
+call(docs, "addDocument", expect_fault="FSE-00409", requester=False, document=document(pdf))
+call(docs, "addDocument", expect_fault="FSE-00415", requester=False, document=document(b"not a pdf"))
+r = call(docs, "searchDocuments", requester=False, patientId=PAT_DOCS, offset=0, limit=10,
          dateFrom=datetime.datetime(2020, 1, 1, tzinfo=datetime.timezone.utc))
 if r is not None and (r.total != 1 or r.metadata[0].uniqueId != UID_ROOT + "1"):
     failures.append("searchDocuments: %r" % r)
-r = call(docs, "retrieveDocument", uniqueId=UID_ROOT + "1")
-if r is not None and bytes(r.content) != pdf:
+r = call(docs, "retrieveDocument", requester=False, uniqueId=UID_ROOT + "1")
+if r is not None and bytes(r.document.document) != pdf:
     failures.append("retrieveDocument: content differs")
-call(docs, "retrieveDocument", expect_fault="FSE-00404", uniqueId=UID_ROOT + "unknown")
-call(docs, "replaceDocument", replacedUniqueId=UID_ROOT + "1", document=document(UID_ROOT + "3", pdf))
-call(docs, "deleteDocument", uniqueId=UID_ROOT + "3", patientId=PAT_DOCS)
-call(docs, "deleteDocument", expect_fault="FSE-00404", uniqueId=UID_ROOT + "3", patientId=PAT_DOCS)
+call(docs, "retrieveDocument", expect_fault="FSE-00404", requester=False, uniqueId=UID_ROOT + "unknown")
+call(docs, "replaceDocument", requester=False, replacedUniqueId=UID_ROOT + "1", document=document(pdf3))
+call(docs, "deleteDocument", requester=False, uniqueId=UID_ROOT + "3", patientId=PAT_DOCS)
+call(docs, "deleteDocument", expect_fault="FSE-00404", requester=False, uniqueId=UID_ROOT + "3", patientId=PAT_DOCS)
 
 _, tacc = service("ITaccuinoService")
 filtro = dict(codiceFiscalePaziente=PAT_TACC, offset=0, limit=5)
