@@ -83,7 +83,7 @@ var CommonFaults = []string{"FSE-00000", "FSE-00400", "FSE-00401", "FSE-00402", 
 var (
 	readPuglia    = SAML{PurposeOfUse: "C", ActionID: "R"}
 	readNational  = SAML{PurposeOfUse: "TREATMENT", ActionID: "READ"}
-	publishFaults = []string{"FSE-10001", "FSE-00415", "FSE-00422", "FSE-00409"}
+	publishFaults = []string{"FSE-10001", "FSE-00422", "FSE-00409"}
 )
 
 // Operations is the table of the fourteen operations. Adding an operation means a row

@@ -2,7 +2,6 @@ package fault
 
 import (
 	"bytes"
-	"encoding/xml"
 	"strconv"
 	"strings"
 
@@ -149,8 +148,6 @@ func (p *Problem) JSON() string {
 	return b.String()
 }
 
-func esc(s string) string {
-	var b bytes.Buffer
-	_ = xml.EscapeText(&b, []byte(s))
-	return b.String()
-}
+// esc escapes text content: &, < and > only (quotes stay literal, as in #2501's
+// "dell'operatore.").
+var esc = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", "\r", "&#xD;").Replace

@@ -29,19 +29,19 @@ func TestPublicationChecks(t *testing.T) {
 		detail string // expected in the faultstring
 	}{
 		{name: "valid", want: ""},
-		{name: "not a PDF", want: CodeNotPDF, detail: "Il documento non è pdf", mod: func(d *document.DocumentType) {
+		{name: "not a PDF", want: CodeGeneric, detail: "Il documento non è pdf", mod: func(d *document.DocumentType) {
 			setContent(d, []byte("plain text, not a PDF"))
 		}},
-		{name: "bare CDA XML", want: CodeNotPDF, mod: func(d *document.DocumentType) { setContent(d, cdaA) }},
-		{name: "PDF without cda.xml", want: CodeInconsistent, detail: "no cda.xml", mod: func(d *document.DocumentType) {
+		{name: "bare CDA XML", want: CodeGeneric, detail: "/msg/document-type", mod: func(d *document.DocumentType) { setContent(d, cdaA) }},
+		{name: "PDF without cda.xml", want: CodeGeneric, detail: "Errore in fase di estrazione del CDA.", mod: func(d *document.DocumentType) {
 			setContent(d, pdfcdatest.PDF{Attachment: cdaA, AttachmentName: "other.xml"}.Bytes())
 		}},
-		{name: "cda.xml not a CDA", want: CodeInconsistent, detail: "not a parseable CDA", mod: func(d *document.DocumentType) {
+		{name: "cda.xml not a CDA", want: CodeGeneric, detail: "/cda-extraction", mod: func(d *document.DocumentType) {
 			setContent(d, pdfcdatest.PDF{Attachment: []byte("<html><body>no</body></html>")}.Bytes())
 		}},
 		{name: "CDA patient differs from the assertion's", want: CodeAssertion, detail: "resource-id differs",
 			mod: func(d *document.DocumentType) { setContent(d, pdfFor(patB, "x")) }},
-		{name: "p7m with the PDF inside", want: "", mod: func(d *document.DocumentType) {
+		{name: "p7m with the PDF inside", want: CodeGeneric, detail: "Il documento non è pdf", mod: func(d *document.DocumentType) {
 			setContent(d, pdfcdatest.P7M(pdfFor(patA, "p7m")))
 		}},
 		{name: "CDA patient not a valid CF", want: CodeInvalid, detail: "not a valid codice fiscale", mod: func(d *document.DocumentType) {

@@ -72,7 +72,9 @@ func (s *Server) checkDocument(c *call, d *document.DocumentType) (checkedDocume
 	if len(body) == 0 {
 		return checkedDocument{}, fault(CodeInvalid, "document/document missing")
 	}
-	rep := docmeta.InspectBytes(body, d.DocumentName, docmeta.Options{AllowP7M: true, Profile: docmeta.Profile{
+	// The regional service forwards the document to the regional middleware, whose national
+	// gateway refuses anything but a PDF with cda.xml (#2717): a p7m is "not a PDF".
+	rep := docmeta.InspectBytes(body, d.DocumentName, docmeta.Options{Profile: docmeta.Profile{
 		StructureCode: c.requester.Structure, RepositoryUniqueID: StructureRepositoryID,
 		HealthcareFacilityType: StructureFacilityType, PracticeSettingCode: StructurePractice,
 	}})
@@ -82,11 +84,9 @@ func (s *Server) checkDocument(c *call, d *document.DocumentType) (checkedDocume
 		}
 		switch ch.ID {
 		case docmeta.CheckFormat, docmeta.CheckPDF:
-			return checkedDocument{}, &Fault{Code: CodeNotPDF}
-		case docmeta.CheckAttachment:
-			return checkedDocument{}, fault(CodeInconsistent, "no cda.xml attachment")
-		case docmeta.CheckCDA:
-			return checkedDocument{}, fault(CodeInconsistent, "cda.xml is not a parseable CDA")
+			return checkedDocument{}, refusedNotPDF()
+		case docmeta.CheckAttachment, docmeta.CheckCDA:
+			return checkedDocument{}, refusedCDAExtraction()
 		case docmeta.CheckDocumentID:
 			return checkedDocument{}, fault(CodeInvalid, "cda.xml has no id with root and extension")
 		case docmeta.CheckPatientCF:
@@ -129,6 +129,18 @@ func (s *Server) checkDocument(c *call, d *document.DocumentType) (checkedDocume
 		meta.EventCodes = []string{"P99"}
 	}
 	return checkedDocument{meta: meta, body: body}, nil
+}
+
+// refusedNotPDF is the national gateway's refusal of a file that is not a PDF, passed
+// through by the regional service as observed (#2717).
+func refusedNotPDF() *Fault {
+	return gatewayRefusal("/msg/document-type", "Il documento non è pdf.", "Il documento non è pdf.", 415, "/multipart-file")
+}
+
+// refusedCDAExtraction is the national gateway's refusal of a PDF without a readable
+// cda.xml (its answer as seen through Puglia's middleware, #2968; modelled for this path).
+func refusedCDAExtraction() *Fault {
+	return gatewayRefusal("/msg/cda-element", "Errore in fase di estrazione del CDA.", "Error while extracting CDA from PDF document", 400, "/cda-extraction")
 }
 
 // publishError maps a store error of Publish/Replace to a fault.

@@ -265,9 +265,16 @@ func parseFault(body []byte) *faultEnv {
 	return &f
 }
 
+// faultCode is detail/errorCode, or the faultcode's local name for the security fault
+// (env:E000231, which has no detail).
 func faultCode(body []byte) string {
 	if f := parseFault(body); f != nil {
-		return f.Body.Fault.Detail.ErrorCode
+		if c := f.Body.Fault.Detail.ErrorCode; c != "" {
+			return c
+		}
+		if _, local, ok := strings.Cut(f.Body.Fault.Code, ":"); ok && strings.HasPrefix(local, "E") {
+			return local
+		}
 	}
 	return ""
 }

@@ -66,7 +66,7 @@ func TestSecurity(t *testing.T) {
 			p.Attributes.OperatorCF = otherCF(t)
 		}},
 		{name: "wsa:Action of another operation", want: CodeInvalid, mod: func(p *wssec.Params) {
-			p.Action = NS + "/retrieveDocument"
+			p.Action = NS + "retrieveDocument"
 		}},
 		{name: "wsa:To another service", want: CodeInvalid, mod: func(p *wssec.Params) {
 			p.To = h.srv.ServiceURL("aslba", ServiceTaccuino)
@@ -84,6 +84,18 @@ func TestSecurity(t *testing.T) {
 			_, body := h.post(ServiceDocument, "searchDocuments", env)
 			if got := faultCode(body); got != tc.want {
 				t.Fatalf("fault %q (%s), want %q", got, faultStringOf(body), tc.want)
+			}
+			if tc.want == CodeCFMismatch {
+				// #2501's shape: To anonymous, an empty Action, env:E000231, no actor, no detail.
+				for _, want := range []string{`<Action xmlns="http://www.w3.org/2005/08/addressing"/>`, "<faultcode>env:E000231</faultcode>",
+					"<faultstring>Il codice fiscale della smart card non corrisponde a quello dell'operatore.</faultstring>"} {
+					if !strings.Contains(string(body), want) {
+						t.Errorf("E000231 answer lacks %s:\n%s", want, body)
+					}
+				}
+				if strings.Contains(string(body), "faultactor") || strings.Contains(string(body), "detail") {
+					t.Errorf("E000231 answer has an actor or a detail:\n%s", body)
+				}
 			}
 		})
 	}
@@ -111,14 +123,24 @@ func TestSecurity(t *testing.T) {
 		}
 	})
 	t.Run("fault shape", func(t *testing.T) {
-		status, body := h.post(ServiceConsenso, "statoConsensi", marshalEnvelope(t, searchReq(patA)))
+		status, body := h.post(ServiceConsenso, "statoConsensi", marshalEnvelope(t, &consenso.StatoConsensi{Paziente: &consenso.PazienteType{CodiceFiscale: patA}}))
 		f := parseFault(body)
 		if status != http.StatusInternalServerError || f == nil {
 			t.Fatalf("HTTP %d %s", status, body)
 		}
-		if f.Body.Fault.Actor != "IGestoreConsenso" || f.Body.Fault.Code != "soap:Client" ||
+		if f.Body.Fault.Actor != "IGestoreConsenso" || f.Body.Fault.Code != "a:Client" ||
 			!strings.HasPrefix(f.Body.Fault.String, f.Body.Fault.Detail.ErrorCode+" - ") {
 			t.Fatalf("fault %+v", *f.Body.Fault)
+		}
+		// #2331's header: the fault Action, a MessageID urn:uuid:, To anonymous; errorMessage in the detail.
+		for _, want := range []string{"<?xml version='1.0' encoding='UTF-8'?>",
+			`<Action xmlns="http://www.w3.org/2005/08/addressing">` + NS + `IGestoreConsenso/statoConsensi/Fault/SOAPFaultException</Action>`,
+			`<MessageID xmlns="http://www.w3.org/2005/08/addressing">urn:uuid:`,
+			`<To xmlns="http://www.w3.org/2005/08/addressing">http://www.w3.org/2005/08/addressing/anonymous</To>`,
+			`<fse:errorMessage xmlns:fse="` + NS + `">`} {
+			if !strings.Contains(string(body), want) {
+				t.Errorf("fault lacks %s:\n%s", want, body)
+			}
 		}
 	})
 	t.Run("log has no fiscal codes", func(t *testing.T) {

@@ -2,6 +2,8 @@ package sim
 
 import (
 	"bytes"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/xml"
 	"errors"
 	"fmt"
@@ -12,7 +14,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/fsepuglia/fsepuglia/adapter/sim/inject"
+	fsefault "github.com/fsepuglia/fsepuglia/adapter/fault"
 	"github.com/fsepuglia/fsepuglia/adapter/wssec"
 	"github.com/fsepuglia/fsepuglia/wsdl"
 )
@@ -24,55 +26,60 @@ const NS = wsdl.Namespace
 // Fault codes answered by the simulator (the project's table, wsdl/FAULTS.md).
 const (
 	CodeGeneric      = "FSE-00000"
-	CodeCFMismatch   = "FSE-00231"
+	CodeCFMismatch   = "E000231"
 	CodeInvalid      = "FSE-00400"
 	CodeSecurity     = "FSE-00401"
 	CodeReplay       = "FSE-00402"
 	CodeNotFound     = "FSE-00404"
 	CodeAssertion    = "FSE-00407"
 	CodeDuplicate    = "FSE-00409"
-	CodeNotPDF       = "FSE-00415"
 	CodeInconsistent = "FSE-00422"
 	CodeConsent      = "FSE-00451"
 	CodeUnavailable  = "FSE-00503"
+	CodeUnsignedCDA  = "FSE-10001"
 )
 
-// Fault is a SOAP fault the simulator answers: Code is FSE-NNNNN, Detail an optional
-// English precision appended to the project's text (never personal data).
+// Fault is a SOAP fault the simulator answers: Code is FSE-NNNNN (or E000231), Detail an
+// optional English precision appended to the text (never personal data), Problem the
+// middleware's problem+json for a refusal the national gateway would make (#2717).
 type Fault struct {
-	Code   string
-	Detail string
+	Code    string
+	Detail  string
+	Problem *fsefault.Problem
 }
 
 // Error implements error.
-func (f *Fault) Error() string { return FaultString(f.Code, f.Detail) }
+func (f *Fault) Error() string {
+	if f.Problem != nil {
+		return f.Code + " - " + fsefault.MiddlewarePrefix + f.Problem.Summary()
+	}
+	return FaultString(f.Code, f.Detail)
+}
 
 func fault(code, format string, args ...any) *Fault {
 	return &Fault{Code: code, Detail: fmt.Sprintf(format, args...)}
 }
 
-// FaultString is the faultstring of a fault: inject.FaultString(code), then ": detail".
-func FaultString(code, detail string) string {
-	s := inject.FaultString(code)
-	if detail != "" {
-		s += ": " + detail
-	}
-	return s
+// gatewayRefusal is what the regional service answers when the regional middleware (the
+// national gateway's validation) refuses the document before publication: FSE-00000 with
+// the problem+json (#2717).
+func gatewayRefusal(typ, title, detail string, status int, instance string) *Fault {
+	return &Fault{Code: CodeGeneric, Problem: &fsefault.Problem{Type: typ, Title: title, Detail: detail, Status: status,
+		Instance: instance, TraceID: randomHex(16), SpanID: randomHex(8), WorkflowInstanceID: "UNKNOWN_WORKFLOW_ID"}}
 }
 
-// FaultEnvelope is inject.FaultEnvelope with a detailed faultstring.
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// FaultString is the faultstring of a fault: "FSE-NNNNN - <text>", then ": detail".
+func FaultString(code, detail string) string { return fsefault.FaultString(code, detail) }
+
+// FaultEnvelope is the fault answer without WS-Addressing context (adapter/fault.Envelope).
 func FaultEnvelope(code, detail, actor string) []byte {
-	fc := "soap:Server"
-	if n, err := strconv.Atoi(strings.TrimPrefix(code, "FSE-")); err == nil && n >= 400 && n < 500 {
-		fc = "soap:Client"
-	}
-	return []byte(`<?xml version="1.0" encoding="UTF-8"?>` +
-		`<soap:Envelope xmlns:soap="` + inject.NSSoap + `"><soap:Body><soap:Fault>` +
-		`<faultcode>` + fc + `</faultcode>` +
-		`<faultstring>` + esc(FaultString(code, detail)) + `</faultstring>` +
-		`<faultactor>` + esc(actor) + `</faultactor>` +
-		`<detail><fse:errorCode xmlns:fse="` + inject.NSFSE + `">` + esc(code) + `</fse:errorCode></detail>` +
-		`</soap:Fault></soap:Body></soap:Envelope>`)
+	return fsefault.Envelope(fsefault.EnvelopeParams{Code: code, Detail: detail, Actor: actor})
 }
 
 func esc(s string) string {
@@ -145,7 +152,12 @@ func (s *Server) serveSOAP(w http.ResponseWriter, r *http.Request) {
 			f = &Fault{Code: CodeGeneric, Detail: "internal error"}
 			s.logf("sim: %s %s: internal error: %v", service, c.op, err)
 		}
-		b := FaultEnvelope(f.Code, f.Detail, actorOf(service))
+		p := fsefault.EnvelopeParams{Code: f.Code, Detail: f.Detail, Actor: actorOf(service), Op: c.op,
+			MessageID: "urn:" + wssec.NewMessageID(), Problem: f.Problem}
+		if c.msg != nil {
+			p.RelatesTo = c.msg.MessageID
+		}
+		b := fsefault.Envelope(p)
 		w.Header().Set("Content-Type", "text/xml; charset=utf-8")
 		w.Header().Set("Content-Length", strconv.Itoa(len(b)))
 		w.WriteHeader(http.StatusInternalServerError)

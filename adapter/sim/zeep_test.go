@@ -70,7 +70,7 @@ func TestZeepInterop(t *testing.T) {
 			t.Errorf("no successful zeep call of %s", op)
 		}
 	}
-	for _, code := range []string{"FAULT comunicazioneConsensi FSE-00400", "FAULT addDocument FSE-00409", "FAULT addDocument FSE-00415",
+	for _, code := range []string{"FAULT comunicazioneConsensi FSE-00400", "FAULT addDocument FSE-00409", "FAULT addDocument FSE-00000",
 		"FAULT retrieveDocument FSE-00404", "FAULT deleteDocument FSE-00404"} {
 		if !strings.Contains(string(out), code) {
 			t.Errorf("zeep did not report %q", code)
