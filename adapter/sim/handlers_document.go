@@ -83,12 +83,14 @@ func (s *Server) checkDocument(c *call, d *document.DocumentType) (checkedDocume
 			continue
 		}
 		switch ch.ID {
-		case docmeta.CheckFormat, docmeta.CheckPDF:
+		case docmeta.CheckFormat, docmeta.CheckStructure, docmeta.CheckPDF:
 			return checkedDocument{}, refusedNotPDF()
 		case docmeta.CheckAttachment, docmeta.CheckCDA:
 			return checkedDocument{}, refusedCDAExtraction()
 		case docmeta.CheckDocumentID:
 			return checkedDocument{}, fault(CodeInvalid, "cda.xml has no id with root and extension")
+		case docmeta.CheckTime:
+			return checkedDocument{}, fault(CodeInvalid, "cda.xml effectiveTime is missing or not an HL7 time")
 		case docmeta.CheckPatientCF:
 			if rep.Metadata.PatientCF == "" {
 				return checkedDocument{}, fault(CodeInconsistent, "cda.xml has no recordTarget patient id")

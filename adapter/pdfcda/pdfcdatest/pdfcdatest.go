@@ -391,6 +391,7 @@ type Fixture struct {
 func Fixtures() []Fixture {
 	lab := CDA{}.Bytes()
 	signedLab := PDF{Attachment: lab, Sign: true}.Bytes()
+	long := CDA{BodyPadding: 4096}.Bytes()
 	return []Fixture{
 		{"lab-signed.pdf", signedLab, "Puglia lab report, cda.xml Flate-compressed, fake PAdES signature covering the file"},
 		{"lab-unsigned.pdf", PDF{Attachment: lab}.Bytes(), "same document, no signature dictionary"},
@@ -408,7 +409,7 @@ func Fixtures() []Fixture {
 		{"lab.xml", lab, "the bare CDA"},
 		// The broken documents of issue 10: each must be refused, naming the field and the fix.
 		{"cda-unclosed.pdf", PDF{Attachment: bytes.Replace(lab, []byte("</ClinicalDocument>"), nil, 1), Sign: true}.Bytes(), "cda.xml without its closing </ClinicalDocument>"},
-		{"cda-truncated-90.pdf", PDF{Attachment: lab[:len(lab)*9/10], Sign: true}.Bytes(), "cda.xml truncated at 90 % (inside the body)"},
+		{"cda-truncated-90.pdf", PDF{Attachment: long[:len(long)*9/10], Sign: true}.Bytes(), "cda.xml with a 4 KB body, truncated at 90 % (inside the body)"},
 		{"cda-garbage-body.pdf", PDF{Attachment: garbageAfterComponent(lab), Sign: true}.Bytes(), "cda.xml with garbage after the first <component>"},
 		{"truncated-95.pdf", signedLab[:len(signedLab)*95/100], "signed PDF truncated at 95 %: no xref, no trailer, no %%EOF"},
 		{"two-cda.pdf", PDF{Attachment: lab, SecondAttachment: CDA{PatientCF: PatientCF2}.Bytes(), Sign: true}.Bytes(), "two attachments named cda.xml, for two different patients"},

@@ -1,0 +1,147 @@
+package pdfcda_test
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/fsepuglia/fsepuglia/adapter/internal/testenv"
+	"github.com/fsepuglia/fsepuglia/adapter/pdfcda"
+	"github.com/fsepuglia/fsepuglia/adapter/pdfcda/pdfcdatest"
+)
+
+// The PDF defects of issue 10, each as found by a user: every one of these passed (or
+// panicked) before the reader became strict.
+
+// A PDF truncated at 95 % (no xref, no trailer, no %%EOF; qpdf --check fails) was read as
+// if nothing were wrong.
+func TestIssue10Truncated95(t *testing.T) {
+	data := pdfcdatest.PDF{Attachment: lab, Sign: true}.Bytes()
+	data = data[:len(data)*95/100]
+	_, err := pdfcda.Read(data, pdfcda.Limits{})
+	var se *pdfcda.StructureError
+	if !errors.As(err, &se) || se.Part != "startxref" {
+		t.Fatalf("err = %v, want a *StructureError on startxref", err)
+	}
+	doc, err := pdfcda.ReadRepair(data, pdfcda.Limits{})
+	if doc != nil && doc.Repaired == "" {
+		t.Fatalf("ReadRepair did not say it repaired: %+v, %v", doc, err)
+	}
+}
+
+// A PDF with two attachments named cda.xml, for two different patients, was read as the
+// first one.
+func TestIssue10TwoCDA(t *testing.T) {
+	second := pdfcdatest.CDA{PatientCF: pdfcdatest.PatientCF2}.Bytes()
+	for _, p := range []pdfcdatest.PDF{
+		{Attachment: lab, SecondAttachment: second, Sign: true},
+		{Attachment: lab, SecondAttachment: second, ObjectStream: true, Kids: true},
+		{Attachment: lab, SecondAttachment: lab, AttachmentName: "referto.xml", SecondName: "cda.xml"}, // only one cda.xml: fine
+	} {
+		doc, err := pdfcda.Read(p.Bytes(), pdfcda.Limits{})
+		if p.AttachmentName == "referto.xml" {
+			if err != nil || !bytes.Equal(doc.CDA, lab) || doc.CDAFile == nil || doc.CDAFile.Name != "cda.xml" || len(doc.Attachments) != 2 {
+				t.Fatalf("one cda.xml among two files: %v %+v", err, doc)
+			}
+			continue
+		}
+		var ae *pdfcda.AttachmentError
+		if !errors.As(err, &ae) || ae.Count != 2 {
+			t.Fatalf("err = %v, want an *AttachmentError for 2 files", err)
+		}
+		if doc == nil || doc.CDA != nil || len(doc.Attachments) != 2 {
+			t.Fatalf("doc %+v: want the two attachments listed and no CDA", doc)
+		}
+	}
+}
+
+// A small PDF whose object stream puts an object at an offset near MaxInt64 made the
+// reader panic (index out of range: /First plus the offset overflowed).
+func TestIssue10ObjStmOffset(t *testing.T) {
+	data := pdfcdatest.ObjStmOffsetPDF()
+	if len(data) > 200 {
+		t.Fatalf("%d bytes", len(data))
+	}
+	if _, err := pdfcda.Read(data, pdfcda.Limits{}); err == nil {
+		t.Fatal("Read accepted it")
+	}
+	if _, err := pdfcda.ReadRepair(data, pdfcda.Limits{}); err == nil {
+		t.Fatal("ReadRepair accepted it")
+	}
+	// The same object stream inside a sound structure (cross-reference stream, entry of
+	// type 2): refused as broken, no panic.
+	strict := objStmPDF(t, "1 9223372036854775800 ", "<< /Type /Catalog >>")
+	_, err := pdfcda.Read(strict, pdfcda.Limits{})
+	var se *pdfcda.StructureError
+	if !errors.As(err, &se) {
+		t.Fatalf("err = %v, want a *StructureError", err)
+	}
+}
+
+// A file of repeated `1 0 obj (` took seconds at 144 KB and grew quadratically: the scan
+// restarted three bytes after each failed object even when the parser had read to the end.
+// The repair scan now costs at most a few bytes of parser work per input byte: a budget of
+// four bytes per byte is enough (the old scan needed about n²/18).
+func TestIssue10RepeatedObjLinear(t *testing.T) {
+	for _, size := range []int{16 << 10, 144 << 10, 1 << 20} {
+		data := pdfcdatest.RepeatedObjPDF(size)
+		lim := pdfcda.Limits{MaxWork: 4 * int64(len(data))}
+		_, err := pdfcda.ReadRepair(data, lim)
+		var le *pdfcda.LimitError
+		if errors.As(err, &le) || err == nil {
+			t.Fatalf("%d bytes: err = %v, want a syntax error within a linear work budget", size, err)
+		}
+		var se *pdfcda.StructureError
+		if _, err := pdfcda.Read(data, lim); !errors.As(err, &se) {
+			t.Fatalf("%d bytes: Read err = %v, want a *StructureError", size, err)
+		}
+	}
+}
+
+// objStmPDF writes a PDF 1.5 whose object 1 (the catalog) is the first object of the
+// object stream 2 with the given header ("num offset" pairs) and body, indexed by a
+// cross-reference stream (W [1 4 2], no predictor), independently of the reader. Objects 3
+// and 4 are a page tree.
+func objStmPDF(t testing.TB, header, body string) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	b.WriteString("%PDF-1.5\n")
+	offs := map[int]int{}
+	data := header + body
+	offs[2] = b.Len()
+	fmt.Fprintf(&b, "2 0 obj\n<< /Type /ObjStm /N %d /First %d /Length %d >>\nstream\n%s\nendstream\nendobj\n",
+		max(1, len(strings.Fields(header))/2), len(header), len(data), data)
+	offs[3] = b.Len()
+	b.WriteString("3 0 obj\n<< /Type /Pages /Kids [4 0 R] /Count 1 >>\nendobj\n")
+	offs[4] = b.Len()
+	b.WriteString("4 0 obj\n<< /Type /Page /Parent 3 0 R /MediaBox [0 0 595 842] >>\nendobj\n")
+	offs[5] = b.Len()
+	row := func(typ byte, f2, f3 int) []byte {
+		return []byte{typ, byte(f2 >> 24), byte(f2 >> 16), byte(f2 >> 8), byte(f2), byte(f3 >> 8), byte(f3)}
+	}
+	var xr []byte
+	xr = append(xr, row(0, 0, 0xffff)...)
+	xr = append(xr, row(2, 2, 0)...)
+	for n := 2; n <= 5; n++ {
+		xr = append(xr, row(1, offs[n], 0)...)
+	}
+	fmt.Fprintf(&b, "5 0 obj\n<< /Type /XRef /Size 6 /W [1 4 2] /Root 1 0 R /Length %d >>\nstream\n", len(xr))
+	b.Write(xr)
+	fmt.Fprintf(&b, "\nendstream\nendobj\nstartxref\n%d\n%%%%EOF\n", offs[5])
+	return b.Bytes()
+}
+
+// TestObjStmSound: the helper's file is sound for both qpdf and us when the header is.
+func TestObjStmSound(t *testing.T) {
+	data := objStmPDF(t, "1 0 ", "<< /Type /Catalog /Pages 3 0 R >>")
+	doc, err := pdfcda.Read(data, pdfcda.Limits{})
+	if err != nil || !doc.XRefStream || doc.Objects != 5 {
+		t.Fatalf("Read: %v %+v", err, doc)
+	}
+	qpdf := testenv.Tool(t, "qpdf", "apt-get install qpdf")
+	if clean, out := qpdfCheck(t, qpdf, t.TempDir(), "objstm.pdf", data); !clean {
+		t.Fatalf("qpdf --check:\n%s", out)
+	}
+}
