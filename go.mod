@@ -10,6 +10,7 @@ tool (
 
 require (
 	github.com/beevik/etree v1.8.1
+	github.com/digitorus/pdf v0.1.2
 	github.com/golang-jwt/jwt/v5 v5.3.1
 	github.com/hooklift/gowsdl v0.5.0
 	github.com/russellhaering/goxmldsig v1.6.1

@@ -1,0 +1,187 @@
+package pades
+
+import (
+	"bytes"
+	"crypto"
+	"encoding/hex"
+	"fmt"
+	"regexp"
+	"strconv"
+	"time"
+
+	"github.com/fsepuglia/fsepuglia/adapter/cms"
+	"github.com/fsepuglia/fsepuglia/adapter/pdfcda"
+	"github.com/fsepuglia/fsepuglia/adapter/sign"
+)
+
+// Signature is what verifying one PDF signature found.
+type Signature struct {
+	sign.Result
+	// SubFilter is the dictionary's /SubFilter.
+	SubFilter string `json:"sub_filter,omitempty"`
+	// ByteRange is /ByteRange as found.
+	ByteRange []int64 `json:"byte_range"`
+	// CoversWholeFile is true when the range covers every byte of the file but the
+	// signature's own /Contents.
+	CoversWholeFile bool `json:"covers_whole_file"`
+	// AppendedBytes is how many bytes follow the signed range (an incremental update made
+	// after signing); 0 when CoversWholeFile.
+	AppendedBytes int64 `json:"appended_bytes,omitempty"`
+}
+
+// Verify finds the signature dictionaries of the PDF in data (adapter/pdfcda) and verifies
+// each with VerifyRange, in file order. It returns sign.ErrUnsigned when there is none.
+func Verify(data []byte, opt sign.VerifyOptions) ([]Signature, error) {
+	doc, err := pdfcda.ReadPDF(data, pdfcda.Limits{})
+	if err != nil {
+		return nil, fmt.Errorf("pades: %w", err)
+	}
+	return VerifySignatures(data, doc.Signatures, opt)
+}
+
+// VerifySignatures verifies the signature dictionaries found by pdfcda.ReadPDF in data.
+func VerifySignatures(data []byte, sigs []pdfcda.Signature, opt sign.VerifyOptions) ([]Signature, error) {
+	if len(sigs) == 0 {
+		return nil, sign.ErrUnsigned
+	}
+	out := make([]Signature, 0, len(sigs))
+	for _, s := range sigs {
+		out = append(out, VerifyRange(data, s.ByteRange, s.SubFilter, opt))
+	}
+	return out, nil
+}
+
+// Intact reports whether sigs has a valid signature covering the whole file: the state
+// the national gateway accepts at publication.
+func Intact(sigs []Signature) bool {
+	for _, s := range sigs {
+		if s.Valid && s.CoversWholeFile {
+			return true
+		}
+	}
+	return false
+}
+
+// VerifyRange verifies the signature whose /ByteRange is br in data: the range must be
+// [0 a b c] with the gap a..b exactly the /Contents hex string, the CMS inside must verify
+// over the two ranges, and the signer's certificate is described (and checked against
+// opt.Roots). Bytes after the range are reported, not an error: an incremental update after
+// signing leaves the signature valid for what it covers.
+func VerifyRange(data []byte, br []int64, subFilter string, opt sign.VerifyOptions) Signature {
+	s := Signature{SubFilter: subFilter, ByteRange: br}
+	s.Format = sign.FormatPAdES
+	switch subFilter {
+	case "ETSI.CAdES.detached":
+	case "adbe.pkcs7.detached", "adbe.pkcs7.sha1":
+		s.Format = sign.FormatPKCS7
+	case "ETSI.RFC3161":
+		s.Format = "PAdES document time-stamp"
+		s.Problem("document time-stamps are not verified")
+		return s
+	default:
+		s.Problem("SubFilter " + subFilter + " is not a PAdES or PKCS#7 signature")
+		return s
+	}
+	size := int64(len(data))
+	if len(br) != 4 || br[0] != 0 || br[1] <= 0 || br[2] <= br[1] || br[3] < 0 || br[2] > size || br[3] > size-br[2] {
+		s.Problem(fmt.Sprintf("/ByteRange %v is not [0 a b c] inside the file (%d bytes)", br, size))
+		return s
+	}
+	a, b, c := br[1], br[2], br[2]+br[3]
+	gap := data[a:b]
+	if len(gap) < 2 || gap[0] != '<' || gap[len(gap)-1] != '>' {
+		s.Problem("the bytes /ByteRange leaves out are not the /Contents hex string: the range does not match the signature")
+		return s
+	}
+	der := make([]byte, hex.DecodedLen(len(gap)-2))
+	if _, err := hex.Decode(der, bytes.TrimSpace(gap[1:len(gap)-1])); err != nil {
+		s.Problem("/Contents is not a hex string")
+		return s
+	}
+	s.CoversWholeFile = c == size
+	if !s.CoversWholeFile {
+		s.AppendedBytes = size - c
+	}
+	p, err := cms.Parse(der)
+	if err != nil {
+		s.Problem("/Contents: " + err.Error())
+		return s
+	}
+	h := p.DigestAlgorithm()
+	if h == 0 {
+		s.Problem("the CMS uses an unknown digest algorithm")
+		return s
+	}
+	digest := func(h crypto.Hash) []byte {
+		w := h.New()
+		w.Write(data[:a])
+		w.Write(data[b:c])
+		return w.Sum(nil)
+	}
+	var d []byte
+	if subFilter == "adbe.pkcs7.sha1" {
+		// The CMS signs the SHA-1 digest of the range, encapsulated as its content.
+		if !bytes.Equal(p.Content, digest(crypto.SHA1)) {
+			s.Problem("message digest mismatch: the signed bytes were changed after signing")
+			return s
+		}
+		d = hashOf(h, p.Content)
+	} else {
+		d = digest(h)
+	}
+	s.Result = *p.Verify(d, s.Format, claimedTime(data, a, b), opt)
+	if !bytes.HasSuffix(bytes.TrimRight(data[:c], "\r\n \t\x00"), []byte("%%EOF")) {
+		s.Problem("the signed range does not end with %%EOF: the signed revision is incomplete")
+	}
+	if !s.CoversWholeFile {
+		s.Problem(fmt.Sprintf("%d bytes were added after this signature (an incremental update): they are not signed", s.AppendedBytes))
+	}
+	return s
+}
+
+func hashOf(h crypto.Hash, b []byte) []byte {
+	w := h.New()
+	w.Write(b)
+	return w.Sum(nil)
+}
+
+var mRE = regexp.MustCompile(`/M\s*\(D:(\d{4})(\d{2})?(\d{2})?(\d{2})?(\d{2})?(\d{2})?([Zz+\-])?(\d{2})?'?(\d{2})?'?\)`)
+
+// claimedTime reads /M from the signature dictionary around the /Contents gap a..b (the
+// dictionary's other entries are within a few kilobytes on either side), zero when absent.
+func claimedTime(data []byte, a, b int64) time.Time {
+	const window = 4096
+	lo, hi := max(0, a-window), min(int64(len(data)), b+window)
+	// Only this dictionary: stop at the nearest "obj" before and "endobj" after.
+	before := data[lo:a]
+	if i := bytes.LastIndex(before, []byte(" obj")); i >= 0 {
+		before = before[i:]
+	}
+	after := data[b:hi]
+	if i := bytes.Index(after, []byte("endobj")); i >= 0 {
+		after = after[:i]
+	}
+	for _, part := range [][]byte{before, after} {
+		m := mRE.FindSubmatch(part)
+		if m == nil {
+			continue
+		}
+		n := func(i, d int) int {
+			if len(m[i]) == 0 {
+				return d
+			}
+			v, _ := strconv.Atoi(string(m[i]))
+			return v
+		}
+		loc := time.UTC
+		if len(m[7]) > 0 && (m[7][0] == '+' || m[7][0] == '-') {
+			off := n(8, 0)*3600 + n(9, 0)*60
+			if m[7][0] == '-' {
+				off = -off
+			}
+			loc = time.FixedZone("", off)
+		}
+		return time.Date(n(1, 0), time.Month(n(2, 1)), n(3, 1), n(4, 0), n(5, 0), n(6, 0), 0, loc)
+	}
+	return time.Time{}
+}
