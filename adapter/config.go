@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/fsepuglia/fsepuglia/adapter/endpoint"
+	"github.com/fsepuglia/fsepuglia/adapter/gateway"
 )
 
 // Config is everything a Client needs. It is plain data with JSON tags so that the CLI can
@@ -55,6 +56,10 @@ type Config struct {
 	TraceDir string `json:"trace_dir,omitempty"`
 	// TraceRaw keeps traces unredacted (health data: only when a support ticket needs it).
 	TraceRaw bool `json:"trace_raw,omitempty"`
+
+	// Gateway configures the FSE 2.0 regional middleware (the national gateway's REST API):
+	// its URL, the JWTs' audience and certificate, the scenario and the supported types.
+	Gateway gateway.Config `json:"gateway,omitzero"`
 }
 
 // TLSConfig names the files of the client certificate (a PEM pair or a PKCS#12 file) and the

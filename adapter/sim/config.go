@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/fsepuglia/fsepuglia/adapter/sim/middleware"
 	"github.com/fsepuglia/fsepuglia/adapter/sim/pki"
 )
 
@@ -38,6 +39,13 @@ type ClientConfig struct {
 	Operator    ClientOperator    `json:"operator"`
 	Structure   ClientStructure   `json:"structure"`
 	Application ClientApplication `json:"application"`
+	Gateway     ClientGateway     `json:"gateway"`
+}
+
+// ClientGateway is gateway.Config's middleware URL (the JWTs are signed with the TLS client
+// certificate, whose CN is PartitaIva.Dominio.it, as in Puglia's model).
+type ClientGateway struct {
+	BaseURL string `json:"base_url"`
 }
 
 // ClientTLS is adapter.TLSConfig's file names.
@@ -91,6 +99,7 @@ func NewClientConfig(baseURL string, p *pki.PKI, plainHTTP bool) (ClientConfig, 
 		Structure: ClientStructure{Code: StructureCode, Name: StructureName, RepositoryID: StructureRepositoryID,
 			FacilityType: StructureFacilityType, PracticeSetting: StructurePractice},
 		Application: ClientApplication{ID: "fsepuglia-sim-client", Vendor: "fsepuglia", Version: "dev"},
+		Gateway:     ClientGateway{BaseURL: baseURL + middleware.PathPrefix},
 	}
 	if !plainHTTP {
 		c.TLS = ClientTLS{CertFile: p.Client.CertFile, KeyFile: p.Client.KeyFile, CAFile: filepath.Join(p.Dir, pki.FileCACert)}

@@ -24,6 +24,7 @@ import (
 
 	"github.com/fsepuglia/fsepuglia/adapter/sim/core"
 	"github.com/fsepuglia/fsepuglia/adapter/sim/inject"
+	"github.com/fsepuglia/fsepuglia/adapter/sim/middleware"
 )
 
 // DefaultMaxBody is the request size cap when Options.MaxBody is zero.
@@ -74,6 +75,9 @@ type Options struct {
 	Logger Logger
 	// Core is passed to core.Open (PKI identities, store options, seeding).
 	Core core.Options
+	// Middleware configures the FSE 2.0 middleware served under /api/v1 (DataDir, Roots,
+	// Clock and Logger are filled in from the options above).
+	Middleware middleware.Options
 }
 
 // Server is a running simulator.
@@ -85,6 +89,8 @@ type Server struct {
 	url       string
 	cfgPath   string
 	injector  *inject.Injector
+	mwInject  *inject.Injector
+	mw        *middleware.Server
 	done      chan struct{}
 	closeOnce sync.Once
 	closeErr  error
@@ -149,7 +155,41 @@ func Start(ctx context.Context, opt Options) (*Server, error) {
 		h = in
 	}
 	soapHandler := h
+
+	// The FSE 2.0 middleware beside the legacy services, on the same mutual TLS; JWT
+	// certificates are trusted when issued by the simulator's CA.
+	mo := opt.Middleware
+	mo.DataDir = opt.DataDir
+	if mo.Roots == nil {
+		mo.Roots = data.PKI.SignerRoots()
+	}
+	if mo.Clock == nil {
+		mo.Clock = opt.Clock
+	}
+	if mo.Logger == nil && opt.Logger != nil {
+		mo.Logger = opt.Logger
+	}
+	if s.mw, err = middleware.New(mo); err != nil {
+		_ = ln.Close()
+		_ = data.Close()
+		return nil, fmt.Errorf("sim: %w", err)
+	}
+	var mwHandler http.Handler = s.mw
+	if len(opt.Inject) > 0 {
+		in, err := inject.New(inject.Config{Rules: opt.Inject, Seed: opt.InjectSeed, Operation: middleware.Operation, Fault: middleware.InjectedFault}, mwHandler)
+		if err != nil {
+			_ = ln.Close()
+			_ = data.Close()
+			return nil, fmt.Errorf("sim: %w", err)
+		}
+		s.mwInject = in
+		mwHandler = in
+	}
 	mux := http.NewServeMux()
+	mux.HandleFunc(middleware.PathPrefix+"/", func(w http.ResponseWriter, r *http.Request) {
+		r.Body = http.MaxBytesReader(w, r.Body, opt.MaxBody)
+		mwHandler.ServeHTTP(w, r)
+	})
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		_, name, ok := splitPath(r.URL.Path)
 		if !ok {
@@ -202,7 +242,7 @@ func Start(ctx context.Context, opt Options) (*Server, error) {
 	case opt.Relaxed:
 		mode = "mutual TLS, relaxed (WS-Security optional)"
 	}
-	s.logf("sim: listening on %s (%s)", s.url, mode)
+	s.logf("sim: listening on %s (%s); FSE 2.0 middleware at %s", s.url, mode, s.MiddlewareURL())
 	s.logf("sim: client configuration written to %s", s.cfgPath)
 	return s, nil
 }
@@ -214,6 +254,12 @@ func (s *Server) URL() string { return s.url }
 func (s *Server) ServiceURL(prefix, service string) string {
 	return s.url + "/" + prefix + "/" + service
 }
+
+// MiddlewareURL returns the base URL of the simulated FSE 2.0 middleware (…/api/v1).
+func (s *Server) MiddlewareURL() string { return s.url + middleware.PathPrefix }
+
+// Middleware returns the simulated middleware, for assertions in tests.
+func (s *Server) Middleware() *middleware.Server { return s.mw }
 
 // ClientConfigPath returns the path of the client configuration written on start
 // (<DataDir>/client-config.json).
@@ -227,7 +273,15 @@ func (s *Server) InjectCounts() map[string]map[inject.Kind]int {
 	if s.injector == nil {
 		return nil
 	}
-	return s.injector.Counts()
+	counts := s.injector.Counts()
+	if s.mwInject != nil {
+		for op, m := range s.mwInject.Counts() {
+			if op != "" {
+				counts[op] = m
+			}
+		}
+	}
+	return counts
 }
 
 // Close stops accepting requests, waits up to 10 seconds for those in flight and closes

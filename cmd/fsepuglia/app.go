@@ -30,6 +30,8 @@ type deps struct {
 	// adapter/docmeta in production. nil means sidecar file and flags only.
 	docMetadata func(cfg adapter.Config, path string, body []byte, skipChecks bool) (adapter.Metadata, error)
 	now         func() time.Time
+	// newGateway builds the client of the FSE 2.0 middleware (adapter.NewGateway).
+	newGateway func(cfg adapter.Config) (gatewayAPI, error)
 }
 
 func defaultDeps() deps {
@@ -44,6 +46,7 @@ func defaultDeps() deps {
 		},
 		docMetadata: docmetaMetadata,
 		now:         time.Now,
+		newGateway:  newAdapterGateway,
 	}
 }
 
@@ -56,6 +59,7 @@ type appEnv struct {
 	opts           cliOptions
 	log            logrusLogger
 	be             *backend
+	gw             gatewayAPI
 	// unknownCommand is set when the command line names no command of the app.
 	unknownCommand bool
 }
@@ -248,6 +252,8 @@ func commands(a *appEnv) []*cli.Command {
 		doctorCommand(a),
 		versionCommand(a),
 		completionCommand(a),
+		validateCommand(a),
+		statusCommand(a),
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/fsepuglia/fsepuglia/adapter/docmeta"
+	"github.com/fsepuglia/fsepuglia/adapter/gateway"
 )
 
 func TestConfigDocCoversSettings(t *testing.T) {
@@ -47,7 +48,8 @@ func TestOutputDocCoversJSONKeys(t *testing.T) {
 	for _, v := range []any{publishOutput{}, publishSummary{}, publishItemOutput{}, replaceOutput{}, deleteOutput{}, searchOutput{},
 		documentOutput{}, retrieveOutput{}, consentOutput{}, consentItemOutput{}, informativaOutput{}, taccuinoSummaryOutput{},
 		taccuinoItemsOutput{}, taccuinoItemOutput{}, endpointsOutput{}, endpointOutput{}, aslOutput{},
-		inspectOutput{}, docmeta.Report{}, docmeta.Check{}, doctorOutput{}, doctorFinding{}} {
+		inspectOutput{}, docmeta.Report{}, docmeta.Check{}, doctorOutput{}, doctorFinding{}, validation{}, gateway.Status{}, gateway.Event{},
+		gateway.Warning{}, gateway.Problem{}} {
 		for _, key := range jsonKeys(v) {
 			if !strings.Contains(string(doc), `"`+key+`"`) {
 				t.Errorf("OUTPUT.md does not document key %q of %T", key, v)

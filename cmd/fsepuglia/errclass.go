@@ -7,6 +7,7 @@ import (
 	"net/url"
 
 	"github.com/fsepuglia/fsepuglia/adapter/fault"
+	"github.com/fsepuglia/fsepuglia/adapter/gateway"
 )
 
 // remoteKind is what went wrong on the way to or at the region.
@@ -47,7 +48,16 @@ func faultOf(err error) (code string, class fault.Class, ok bool) {
 }
 
 // classifyRemote says whether err is a remote fault, a consent refusal or a transport failure.
+// A middleware problem (RFC 7807) is a fault, or a transport failure when its class is
+// transient (mw/io_error, 502/503/504, 429).
 func classifyRemote(err error) remoteKind {
+	var gp *gateway.Problem
+	if errors.As(err, &gp) {
+		if gp.Transient() {
+			return remoteTransport
+		}
+		return remoteFault
+	}
 	if _, class, ok := faultOf(err); ok {
 		if class == fault.ConsentMissing {
 			return remoteConsent
@@ -92,6 +102,10 @@ func isNotFound(err error) bool {
 // for configuration problems (a rejected certificate) it is what the user wants once fixed.
 // Faults the region answered on purpose (validation, security, duplicate …) are permanent.
 func isRetryable(err error) bool {
+	var gp *gateway.Problem
+	if errors.As(err, &gp) {
+		return gp.Transient()
+	}
 	if _, class, ok := faultOf(err); ok {
 		return class == fault.Transient
 	}

@@ -8,6 +8,7 @@ import (
 	"github.com/fsepuglia/fsepuglia/adapter/codicefiscale"
 	"github.com/fsepuglia/fsepuglia/adapter/docmeta"
 	"github.com/fsepuglia/fsepuglia/adapter/endpoint"
+	"github.com/fsepuglia/fsepuglia/adapter/gateway"
 	"github.com/urfave/cli/v2"
 )
 
@@ -45,6 +46,12 @@ func (e *batchError) Error() string {
 	return fmt.Sprintf("%d item(s) failed (see the reasons above); retryable ones are sent again by `fsepuglia publish --resume`", e.failed)
 }
 
+// partialFailure is a batch error other than publish's batchError (validate of several files).
+type partialFailure interface {
+	error
+	PartialFailure() bool
+}
+
 // exitCode maps an error returned by a command to the process exit code. It is the only
 // place that decides exit codes.
 func exitCode(err error) int {
@@ -60,6 +67,10 @@ func exitCode(err error) int {
 		cg  *adapter.ConfigError
 		ua  *endpoint.UnknownASLError
 		ec  *endpoint.FieldError
+		gc  *gateway.ClaimError
+		gf  *gateway.FieldError
+		gg  *gateway.ConfigError
+		pf  partialFailure
 	)
 	var xc cli.ExitCoder
 	switch {
@@ -67,9 +78,10 @@ func exitCode(err error) int {
 		return exitUsage
 	case errors.As(err, &xc):
 		return xc.ExitCode() // a command that chose its code with cli.Exit
-	case errors.As(err, &be):
+	case errors.As(err, &be), errors.As(err, &pf) && pf.PartialFailure():
 		return exitPartial
-	case errors.As(err, &cg), errors.As(err, &ie), errors.As(err, &cfe), errors.As(err, &ce), errors.As(err, &ua), errors.As(err, &ec):
+	case errors.As(err, &cg), errors.As(err, &ie), errors.As(err, &cfe), errors.As(err, &ce), errors.As(err, &ua), errors.As(err, &ec),
+		errors.As(err, &gc), errors.As(err, &gf), errors.As(err, &gg):
 		return exitInput
 	}
 	switch classifyRemote(err) {

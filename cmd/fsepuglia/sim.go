@@ -22,14 +22,15 @@ func simCommand() *cli.Command {
 		Name:  "sim",
 		Usage: "run the local simulator of the FSE services (loopback only)",
 		Description: "Serves IDocumentService, IGestoreConsensoService and ITaccuinoService under /aslba_test/ and\n" +
-			"/aslba|aslbt|aslbr|aslle|aslfg|aslta/, with mutual TLS and WS-Security checks by default.\n" +
+			"/aslba|aslbt|aslbr|aslle|aslfg|aslta/, with mutual TLS and WS-Security checks by default, and the FSE 2.0\n" +
+			"regional middleware (the national gateway's REST API, strict JWT checks) under /api/v1 on the same TLS.\n" +
 			"On start it writes <data-dir>/client-config.json: run `fsepuglia --config <that file> …` to talk to it.",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "addr", Value: "127.0.0.1:0", Usage: "listen address (loopback only; port 0 picks a free port)"},
 			&cli.StringFlag{Name: "data-dir", Usage: "data directory (PKI, store, client config); default <user cache dir>/fsepuglia/sim"},
 			&cli.BoolFlag{Name: "plain-http", Usage: "serve plain HTTP instead of HTTPS with client certificates"},
 			&cli.BoolFlag{Name: "relaxed", Usage: "accept messages without WS-Security (interoperability checks only)"},
-			&cli.StringSliceFlag{Name: "inject", Usage: "fault injection, OPERATION:latency=200ms,rate=0.2,kinds=fault|503|reset|truncate|malformed,code=FSE-00503 (repeatable)"},
+			&cli.StringSliceFlag{Name: "inject", Usage: "fault injection, OPERATION:latency=200ms,rate=0.2,kinds=fault|503|reset|truncate|malformed,code=FSE-00503 (repeatable; middleware operations are gtw-validation, gtw-create, gtw-replace, gtw-delete, gtw-update-metadata, gtw-validate-and-create, gtw-status)"},
 			&cli.Uint64Flag{Name: "inject-seed", Usage: "seed of the injected failure sequence"},
 		},
 		Action: func(c *cli.Context) error {
@@ -60,6 +61,7 @@ func simCommand() *cli.Command {
 				return err
 			}
 			fmt.Fprintf(c.App.Writer, "base URL:      %s\n", srv.URL())
+			fmt.Fprintf(c.App.Writer, "middleware:    %s\n", srv.MiddlewareURL())
 			fmt.Fprintf(c.App.Writer, "client config: %s\n", srv.ClientConfigPath())
 			fmt.Fprintf(c.App.Writer, "press Ctrl-C to stop\n")
 			<-ctx.Done()

@@ -29,6 +29,9 @@ type Config struct {
 	Operation func(*http.Request) string
 	// Actor names the portType for the fault's faultactor; nil means ActorFromPath.
 	Actor func(*http.Request) string
+	// Fault writes the answer of KindFault; nil means a SOAP fault (WriteFault). The REST
+	// middleware simulator answers problem+json instead.
+	Fault func(w http.ResponseWriter, r *http.Request, code string)
 }
 
 // Injector is the middleware. It is safe for concurrent use.
@@ -37,6 +40,7 @@ type Injector struct {
 	rules map[string]Rule
 	op    func(*http.Request) string
 	actor func(*http.Request) string
+	fault func(http.ResponseWriter, *http.Request, string)
 	seed  uint64
 
 	mu     sync.Mutex
@@ -46,7 +50,7 @@ type Injector struct {
 
 // New wraps next. Rules are validated: rate in [0,1], known kinds, no operation twice.
 func New(cfg Config, next http.Handler) (*Injector, error) {
-	in := &Injector{next: next, rules: map[string]Rule{}, op: cfg.Operation, actor: cfg.Actor, seed: cfg.Seed,
+	in := &Injector{next: next, rules: map[string]Rule{}, op: cfg.Operation, actor: cfg.Actor, fault: cfg.Fault, seed: cfg.Seed,
 		rngs: map[string]*rand.Rand{}, counts: map[string]map[Kind]int{}}
 	if in.op == nil {
 		in.op = OperationFromRequest
@@ -140,6 +144,10 @@ func (in *Injector) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	switch in.decide(op, rule) {
 	case KindFault:
+		if in.fault != nil {
+			in.fault(w, r, rule.FaultCode)
+			break
+		}
 		WriteFault(w, rule.FaultCode, in.actor(r))
 	case Kind503:
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")

@@ -262,6 +262,17 @@ func MiddlewareProblem(w http.ResponseWriter, status int, typ, detail string) {
 	writeProblem(w, problem{Type: typ, Title: "Errore del middleware regionale", Detail: detail, Status: status, Instance: "/" + strings.TrimPrefix(typ, "mw/")})
 }
 
+// InjectedFault is the answer of an injected fault (adapter/sim/inject, kind fault): the
+// middleware's own errors, mw/io_error 504 for FSE-00503 (the national gateway did not
+// answer) and mw/internal_error 500 for any other code.
+func InjectedFault(w http.ResponseWriter, _ *http.Request, code string) {
+	if code == "" || code == "FSE-00503" {
+		MiddlewareProblem(w, http.StatusGatewayTimeout, "mw/io_error", "the national gateway did not answer (injected)")
+		return
+	}
+	MiddlewareProblem(w, http.StatusInternalServerError, "mw/internal_error", "injected failure "+code)
+}
+
 func (c *call) newID(n int) string {
 	b := make([]byte, n/2)
 	_, _ = io.ReadFull(c.s.opt.Random, b)
@@ -525,7 +536,7 @@ func (c *call) extract(pdf []byte, mode string) (*extracted, error) {
 	if err != nil {
 		return nil, c.fail(http.StatusBadRequest, "/msg/syntax", "Errore di sintassi.", "/cda-syntax", "ERROR: "+err.Error())
 	}
-	if h.ID.Root == "" {
+	if strings.TrimSpace(h.ID.Root) == "" {
 		return nil, c.fail(http.StatusBadRequest, "/msg/workflow-id-error-extraction", "Errore in fase di estrazione del workflow instance id.", "/workflow-id-extraction", "ClinicalDocument/id has no root")
 	}
 	if c.wii, err = gateway.NewWorkflowID(h.ID.Root, h.ID.Extension, c.s.opt.Random); err != nil {

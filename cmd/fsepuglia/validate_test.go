@@ -1,0 +1,136 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/fsepuglia/fsepuglia/adapter/gateway"
+	"github.com/fsepuglia/fsepuglia/adapter/pdfcda/pdfcdatest"
+	"github.com/fsepuglia/fsepuglia/adapter/sim"
+	"github.com/fsepuglia/fsepuglia/adapter/sim/inject"
+)
+
+func startSimWith(t *testing.T, opt sim.Options) *sim.Server {
+	t.Helper()
+	if opt.DataDir == "" {
+		opt.DataDir = t.TempDir()
+	}
+	s, err := sim.Start(context.Background(), opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func writeCDADoc(t *testing.T, dir, name string, c pdfcdatest.CDA, sign bool) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, pdfcdatest.PDF{Attachment: c.Bytes(), Sign: sign}.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// TestValidateAndStatusAgainstSimulator: `fsepuglia validate` and `fsepuglia status` against
+// the middleware simulator over mutual TLS, configured only by the file `fsepuglia sim` writes.
+func TestValidateAndStatusAgainstSimulator(t *testing.T) {
+	s := startSimWith(t, sim.Options{})
+	dir := t.TempDir()
+	doc := writeCDADoc(t, dir, "referto.pdf", pdfcdatest.CDA{}, true)
+	notPDF := filepath.Join(dir, "note.txt")
+	_ = os.WriteFile(notPDF, []byte("not a document"), 0o600)
+
+	out, e, code := runReal(t, s.ClientConfigPath(), t.TempDir(), "validate", doc)
+	if code != 0 {
+		t.Fatalf("validate: exit %d\n%s", code, e)
+	}
+	var vs []validation
+	if err := json.Unmarshal([]byte(out), &vs); err != nil || len(vs) != 1 {
+		t.Fatalf("%v: %s", err, out)
+	}
+	v := vs[0]
+	if v.Outcome != "valid" || v.HTTPStatus != 201 || !gateway.WorkflowIDPattern.MatchString(v.WorkflowInstanceID) || len(v.TraceID) != 16 {
+		t.Fatalf("validation %+v", v)
+	}
+	// The PDF was already signed: the gateway's SIGN_WARN comes through.
+	if len(v.Warnings) != 1 || !strings.Contains(v.Warnings[0].Text, "SIGN_WARN") {
+		t.Fatalf("warnings %+v", v.Warnings)
+	}
+
+	out, e, code = runReal(t, s.ClientConfigPath(), t.TempDir(), "status", v.WorkflowInstanceID)
+	if code != 0 || !strings.Contains(out, `"eventType": "VALIDATION"`) {
+		t.Fatalf("status: exit %d %s %s", code, out, e)
+	}
+	out, _, code = runReal(t, s.ClientConfigPath(), t.TempDir(), "status", "--trace-id", v.TraceID)
+	if code != 0 || !strings.Contains(out, v.WorkflowInstanceID) {
+		t.Fatalf("status --trace-id: exit %d %s", code, out)
+	}
+	_, e, code = runReal(t, s.ClientConfigPath(), t.TempDir(), "status", "--trace-id", "ffffffffffffffff")
+	if code != exitFault || !strings.Contains(e, "/msg/record-not-found") {
+		t.Fatalf("unknown trace: exit %d %s", code, e)
+	}
+
+	// A batch with one file that is not a PDF: refused here, exit 7, the other validated.
+	out, e, code = runReal(t, s.ClientConfigPath(), t.TempDir(), "validate", "--activity", "VERIFICA", doc, notPDF)
+	if code != exitPartial {
+		t.Fatalf("mixed batch: exit %d\n%s\n%s", code, out, e)
+	}
+	if err := json.Unmarshal([]byte(out), &vs); err != nil || len(vs) != 2 || vs[0].Outcome != "valid" || vs[0].HTTPStatus != 200 || vs[1].Outcome != "error" {
+		t.Fatalf("%v %s", err, out)
+	}
+	// A single file refused before sending: exit 3.
+	if _, _, code = runReal(t, s.ClientConfigPath(), t.TempDir(), "validate", notPDF); code != exitInput {
+		t.Fatalf("not a PDF: exit %d", code)
+	}
+	if _, _, code = runReal(t, s.ClientConfigPath(), t.TempDir(), "validate", "--activity", "CHECK", doc); code != exitInput {
+		t.Fatalf("bad activity: exit %d", code)
+	}
+	if _, _, code = runReal(t, s.ClientConfigPath(), t.TempDir(), "status"); code != exitUsage {
+		t.Fatalf("status without id: exit %d", code)
+	}
+	if n := s.Middleware().Accepted(gateway.OpValidation); n != 2 {
+		t.Fatalf("the middleware accepted %d validations, want 2", n)
+	}
+}
+
+// TestValidateExitCodes: a refusal by the gateway is exit 4; the middleware's own io error
+// (the national gateway unreachable) is exit 6.
+func TestValidateExitCodes(t *testing.T) {
+	rules, err := inject.ParseSpecs([]string{"gtw-validation:rate=1,kinds=fault"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := startSimWith(t, sim.Options{Inject: rules})
+	dir := t.TempDir()
+	doc := writeCDADoc(t, dir, "referto.pdf", pdfcdatest.CDA{}, false)
+	_, e, code := runReal(t, s.ClientConfigPath(), t.TempDir(), "validate", doc)
+	if code != exitTransport || !strings.Contains(e, "mw/io_error") {
+		t.Fatalf("injected mw/io_error: exit %d %s", code, e)
+	}
+
+	// The audience is configurable; one the frontier does not accept is refused by GovWay
+	// (a problem with govway_id): exit 4, nothing accepted.
+	s2 := startSimWith(t, sim.Options{})
+	raw, err := os.ReadFile(s2.ClientConfigPath())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cfg map[string]any
+	_ = json.Unmarshal(raw, &cfg)
+	cfg["gateway"].(map[string]any)["audience"] = "https://mdw-fse-preprod.sanita.regione.rsr.rupar.puglia.it/api/v1"
+	raw, _ = json.Marshal(cfg)
+	other := filepath.Join(t.TempDir(), "config.json")
+	_ = os.WriteFile(other, raw, 0o600)
+	_, e, code = runReal(t, other, t.TempDir(), "validate", doc)
+	if code != exitFault || !strings.Contains(e, "govway_id") || !strings.Contains(e, "aud") {
+		t.Fatalf("refused audience: exit %d %s", code, e)
+	}
+	if s2.Middleware().Accepted(gateway.OpValidation) != 0 {
+		t.Fatal("accepted")
+	}
+}
