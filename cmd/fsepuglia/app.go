@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"flag"
 	"fmt"
@@ -12,7 +13,6 @@ import (
 
 	"github.com/fsepuglia/fsepuglia/adapter"
 	"github.com/fsepuglia/fsepuglia/adapter/codicefiscale"
-	"github.com/fsepuglia/fsepuglia/cmd/fsepuglia/internal/redact"
 	"github.com/urfave/cli/v2"
 	"golang.org/x/term"
 )
@@ -32,6 +32,10 @@ type deps struct {
 	now         func() time.Time
 	// newGateway builds the client of the FSE 2.0 middleware (adapter.NewGateway).
 	newGateway func(cfg adapter.Config) (gatewayAPI, error)
+	// stdin is where confirmations are read; stdinIsTerminal says whether a person is there
+	// to answer (nil: no terminal, so destructive commands need --yes).
+	stdin           io.Reader
+	stdinIsTerminal func() bool
 }
 
 func defaultDeps() deps {
@@ -44,9 +48,11 @@ func defaultDeps() deps {
 			f, ok := w.(*os.File)
 			return ok && term.IsTerminal(int(f.Fd()))
 		},
-		docMetadata: docmetaMetadata,
-		now:         time.Now,
-		newGateway:  newAdapterGateway,
+		docMetadata:     docmetaMetadata,
+		now:             time.Now,
+		newGateway:      newAdapterGateway,
+		stdin:           os.Stdin,
+		stdinIsTerminal: func() bool { return term.IsTerminal(int(os.Stdin.Fd())) },
 	}
 }
 
@@ -62,6 +68,9 @@ type appEnv struct {
 	gw             gatewayAPI
 	// unknownCommand is set when the command line names no command of the app.
 	unknownCommand bool
+	// emittedJSON is set once a command has written its JSON document on stdout: an error
+	// after that is not written as a second JSON document.
+	emittedJSON bool
 }
 
 // client returns the library client, building it on first use.
@@ -74,6 +83,9 @@ func (a *appEnv) client() (*backend, error) {
 	}
 	// Resolve the endpoints first: an unknown environment or ASL is named here, before any
 	// credential is loaded, and accepted aliases are reported.
+	if a.cfg.Environment == "" && !a.opts.ConfigFound {
+		return nil, a.noConfiguration()
+	}
 	_, warns, err := a.cfg.ResolveEndpoints()
 	if err != nil {
 		return nil, err // *adapter.ConfigError
@@ -133,6 +145,7 @@ func newAppWith(stdout, stderr io.Writer, d deps) *cli.App {
 		},
 	}
 	for _, cmd := range app.Commands {
+		addExamples(cmd, "")
 		setUsageErrors(cmd, flags)
 		allowInterspersed(cmd, flags, func(c *cli.Context, global *flag.FlagSet) error {
 			return a.load(mergedFlags{post: global, globals: flags, c: c})
@@ -250,6 +263,7 @@ func commands(a *appEnv) []*cli.Command {
 		demoCommand(a),
 		inspectCommand(a),
 		doctorCommand(a),
+		configCommand(a),
 		versionCommand(a),
 		completionCommand(a),
 		validateCommand(a),
@@ -265,25 +279,65 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 func runWith(ctx context.Context, args []string, stdout, stderr io.Writer, d deps) int {
 	app := newAppWith(stdout, stderr, d)
 	err := app.RunContext(ctx, args)
-	if a, ok := app.Metadata["env"].(*appEnv); ok && a.unknownCommand && err == nil {
+	a, _ := app.Metadata["env"].(*appEnv)
+	if a != nil && a.unknownCommand && err == nil {
 		return exitUsage
 	}
 	code := exitCode(err)
 	if err != nil {
-		fmt.Fprintf(stderr, "fsepuglia: %v\n", redact.Text(err.Error()))
+		e := describeError(err, code)
+		fmt.Fprintf(stderr, "fsepuglia: %s\n", e.Message)
 		if h := hints[code]; h != "" {
 			fmt.Fprintf(stderr, "hint: %s\n", h)
+		}
+		if a != nil && !a.emittedJSON && wantsJSON(a.opts, args, d.getenv) {
+			writeJSON(stdout, errorOutput{Error: e})
 		}
 	}
 	return code
 }
 
-// hints tell the user what to do after an error of each exit code (EXITCODES.md).
+// hints tell the user what to do after an error of each exit code (fsepuglia help exit-codes).
 var hints = map[int]string{
-	exitFault:     "the region refused the request: the FSE-NNNNN code above says why (see EXITCODES.md)",
+	exitFault:     "the region refused the request: the FSE-NNNNN code above says why (fsepuglia help exit-codes)",
 	exitConsent:   "the patient has not given the consent this consultation needs: record it with `fsepuglia consent set` or stop here",
 	exitTransport: "the region could not be reached: check the VPN, --base-url, the certificates (--cert-file, --ca-file), then run the command again",
 }
+
+// noConfiguration is the error of a command that needs the region when there is no
+// configuration at all: it says where the configuration was looked for and how to start.
+func (a *appEnv) noConfiguration() error {
+	where := "no config file"
+	if a.opts.ConfigPath != "" {
+		where = "no config file at " + a.opts.ConfigPath
+	}
+	return &adapter.ConfigError{Field: "environment",
+		Msg: where + " (--config and FSEPUGLIA_CONFIG are not set) and no environment (test, prod or local) from --env or FSEPUGLIA_ENV: fsepuglia does not know which services to call",
+		Fix: "to try it without the region run `fsepuglia sim` and pass the client config it prints with --config (or `make demo`); " +
+			"to configure the regional test or production services see `fsepuglia help config`"}
+}
+
+// confirm asks a person on the terminal to confirm a destructive action (what) unless --yes
+// was given. Without a terminal on stdin nobody can answer: the command is refused with a
+// usage error that says to pass --yes.
+func (a *appEnv) confirm(c *cli.Context, what string) error {
+	if c.Bool("yes") {
+		return nil
+	}
+	if a.deps.stdinIsTerminal == nil || a.deps.stdin == nil || !a.deps.stdinIsTerminal() {
+		return usagef("%s: %s needs confirmation and stdin is not a terminal: pass --yes to do it without asking", c.Command.Name, what)
+	}
+	fmt.Fprintf(a.stderr, "%s? [y/N] ", what)
+	line, _ := bufio.NewReader(a.deps.stdin).ReadString('\n')
+	switch strings.ToLower(strings.TrimSpace(line)) {
+	case "y", "yes", "s", "si", "sì":
+		return nil
+	}
+	return usagef("%s: not confirmed, nothing was sent", c.Command.Name)
+}
+
+// yesFlag is the --yes of destructive commands.
+var yesFlag = &cli.BoolFlag{Name: "yes", Aliases: []string{"y"}, Usage: "do it without asking for confirmation (required when stdin is not a terminal)"}
 
 // patientCF validates a --patient value (after normalising case and spaces) and returns it.
 func patientCF(flag, v string) (string, error) {
@@ -292,7 +346,7 @@ func patientCF(flag, v string) (string, error) {
 	}
 	cf := codicefiscale.Normalize(v)
 	if err := codicefiscale.Validate(cf); err != nil {
-		return "", fmt.Errorf("--%s: %w; check the code", flag, err)
+		return "", &fieldError{field: "--" + flag, fix: "check the code", err: err}
 	}
 	return cf, nil
 }

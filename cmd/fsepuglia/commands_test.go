@@ -90,7 +90,7 @@ func TestRetrieveDeleteReplace(t *testing.T) {
 	if !reflect.DeepEqual(h.region.replaced, []string{id + ">" + id + "v2"}) {
 		t.Fatalf("replaced %v", h.region.replaced)
 	}
-	if _, e, code := h.run("delete", id, "--patient", cfB); code != 0 {
+	if _, e, code := h.run("delete", id, "--patient", cfB, "--yes"); code != 0 {
 		t.Fatalf("delete exit %d: %s", code, e)
 	}
 	if !reflect.DeepEqual(h.region.deleted, []string{cfB + "/" + id}) {
@@ -113,7 +113,7 @@ func TestConsentSetParsing(t *testing.T) {
 		{"bare code in set", []string{"set", "--patient", cfA, "C2"}, nil, exitUsage},
 		{"bad value", []string{"set", "--patient", cfA, "C2=maybe"}, nil, exitInput},
 		{"nothing to set", []string{"set", "--patient", cfA}, nil, exitUsage},
-		{"revoke", []string{"revoke", "--patient", cfA, "C2", "C3"}, map[adapter.ConsentCode]bool{"C2": false, "C3": false}, 0},
+		{"revoke", []string{"revoke", "--yes", "--patient", cfA, "C2", "C3"}, map[adapter.ConsentCode]bool{"C2": false, "C3": false}, 0},
 		{"revoke with value", []string{"revoke", "--patient", cfA, "C2=1"}, nil, exitUsage},
 		{"revoke nothing", []string{"revoke", "--patient", cfA}, nil, exitUsage},
 	}
@@ -208,7 +208,7 @@ func TestLogsNeverShowFiscalCodes(t *testing.T) {
 		{"--log-level", "debug", "consent", "set", "--patient", cfA, "C2=1"},
 		{"--log-level", "debug", "taccuino", "summary", "--patient", cfA},
 		{"--log-level", "debug", "publish", doc},
-		{"--log-level", "debug", "delete", "2.16.840.1.113883.2.9.2.160.4.4^LOG1", "--patient", cfB},
+		{"--log-level", "debug", "delete", "2.16.840.1.113883.2.9.2.160.4.4^LOG1", "--patient", cfB, "--yes"},
 	}
 	sawMasked := false
 	for _, args := range runs {

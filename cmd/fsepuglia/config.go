@@ -1,13 +1,13 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -21,6 +21,15 @@ type cliOptions struct {
 	Output   string // table | json
 	LogLevel string // debug | info | warn | error
 	DataDir  string // where the outbox lives
+
+	// ConfigPath is the config file looked at ("" when no user config directory exists),
+	// ConfigFrom how it was chosen (--config, FSEPUGLIA_CONFIG, default) and ConfigFound
+	// whether it existed.
+	ConfigPath, ConfigFrom string
+	ConfigFound            bool
+	// Sources says where each configuration key got its value (`config show`):
+	// "file", "env FSEPUGLIA_…", "flag --…", "default".
+	Sources map[string]string
 }
 
 // setting is one configuration value reachable from the environment and, when flag is not
@@ -161,27 +170,39 @@ type configPaths struct {
 // environment or from --key-password-file.
 func loadConfig(fs flagSource, getenv func(string) string, paths configPaths) (adapter.Config, cliOptions, error) {
 	var cfg adapter.Config
-	opts := cliOptions{Output: "table", LogLevel: "warn"}
+	opts := cliOptions{Output: "table", LogLevel: "warn", Sources: map[string]string{}}
+	opts.Sources["format"], opts.Sources["log_level"] = "default", "default"
 
-	path, explicit := fs.String("config"), true
+	path, from := fs.String("config"), "--config"
 	if !fs.IsSet("config") {
-		path = getenv("FSEPUGLIA_CONFIG")
+		path, from = getenv("FSEPUGLIA_CONFIG"), "FSEPUGLIA_CONFIG"
 	}
 	if path == "" {
-		explicit = false
+		from = "default"
 		if dir, err := paths.userConfigDir(); err == nil {
 			path = filepath.Join(dir, "fsepuglia", "config.json")
 		}
 	}
+	opts.ConfigPath, opts.ConfigFrom = path, from
 	if path != "" {
-		if err := readConfigFile(path, explicit, &cfg); err != nil {
+		found, err := readConfigFile(path, from != "default", &cfg)
+		if err != nil {
 			return cfg, opts, err
+		}
+		opts.ConfigFound = found
+		if found {
+			for _, k := range configKeys(cfg) {
+				opts.Sources[k] = "file"
+			}
 		}
 	}
 	for _, s := range settings {
 		if v, ok := lookupEnv(getenv, s.env); ok {
 			if err := s.apply(&cfg, &opts, v); err != nil {
 				return cfg, opts, fmt.Errorf("environment variable %s: %w", s.env, err)
+			}
+			for _, k := range s.keys() {
+				opts.Sources[k] = "env " + s.env
 			}
 		}
 	}
@@ -196,6 +217,9 @@ func loadConfig(fs flagSource, getenv func(string) string, paths configPaths) (a
 		if err := s.apply(&cfg, &opts, v); err != nil {
 			return cfg, opts, fmt.Errorf("flag --%s: %w", strings.Join(append([]string{s.flag}, flagAliases[s.flag]...), "/--"), err)
 		}
+		for _, k := range s.keys() {
+			opts.Sources[k] = "flag --" + s.flag
+		}
 	}
 	if fs.IsSet("key-password-file") {
 		pw, err := readSecretFile(fs.String("key-password-file"))
@@ -203,9 +227,11 @@ func loadConfig(fs flagSource, getenv func(string) string, paths configPaths) (a
 			return cfg, opts, err
 		}
 		cfg.TLS.KeyPassword = pw
+		opts.Sources["tls.key_password"] = "flag --key-password-file"
 	}
-	if cfg.Signer.KeyPassword == "" {
+	if cfg.Signer.KeyPassword == "" && cfg.TLS.KeyPassword != "" {
 		cfg.Signer.KeyPassword = cfg.TLS.KeyPassword
+		opts.Sources["signer.key_password"] = "tls.key_password"
 	}
 	if opts.DataDir == "" {
 		dir, err := paths.userCacheDir()
@@ -213,8 +239,91 @@ func loadConfig(fs flagSource, getenv func(string) string, paths configPaths) (a
 			return cfg, opts, &adapter.InputError{Field: "data-dir", Msg: "no user cache directory on this system", Fix: "pass --data-dir or set FSEPUGLIA_DATA_DIR"}
 		}
 		opts.DataDir = filepath.Join(dir, "fsepuglia")
+		opts.Sources["data_dir"] = "default"
 	}
 	return cfg, opts, nil
+}
+
+// keys returns the configuration keys a setting writes (tls.cert_file, format …), found by
+// applying it to an empty configuration: the table above stays the one place that says it.
+func (s setting) keys() []string {
+	for _, sample := range []string{"1", "true", "1s", "json", "info", "x"} {
+		var cfg adapter.Config
+		o := cliOptions{}
+		if s.apply(&cfg, &o, sample) != nil {
+			continue
+		}
+		keys := configKeys(cfg)
+		if cfg.TLS.KeyPassword != "" {
+			keys = append(keys, "tls.key_password")
+		}
+		if cfg.Signer.KeyPassword != "" {
+			keys = append(keys, "signer.key_password")
+		}
+		if o.Output != "" {
+			keys = append(keys, "format")
+		}
+		if o.LogLevel != "" {
+			keys = append(keys, "log_level")
+		}
+		if o.DataDir != "" {
+			keys = append(keys, "data_dir")
+		}
+		return keys
+	}
+	return nil
+}
+
+// configKeys lists the keys of cfg that are set, as dotted JSON names (tls.cert_file,
+// base_urls.local), sorted.
+func configKeys(cfg adapter.Config) []string {
+	flat := flattenConfig(cfg)
+	keys := make([]string, 0, len(flat))
+	for k := range flat {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// flattenConfig returns the set values of cfg by dotted JSON key (maps and objects are
+// walked; zero values are left out).
+func flattenConfig(cfg adapter.Config) map[string]string {
+	raw, _ := json.Marshal(cfg)
+	var m map[string]any
+	json.Unmarshal(raw, &m)
+	out := map[string]string{}
+	var walk func(prefix string, v any)
+	walk = func(prefix string, v any) {
+		switch x := v.(type) {
+		case map[string]any:
+			for k, e := range x {
+				key := k
+				if prefix != "" {
+					key = prefix + "." + k
+				}
+				walk(key, e)
+			}
+		case string:
+			if x != "" && x != "0s" {
+				out[prefix] = x
+			}
+		case bool:
+			if x {
+				out[prefix] = "true"
+			}
+		case float64:
+			if x != 0 {
+				out[prefix] = strconv.FormatFloat(x, 'f', -1, 64)
+			}
+		case nil:
+		default:
+			b, _ := json.Marshal(x)
+			out[prefix] = string(b)
+		}
+	}
+	walk("", m)
+	return out
 }
 
 // checkProductionLock refuses the prod environment without the explicit opt-in. It runs
@@ -233,27 +342,23 @@ func lookupEnv(getenv func(string) string, name string) (string, bool) {
 	return v, v != ""
 }
 
-// readConfigFile decodes the JSON config at path into cfg. A missing file is an error only
-// when the path was given explicitly (flag or FSEPUGLIA_CONFIG).
-func readConfigFile(path string, explicit bool, cfg *adapter.Config) error {
-	raw, err := os.ReadFile(path)
+// readConfigFile decodes the JSON config at path into cfg with adapter.LoadConfig and says
+// whether the file exists. A missing file is an error only when the path was given
+// explicitly (flag or FSEPUGLIA_CONFIG).
+func readConfigFile(path string, explicit bool, cfg *adapter.Config) (bool, error) {
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) && !explicit {
+		return false, nil
+	}
+	c, err := adapter.LoadConfig(path)
 	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) && !explicit {
-			return nil
+		var ce *adapter.ConfigError
+		if errors.As(err, &ce) && ce.Field == "config" && explicit {
+			ce.Fix = "check the path given to --config or FSEPUGLIA_CONFIG, or see fsepuglia help config"
 		}
-		return &adapter.InputError{Field: "config", Value: path, Msg: fmt.Sprintf("cannot read the config file: %v", unwrapPath(err)),
-			Fix: "check the path given to --config or FSEPUGLIA_CONFIG"}
+		return true, err
 	}
-	if len(bytes.TrimSpace(raw)) == 0 {
-		return nil // an empty file is an empty configuration
-	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(cfg); err != nil {
-		return &adapter.InputError{Field: "config", Value: path, Msg: fmt.Sprintf("invalid JSON: %v", err),
-			Fix: "fix the file (see cmd/fsepuglia/CONFIG.md for the keys)"}
-	}
-	return nil
+	*cfg = c
+	return true, nil
 }
 
 // readSecretFile reads a password from a file, without its trailing newline.

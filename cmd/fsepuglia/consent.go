@@ -89,10 +89,22 @@ func consentCommand(a *appEnv) *cli.Command {
 				Name:      "revoke",
 				Usage:     "set the given consent codes to false",
 				ArgsUsage: "C2 [C3 C4]",
-				Flags:     append([]cli.Flag{patient}, behalf...),
+				Flags:     append([]cli.Flag{patient, yesFlag}, behalf...),
 				Action: func(c *cli.Context) error {
 					values, err := consentValues(c, true)
 					if err != nil {
+						return err
+					}
+					cf, err := patientCF("patient", c.String("patient"))
+					if err != nil {
+						return err
+					}
+					var codes []string
+					for code := range values {
+						codes = append(codes, string(code))
+					}
+					sort.Strings(codes)
+					if err := a.confirm(c, fmt.Sprintf("revoke %s for patient %s", strings.Join(codes, ", "), redact.CF(cf))); err != nil {
 						return err
 					}
 					return a.setConsents(c, values)
@@ -102,12 +114,12 @@ func consentCommand(a *appEnv) *cli.Command {
 				Name:  "informativa",
 				Usage: "download the current privacy notice (PDF)",
 				Flags: []cli.Flag{
-					&cli.StringFlag{Name: "output-file", Aliases: []string{"o"}, Usage: "file to write (required)"},
+					outputFileFlag("file to write, - for stdout (required; not overwritten unless --force)"),
 					&cli.BoolFlag{Name: "force", Usage: "overwrite the output file"},
 				},
 				Action: func(c *cli.Context) error {
-					if c.String("output-file") == "" {
-						return usagef("consent informativa needs -o FILE")
+					if err := a.checkOutputFile(c); err != nil {
+						return err
 					}
 					be, err := a.client()
 					if err != nil {
@@ -117,11 +129,11 @@ func consentCommand(a *appEnv) *cli.Command {
 					if err != nil {
 						return fmt.Errorf("consent informativa: %w", err)
 					}
-					if err := writeNewFile(c.String("output-file"), inf.PDF, c.Bool("force")); err != nil {
+					if err := a.writeOutputFile(c, inf.PDF); err != nil {
 						return err
 					}
 					out := informativaOutput{ID: inf.ID, Version: inf.Version, File: c.String("output-file"), Size: len(inf.PDF)}
-					return a.emit(out, func(w io.Writer) {
+					return a.emitBeside(c, out, func(w io.Writer) {
 						fmt.Fprintf(w, "ID\tVERSION\tFILE\tSIZE\n%s\t%s\t%s\t%d\n", out.ID, out.Version, out.File, out.Size)
 					})
 				},

@@ -78,18 +78,59 @@ func demoCommand(a *appEnv) *cli.Command {
 	}
 }
 
+// demoOutput is the JSON of `demo` (OUTPUT.md): the same run as the text, for scripts.
+type demoOutput struct {
+	Simulator     string           `json:"simulator"`
+	Documents     []demoDocOutput  `json:"documents"`
+	Steps         []demoStepOutput `json:"steps"`
+	Total         int              `json:"total"`
+	NotAsExpected int              `json:"not_as_expected"`
+	KeptIn        string           `json:"kept_in"`
+}
+
+type demoDocOutput struct {
+	File     string `json:"file"`
+	UniqueID string `json:"unique_id"`
+	SHA256   string `json:"sha256"`
+	What     string `json:"what"`
+}
+
+type demoStepOutput struct {
+	Step       int    `json:"step"`
+	Title      string `json:"title"`
+	Command    string `json:"command"`
+	ExitCode   int    `json:"exit_code"`
+	Expected   int    `json:"expected_exit_code"`
+	AsExpected bool   `json:"as_expected"`
+	CheckError string `json:"check_error"`
+	Stdout     string `json:"stdout"`
+	Stderr     string `json:"stderr"`
+}
+
 func (a *appEnv) demo(ctx context.Context, keep bool) (err error) {
+	// The text goes to stdout as the run goes; with --format json it is collected in out
+	// and written once at the end.
+	asJSON := a.opts.Output == "json"
+	text := a.stdout
+	if asJSON {
+		text = io.Discard
+	}
+	out := demoOutput{Documents: []demoDocOutput{}, Steps: []demoStepOutput{}}
 	tmp, err := os.MkdirTemp("", "fsepuglia-demo-")
 	if err != nil {
 		return fmt.Errorf("demo: temporary directory: %w", err)
 	}
 	defer func() {
 		if keep {
-			fmt.Fprintf(a.stdout, "demo: files kept in %s\n", tmp)
-			return
-		}
-		if rerr := os.RemoveAll(tmp); rerr != nil && err == nil {
+			out.KeptIn = tmp
+			fmt.Fprintf(text, "demo: files kept in %s\n", tmp)
+		} else if rerr := os.RemoveAll(tmp); rerr != nil && err == nil {
 			err = fmt.Errorf("demo: removing %s: %w", tmp, rerr)
+		}
+		if asJSON && out.Simulator != "" {
+			if jerr := a.emit(out, nil); jerr != nil && err == nil {
+				err = jerr
+			}
 		}
 	}()
 	docsDir := filepath.Join(tmp, "documents")
@@ -102,59 +143,72 @@ func (a *appEnv) demo(ctx context.Context, keep bool) (err error) {
 		return fmt.Errorf("demo: starting the simulator: %w", err)
 	}
 	defer srv.Close()
-	fmt.Fprintf(a.stdout, "simulator: %s (mutual TLS, WS-Security, SAML; data in a fresh temporary directory)\n", srv.URL())
-	fmt.Fprintf(a.stdout, "documents: %s\n", docsDir)
+	out.Simulator = srv.URL()
+	fmt.Fprintf(text, "simulator: %s (mutual TLS, WS-Security, SAML; data in a fresh temporary directory)\n", srv.URL())
+	fmt.Fprintf(text, "documents: %s\n", docsDir)
 	for _, d := range docs {
-		fmt.Fprintf(a.stdout, "  %s  %s  %s\n", d.file, d.uniqueID, d.what)
+		fmt.Fprintf(text, "  %s  %s  %s\n", d.file, d.uniqueID, d.what)
+		out.Documents = append(out.Documents, demoDocOutput{File: d.file, UniqueID: d.uniqueID, SHA256: d.sha256, What: d.what})
 	}
 
 	global := []string{"fsepuglia", "--config", srv.ClientConfigPath(), "--data-dir", filepath.Join(tmp, "outbox")}
 	if a.opts.LogLevel != "" {
 		global = append(global, "--log-level", a.opts.LogLevel) // the steps log as the demo was asked to
 	}
-	steps := demoSteps(a.stdout, tmp, docsDir, docs)
+	var notes bytes.Buffer // what the steps' checks print
+	steps := demoSteps(&notes, tmp, docsDir, docs)
 	var failed []string
 	for i, st := range steps {
-		fmt.Fprintf(a.stdout, "\n== %d. %s\n", i+1, st.title)
+		fmt.Fprintf(text, "\n== %d. %s\n", i+1, st.title)
 		args := append(append([]string{}, global...), st.args...)
-		fmt.Fprintf(a.stdout, "$ %s\n", redact.Text(strings.Join(args, " "))) // a transcript is a log: no CF
-		res := a.runDemoStep(ctx, args, st)
+		command := redact.Text(strings.Join(args, " ")) // a transcript is a log: no CF
+		fmt.Fprintf(text, "$ %s\n", command)
+		res, stdout, stderr := a.runDemoStep(ctx, args, st)
+		indent(text, stdout)
+		indent(text, stderr)
+		text.Write(notes.Bytes())
+		rec := demoStepOutput{Step: i + 1, Title: st.title, Command: command, ExitCode: res.code, Expected: st.want,
+			AsExpected: res.ok(st.want), Stdout: redact.Text(stdout), Stderr: redact.Text(stderr + notes.String())}
+		notes.Reset()
 		mark := "as expected"
 		if !res.ok(st.want) {
 			mark = "NOT AS EXPECTED"
 			failed = append(failed, fmt.Sprint(i+1))
 		}
-		fmt.Fprintf(a.stdout, "exit %d (expected %d): %s\n", res.code, st.want, mark)
+		fmt.Fprintf(text, "exit %d (expected %d): %s\n", res.code, st.want, mark)
 		if res.err != nil {
-			fmt.Fprintf(a.stdout, "check failed: %v\n", res.err)
+			rec.CheckError = res.err.Error()
+			fmt.Fprintf(text, "check failed: %v\n", res.err)
 		}
+		out.Steps = append(out.Steps, rec)
 		if ctx.Err() != nil {
 			return fmt.Errorf("demo interrupted at step %d: %w", i+1, ctx.Err())
 		}
 	}
+	out.Total, out.NotAsExpected = len(steps), len(failed)
 	if len(failed) > 0 {
-		fmt.Fprintf(a.stdout, "\ndemo: %d steps, %d not as expected (step %s)\n", len(steps), len(failed), strings.Join(failed, ", "))
+		fmt.Fprintf(text, "\ndemo: %d steps, %d not as expected (step %s)\n", len(steps), len(failed), strings.Join(failed, ", "))
 		return cli.Exit(fmt.Sprintf("demo: %d of %d steps did not end as expected", len(failed), len(steps)), exitInternal)
 	}
-	fmt.Fprintf(a.stdout, "\ndemo: %d steps, all as expected\n", len(steps))
+	fmt.Fprintf(text, "\ndemo: %d steps, all as expected\n", len(steps))
 	return nil
 }
 
 // runDemoStep runs one step through the CLI in-process, with an empty environment so that
-// the user's FSEPUGLIA_* settings cannot point the demo elsewhere, and prints its output.
-func (a *appEnv) runDemoStep(ctx context.Context, args []string, st demoStep) demoResult {
+// the user's FSEPUGLIA_* settings cannot point the demo elsewhere; it returns the result and
+// the step's output.
+func (a *appEnv) runDemoStep(ctx context.Context, args []string, st demoStep) (demoResult, string, string) {
 	var out, errOut bytes.Buffer
 	d := a.deps
 	d.getenv = func(string) string { return "" }
 	d.isTerminal = func(io.Writer) bool { return false }
+	d.stdinIsTerminal = nil // nobody answers questions: destructive steps pass --yes
 	code := runWith(ctx, args, &out, &errOut, d)
-	indent(a.stdout, out.String())
-	indent(a.stdout, errOut.String())
 	res := demoResult{code: code}
 	if code == st.want && st.check != nil {
 		res.err = st.check(out.String(), errOut.String())
 	}
-	return res
+	return res, out.String(), errOut.String()
 }
 
 func indent(w io.Writer, s string) {
@@ -229,7 +283,7 @@ func demoSteps(w io.Writer, tmp, docsDir string, docs []demoDoc) []demoStep {
 			}},
 		{title: "Taccuino summary", args: []string{"taccuino", "summary", "--patient", p}, want: exitOK},
 		{title: "Taccuino rilevazioni (measurements), first 5", args: []string{"taccuino", "rilevazioni", "--patient", p, "--limit", "5"}, want: exitOK},
-		{title: "revoke consent C2", args: []string{"consent", "revoke", "--patient", p, "C2"}, want: exitOK},
+		{title: "revoke consent C2", args: []string{"consent", "revoke", "--patient", p, "C2", "--yes"}, want: exitOK},
 		{title: "the same search, now refused again (exit 5, FSE-00451)", args: []string{"search", "--patient", p}, want: exitConsent, check: refused},
 	}
 }

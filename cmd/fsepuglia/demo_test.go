@@ -124,7 +124,7 @@ func TestDemoStepMismatch(t *testing.T) {
 		{"check fails", demoStep{want: exitConsent, check: func(string, string) error { return fmt.Errorf("no") }}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			res := a.runDemoStep(context.Background(), args, tc.st)
+			res, _, _ := a.runDemoStep(context.Background(), args, tc.st)
 			if res.code != exitConsent {
 				t.Fatalf("search without consent: exit %d", res.code)
 			}

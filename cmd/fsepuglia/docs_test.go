@@ -49,7 +49,9 @@ func TestOutputDocCoversJSONKeys(t *testing.T) {
 		documentOutput{}, retrieveOutput{}, consentOutput{}, consentItemOutput{}, informativaOutput{}, taccuinoSummaryOutput{},
 		taccuinoItemsOutput{}, taccuinoItemOutput{}, endpointsOutput{}, endpointOutput{}, aslOutput{},
 		inspectOutput{}, docmeta.Report{}, docmeta.Check{}, doctorOutput{}, doctorFinding{}, validation{}, gateway.Status{}, gateway.Event{},
-		gateway.Warning{}, gateway.Problem{}} {
+		gateway.Warning{}, gateway.Problem{},
+		errorOutput{}, errorBody{}, versionOutput{}, configShowOutput{}, configFileOutput{}, configSettingOutput{},
+		demoOutput{}, demoDocOutput{}, demoStepOutput{}} {
 		for _, key := range jsonKeys(v) {
 			if !strings.Contains(string(doc), `"`+key+`"`) {
 				t.Errorf("OUTPUT.md does not document key %q of %T", key, v)

@@ -62,7 +62,7 @@ func deleteCommand(a *appEnv) *cli.Command {
 		Name:      "delete",
 		Usage:     "void the publication of document ID",
 		ArgsUsage: "ID",
-		Flags:     []cli.Flag{&cli.StringFlag{Name: "patient", Usage: "patient's codice fiscale (required)"}},
+		Flags:     []cli.Flag{&cli.StringFlag{Name: "patient", Usage: "patient's codice fiscale (required)"}, yesFlag},
 		Action: func(c *cli.Context) error {
 			if c.NArg() != 1 {
 				return usagef("delete needs one document ID (got %d arguments)", c.NArg())
@@ -71,11 +71,14 @@ func deleteCommand(a *appEnv) *cli.Command {
 			if err != nil {
 				return err
 			}
+			id := c.Args().First()
+			if err := a.confirm(c, fmt.Sprintf("void the publication of %s (patient %s)", id, redact.CF(cf))); err != nil {
+				return err
+			}
 			be, err := a.client()
 			if err != nil {
 				return err
 			}
-			id := c.Args().First()
 			a.log.Info("delete", map[string]any{"unique_id": id, "patient": redact.CF(cf)})
 			if err := be.docs.Delete(c.Context, cf, id); err != nil {
 				return fmt.Errorf("delete %s: %w", id, err)
@@ -194,15 +197,15 @@ func retrieveCommand(a *appEnv) *cli.Command {
 		ArgsUsage: "ID",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "patient", Usage: "patient's codice fiscale (required)"},
-			&cli.StringFlag{Name: "output-file", Aliases: []string{"o"}, Usage: "file to write (required; not overwritten unless --force)"},
+			outputFileFlag("file to write, - for stdout (required; not overwritten unless --force)"),
 			&cli.BoolFlag{Name: "force", Usage: "overwrite the output file"},
 		},
 		Action: func(c *cli.Context) error {
 			if c.NArg() != 1 {
 				return usagef("retrieve needs one document ID (got %d arguments)", c.NArg())
 			}
-			if c.String("output-file") == "" {
-				return usagef("retrieve needs -o FILE: the document is not written to the terminal")
+			if err := a.checkOutputFile(c); err != nil {
+				return err
 			}
 			cf, err := patientCF("patient", c.String("patient"))
 			if err != nil {
@@ -218,12 +221,12 @@ func retrieveCommand(a *appEnv) *cli.Command {
 			if err != nil {
 				return fmt.Errorf("retrieve %s: %w", id, err)
 			}
-			if err := writeNewFile(c.String("output-file"), doc.Body, c.Bool("force")); err != nil {
+			if err := a.writeOutputFile(c, doc.Body); err != nil {
 				return err
 			}
 			h := sha256.Sum256(doc.Body)
 			out := retrieveOutput{UniqueID: id, File: c.String("output-file"), Size: len(doc.Body), SHA256: hex.EncodeToString(h[:]), MimeType: doc.Metadata.MimeType}
-			return a.emit(out, func(w io.Writer) {
+			return a.emitBeside(c, out, func(w io.Writer) {
 				fmt.Fprintf(w, "UNIQUE ID\tFILE\tSIZE\tSHA-256\n%s\t%s\t%d\t%s\n", out.UniqueID, out.File, out.Size, out.SHA256)
 			})
 		},

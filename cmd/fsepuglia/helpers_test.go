@@ -178,6 +178,9 @@ type harness struct {
 	gotCfg  *adapter.Config
 	tty     bool
 	builds  int
+	// stdin and stdinTTY stand for the terminal destructive commands ask on.
+	stdin    io.Reader
+	stdinTTY bool
 }
 
 func newHarness(t *testing.T) *harness {
@@ -196,8 +199,10 @@ func (h *harness) deps() deps {
 			h.builds++
 			return &backend{docs: h.region, consents: h.region, taccuino: h.region}, nil
 		},
-		isTerminal: func(io.Writer) bool { return h.tty },
-		now:        time.Now,
+		isTerminal:      func(io.Writer) bool { return h.tty },
+		now:             time.Now,
+		stdin:           h.stdin,
+		stdinIsTerminal: func() bool { return h.stdinTTY },
 	}
 }
 
@@ -210,12 +215,8 @@ func (h *harness) run(args ...string) (string, string, int) {
 func (h *harness) runCtx(ctx context.Context, args ...string) (string, string, int) {
 	h.t.Helper()
 	var out, errOut bytes.Buffer
-	app := newAppWith(&out, &errOut, h.deps())
-	err := app.RunContext(ctx, append([]string{"fsepuglia"}, args...))
-	if err != nil {
-		fmt.Fprintf(&errOut, "fsepuglia: %v\n", err)
-	}
-	return out.String(), errOut.String(), exitCode(err)
+	code := runWith(ctx, append([]string{"fsepuglia"}, args...), &out, &errOut, h.deps())
+	return out.String(), errOut.String(), code
 }
 
 // writeDoc writes a fake document and its sidecar and returns the document's path.

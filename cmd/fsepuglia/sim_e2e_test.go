@@ -98,10 +98,10 @@ func TestAgainstSimulator(t *testing.T) {
 	if code != 0 || ro.OldID != id || ro.UniqueID == "" || ro.UniqueID == id {
 		t.Fatalf("replace: exit %d %+v\n%s", code, ro, e)
 	}
-	if _, e, code = runReal(t, cfg, data, "delete", ro.UniqueID, "--patient", patient); code != 0 {
+	if _, e, code = runReal(t, cfg, data, "delete", ro.UniqueID, "--patient", patient, "--yes"); code != 0 {
 		t.Fatalf("delete: exit %d\n%s", code, e)
 	}
-	if _, _, code = runReal(t, cfg, data, "delete", ro.UniqueID, "--patient", patient); code != exitFault {
+	if _, _, code = runReal(t, cfg, data, "delete", ro.UniqueID, "--patient", patient, "--yes"); code != exitFault {
 		t.Fatalf("second delete: exit %d, want %d (not found)", code, exitFault)
 	}
 	for _, args := range [][]string{
