@@ -119,7 +119,11 @@ func newAppWith(stdout, stderr io.Writer, d deps) *cli.App {
 		Version:   buildVersion().String(),
 		UsageText: "fsepuglia [global options] command [command options] [arguments...]",
 		Description: "Global options may also follow the command (fsepuglia search --patient CF --format json).\n" +
-			"Configuration: fsepuglia help config. Start without a region: fsepuglia sim, or make demo.",
+			"Configuration: fsepuglia help config. Start without a region: fsepuglia sim, or make demo.\n" +
+			"Help and examples of a command: fsepuglia help COMMAND.\n\n" +
+			"Exit codes: 0 success, 1 internal error, 2 usage (nothing sent), 3 invalid input or configuration\n" +
+			"(nothing sent), 4 the region answered with a fault (FSE-NNNNN), 5 consultation refused for\n" +
+			"consent, 6 the call did not complete (network, TLS, timeout), 7 a batch partly failed.",
 		Writer:               stdout,
 		ErrWriter:            stderr,
 		Flags:                flags,
@@ -297,9 +301,9 @@ func runWith(ctx context.Context, args []string, stdout, stderr io.Writer, d dep
 	return code
 }
 
-// hints tell the user what to do after an error of each exit code (fsepuglia help exit-codes).
+// hints tell the user what to do after an error of each exit code (EXITCODES.md).
 var hints = map[int]string{
-	exitFault:     "the region refused the request: the FSE-NNNNN code above says why (fsepuglia help exit-codes)",
+	exitFault:     "the region refused the request: the FSE-NNNNN code above says why (exit codes: fsepuglia help)",
 	exitConsent:   "the patient has not given the consent this consultation needs: record it with `fsepuglia consent set` or stop here",
 	exitTransport: "the region could not be reached: check the VPN, --base-url, the certificates (--cert-file, --ca-file), then run the command again",
 }
