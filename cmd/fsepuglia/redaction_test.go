@@ -111,8 +111,8 @@ func TestNoPatientDataInLogsOrTraces(t *testing.T) {
 				{[]string{"taccuino", "rilevazioni", "--patient", cfA, "--limit", "5"}, exitOK},
 				{[]string{"taccuino", "farmaci", "--patient", cfA, "--limit", "5"}, exitOK},
 				{[]string{"search", "--patient", cfB}, exitConsent},
-				{[]string{"delete", ids[2], "--patient", cfA}, exitOK},
-				{[]string{"consent", "revoke", "--patient", cfA, "C2"}, exitOK},
+				{[]string{"delete", ids[2], "--patient", cfA, "--yes"}, exitOK},
+				{[]string{"consent", "revoke", "--patient", cfA, "C2", "--yes"}, exitOK},
 			}
 			for _, st := range steps {
 				args := append([]string{"--log-level", level, "--trace-dir", traces, "--data-dir", data, "--output", "table"}, st.args...)
