@@ -25,6 +25,9 @@ type Client struct {
 	signer    crypto.Signer
 	cert      *x509.Certificate
 	alg       wssec.Algorithm
+	profile   wssec.Profile
+	nameID    string // the Puglia assertion's NameID: the structure's (TLS) certificate CN
+	issuer    string // the Puglia assertion's Issuer: the application's product code
 	trace     *trace.Dir
 	endpoints map[endpoint.Service]endpoint.Endpoint
 	timeout   time.Duration
@@ -151,13 +154,33 @@ func New(cfg Config, opts ...Option) (*Client, error) {
 			return nil, &ConfigError{Field: "signer.cert_file", Msg: "self-signed signing certificates are refused in prod",
 				Fix: "use the operator's CNS certificate or one issued by an AgID-recognised CA"}
 		}
+		if c.profile, err = wssec.ParseProfile(cfg.Security.Profile); err != nil {
+			return nil, &ConfigError{Field: "security.profile", Msg: fmt.Sprintf("unknown profile %q", cfg.Security.Profile),
+				Fix: "use puglia (default, the observed layout) or national"}
+		}
 		switch strings.ToLower(cfg.Security.Algorithm) {
-		case "", "rsa-sha256":
+		case "":
+			c.alg = wssec.AlgorithmDefault
+		case "rsa-sha256":
 			c.alg = wssec.RSASHA256
 		case "rsa-sha1":
 			c.alg = wssec.RSASHA1
 		default:
-			return nil, &ConfigError{Field: "security.algorithm", Msg: fmt.Sprintf("unknown algorithm %q", cfg.Security.Algorithm), Fix: "use rsa-sha256 (default) or rsa-sha1"}
+			return nil, &ConfigError{Field: "security.algorithm", Msg: fmt.Sprintf("unknown algorithm %q", cfg.Security.Algorithm), Fix: "use rsa-sha1 or rsa-sha256 (empty: the profile's)"}
+		}
+		// The Puglia assertion's NameID is the structure's certificate CN ("<partita
+		// IVA>.<domain>", #2501): the TLS client certificate, else the signer's.
+		c.nameID = c.cert.Subject.CommonName
+		if cfg.TLS.CertFile != "" || cfg.TLS.PKCS12File != "" {
+			if tc, err := transport.LoadCertificate(transport.Config{CertFile: cfg.TLS.CertFile, KeyFile: cfg.TLS.KeyFile,
+				PKCS12File: cfg.TLS.PKCS12File, KeyPassword: cfg.TLS.KeyPassword}); err == nil && tc.Leaf != nil {
+				c.nameID = tc.Leaf.Subject.CommonName
+			}
+		}
+		// Its Issuer is the application's product code (NIGR in #2511).
+		c.issuer = strings.TrimSpace(cfg.Application.ID)
+		if c.issuer == "" {
+			c.issuer = "FSEPUGLIA"
 		}
 	} else if env == "prod" {
 		return nil, &ConfigError{Field: "security.disabled", Msg: "WS-Security cannot be disabled in prod", Fix: "remove security.disabled"}

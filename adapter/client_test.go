@@ -411,7 +411,10 @@ func TestEveryOperationThroughTheAPI(t *testing.T) {
 		}
 		ids[m.MessageID] = true
 	}
-	if r.seen[0].Attributes.Action != "CREATE" || r.seen[0].Attributes.DocumentType != "11502-2" || r.seen[1].Attributes.Action != "READ" {
+	// The observed Puglia vocabulary (#2501): action-id C for a publication, R for a read;
+	// typeofcare is the class code.
+	if r.seen[0].Attributes.Action != "C" || r.seen[0].Attributes.DocumentType != "11502-2" || r.seen[0].Attributes.TypeOfCare != "REF" ||
+		r.seen[1].Attributes.Action != "R" || r.seen[0].Profile != wssec.ProfilePuglia {
 		t.Errorf("SAML action/document type: %+v / %+v", r.seen[0].Attributes, r.seen[1].Attributes)
 	}
 	if got := r.handshakes.Load(); got != 1 {

@@ -88,7 +88,13 @@ type SignerConfig struct {
 
 // SecurityConfig tunes WS-Security.
 type SecurityConfig struct {
-	// Algorithm is "rsa-sha256" (default) or "rsa-sha1" (what the sister SIST service uses).
+	// Profile is the layout of message security: "puglia" (default: what public traffic of
+	// the real service shows, one assertion in the Header, one SHA-1 signature) or
+	// "national" (two signed assertions in wsse:Security, the national INI vocabulary), for
+	// whoever the region tells otherwise (wsdl/PROVENANCE.md, adapter/wssec).
+	Profile string `json:"profile,omitempty"`
+	// Algorithm is "rsa-sha1" or "rsa-sha256"; empty means the profile's (rsa-sha1 for
+	// puglia, as the PDD's policy says; rsa-sha256 for national).
 	Algorithm string `json:"algorithm,omitempty"`
 	// TimestampTTL is the lifetime of wsu:Timestamp; 0 means 5 minutes.
 	TimestampTTL Duration `json:"timestamp_ttl,omitempty"`

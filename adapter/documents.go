@@ -30,7 +30,7 @@ func (s *DocumentService) Publish(ctx context.Context, req PublishRequest) (*Pub
 	}
 	in := &document.AddDocument{Document: doc.DocumentType}
 	var out *document.AddDocumentResponse
-	id, err := s.c.do(ctx, opAddDocument, &saml.Attributes{PatientCF: patient, DocumentType: doc.Metadata.TypeCode},
+	id, err := s.c.do(ctx, opAddDocument, &saml.Attributes{PatientCF: patient, DocumentType: doc.Metadata.TypeCode, TypeOfCare: doc.Metadata.ClassCode},
 		func(ctx context.Context, sc *soap.Client) (err error) {
 			out, err = document.NewIDocument(sc).AddDocumentContext(ctx, in)
 			return err
@@ -52,7 +52,7 @@ func (s *DocumentService) Replace(ctx context.Context, oldID string, req Publish
 	}
 	in := &document.ReplaceDocument{ReplacedUniqueId: oldID, Document: doc.DocumentType}
 	var out *document.ReplaceDocumentResponse
-	id, err := s.c.do(ctx, opReplaceDocument, &saml.Attributes{PatientCF: patient, DocumentType: doc.Metadata.TypeCode},
+	id, err := s.c.do(ctx, opReplaceDocument, &saml.Attributes{PatientCF: patient, DocumentType: doc.Metadata.TypeCode, TypeOfCare: doc.Metadata.ClassCode},
 		func(ctx context.Context, sc *soap.Client) (err error) {
 			out, err = document.NewIDocument(sc).ReplaceDocumentContext(ctx, in)
 			return err

@@ -76,7 +76,10 @@ func (h hook) Do(req *http.Request) (*http.Response, error) {
 	if !cl.cfg.Security.Disabled {
 		p := wssec.Params{
 			Signer:       wssec.Signer{Key: cl.signer, Cert: cl.cert},
+			Profile:      cl.profile,
 			Algorithm:    cl.alg,
+			Issuer:       cl.issuer,
+			NameID:       cl.nameID,
 			To:           cc.url,
 			Action:       cc.action,
 			MessageID:    cc.messageID,

@@ -17,14 +17,22 @@ import (
 )
 
 // TestSentEnvelopesPassIndependentCheckers takes the envelopes the client really sent for
-// every operation and checks them with tools that share none of our code: xmllint validates
-// each Body payload against the service's XSD, xmlsec1 verifies the Timestamp signature and
-// both SAML assertion signatures on the whole envelope.
+// every operation, in both security profiles, and checks them with tools that share none of
+// our code: xmllint validates each Body payload against the service's XSD; xmlsec1 verifies,
+// on the whole envelope, the one message signature of the Puglia profile (Timestamp and the
+// Header's assertion) or, in the national profile, the Timestamp signature and both SAML
+// assertion signatures.
 func TestSentEnvelopesPassIndependentCheckers(t *testing.T) {
+	for _, profile := range []string{"puglia", "national"} {
+		t.Run(profile, func(t *testing.T) { sentEnvelopesPassIndependentCheckers(t, profile) })
+	}
+}
+
+func sentEnvelopesPassIndependentCheckers(t *testing.T, profile string) {
 	xmllint := testenv.Tool(t, "xmllint", "apt-get install libxml2-utils")
 	xmlsec1 := testenv.Tool(t, "xmlsec1", "apt-get install xmlsec1")
 	r := newRegion(t)
-	c := r.client(t)
+	c := r.client(t, func(cfg *Config) { cfg.Security.Profile = profile })
 	ctx := context.Background()
 	pub, err := c.Documents.Publish(ctx, publishRequest(testPDF(t, 2000), "IND"))
 	if err != nil {
@@ -93,11 +101,14 @@ func TestSentEnvelopesPassIndependentCheckers(t *testing.T) {
 				if err := os.WriteFile(p, env, 0o600); err != nil {
 					t.Fatal(err)
 				}
-				for _, xp := range []string{
-					"/*[local-name()='Envelope']/*[local-name()='Header']/*[local-name()='Security']/*[local-name()='Signature']",
-					"//*[local-name()='Assertion'][@ID='identity-assertion']/*[local-name()='Signature']",
-					"//*[local-name()='Assertion'][@ID='attribute-assertion']/*[local-name()='Signature']",
-				} {
+				xps := []string{"/*[local-name()='Envelope']/*[local-name()='Header']/*[local-name()='Security']/*[local-name()='Signature']"}
+				if profile == "national" {
+					xps = append(xps, "//*[local-name()='Assertion'][@ID='identity-assertion']/*[local-name()='Signature']",
+						"//*[local-name()='Assertion'][@ID='attribute-assertion']/*[local-name()='Signature']")
+				} else if !bytes.Contains(env, []byte(`<Reference URI="#identity-assertion">`)) {
+					t.Errorf("the %s envelope's signature does not cover the assertion", op)
+				}
+				for _, xp := range xps {
 					out, err := exec.Command(xmlsec1, "--verify", "--pubkey-cert-pem", certPath,
 						"--id-attr:Id", wssec.NSWSU+":Timestamp",
 						"--id-attr:ID", "urn:oasis:names:tc:SAML:2.0:assertion:Assertion",

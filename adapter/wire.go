@@ -63,8 +63,14 @@ func (c *Client) do(ctx context.Context, op operation, attrs *saml.Attributes, f
 		a.Role = c.cfg.Operator.Role
 		a.StructureCode = c.cfg.Structure.Code
 		a.StructureName = c.cfg.Structure.Name
-		a.PurposeOfUse = op.def.National.PurposeOfUse
-		a.Action = op.def.National.ActionID
+		vocab := op.def.National
+		if c.profile == wssec.ProfilePuglia {
+			vocab = op.def.Puglia
+			// The observed profile names the ASL as organization (ASLBA in #2501).
+			a.Organization = strings.ToUpper(strings.TrimSuffix(strings.ToLower(c.cfg.ASL), "_test"))
+		}
+		a.PurposeOfUse = vocab.PurposeOfUse
+		a.Action = vocab.ActionID
 		a.ApplicationID = c.cfg.Application.ID
 		a.Vendor = c.cfg.Application.Vendor
 		a.Version = c.cfg.Application.Version

@@ -20,6 +20,7 @@ import (
 	"github.com/fsepuglia/fsepuglia/adapter/wssec"
 	"github.com/fsepuglia/fsepuglia/adapter/wssec/saml"
 	"github.com/fsepuglia/fsepuglia/generated/document"
+	"github.com/fsepuglia/fsepuglia/wsdl"
 	"github.com/hooklift/gowsdl/soap"
 )
 
@@ -150,10 +151,11 @@ func (h *harness) operatorCF() string {
 	return cf
 }
 
-// attrs are assertions for the simulator's operator and structure about patient.
+// attrs are assertions for the simulator's operator and structure about patient, in the
+// observed Puglia vocabulary (purposeofuse C; action-id C, R, U, D).
 func (h *harness) attrs(patient, action string) *saml.Attributes {
 	return &saml.Attributes{OperatorCF: h.operatorCF(), Role: OperatorRole, StructureName: StructureName,
-		StructureCode: StructureCode, PurposeOfUse: "TREATMENT", Action: action, PatientCF: patient, Consent: true}
+		StructureCode: StructureCode, Organization: "ASLBA", PurposeOfUse: "C", Action: action, PatientCF: patient, Consent: true}
 }
 
 func marshalEnvelope(t testing.TB, req any) []byte {
@@ -167,17 +169,9 @@ func marshalEnvelope(t testing.TB, req any) []byte {
 
 // params are the default security parameters of a call; mod may change them.
 func (h *harness) params(service, op, patient string, mod func(*wssec.Params)) wssec.Params {
-	action := "READ"
-	switch op {
-	case "addDocument", "comunicazioneConsensi":
-		action = "CREATE"
-	case "replaceDocument":
-		action = "UPDATE"
-	case "deleteDocument":
-		action = "DELETE"
-	}
 	p := wssec.Params{Signer: h.signer, To: h.srv.ServiceURL("aslba", service), Action: NS + op,
-		Attributes: h.attrs(patient, action)}
+		Attributes: h.attrs(patient, wsdl.MustLookup(op).Puglia.ActionID),
+		Issuer:     "FSEPUGLIA", NameID: "01234567890.simulatore.fsepuglia.it"}
 	if mod != nil {
 		mod(&p)
 	}

@@ -54,7 +54,19 @@ func TestSecurity(t *testing.T) {
 			tamper: func(t *testing.T, env string) string {
 				return replaceOnce(t, env, ">10</limit>", ">11</limit>")
 			}},
-		{name: "assertion tampered", want: CodeAssertion,
+		// Puglia profile: the message signature covers the assertion.
+		{name: "assertion tampered", want: CodeSecurity,
+			tamper: func(t *testing.T, env string) string {
+				return replaceOnce(t, env, `xsi:type="xs:string">ASLBA<`, `xsi:type="xs:string">ASLBT<`)
+			}},
+		// National profile: the assertion's own signature.
+		{name: "national profile", want: "", mod: func(p *wssec.Params) {
+			p.Profile, p.Attributes.PurposeOfUse, p.Attributes.Action = wssec.ProfileNational, "TREATMENT", "READ"
+		}},
+		{name: "national profile, assertion tampered", want: CodeAssertion,
+			mod: func(p *wssec.Params) {
+				p.Profile, p.Attributes.PurposeOfUse, p.Attributes.Action = wssec.ProfileNational, "TREATMENT", "READ"
+			},
 			tamper: func(t *testing.T, env string) string {
 				return replaceOnce(t, env, "<saml:AttributeValue>TREATMENT<", "<saml:AttributeValue>EMERGENCY<")
 			}},

@@ -70,7 +70,9 @@ func TestGowsdlClient(t *testing.T) {
 	defer srv.Close()
 
 	hc := &http.Client{Transport: securingTransport{base: http.DefaultTransport, params: func(r *http.Request) wssec.Params {
-		return wssec.Params{Signer: s, To: r.URL.String(), Action: r.Header.Get("SOAPAction"), Attributes: testAttrs()}
+		p := pugliaParams(s, wssec.AlgorithmDefault, false)
+		p.To, p.Action, p.Clock, p.MessageID = r.URL.String(), r.Header.Get("SOAPAction"), nil, ""
+		return p
 	}}}
 	c := soap.NewClient(srv.URL, soap.WithHTTPClient(hc))
 	var resp addDocumentResponse

@@ -94,10 +94,19 @@ type Message struct {
 	SignerCert *x509.Certificate // the BinarySecurityToken's certificate
 	SignerCF   string            // CF in SignerCert ("TINIT-<CF>" serialNumber or a CF in the CN); "" if none
 
-	Attributes *saml.Attributes // from the two assertions; nil when absent and optional
-	Identity   *saml.Assertion  // the verified identity assertion
-	Attribute  *saml.Assertion  // the verified attribute assertion
+	Attributes *saml.Attributes // from the assertion(s); nil when absent and optional
+	Identity   *saml.Assertion  // the verified identity assertion (ProfilePuglia: the only one)
+	Attribute  *saml.Assertion  // the verified attribute assertion (ProfileNational only)
 	BodySigned bool             // the Timestamp signature also covers soap:Body
+
+	// Profile is the layout the message used: ProfilePuglia when its assertion sits directly
+	// in soap:Header, ProfileNational when two signed assertions sit in wsse:Security.
+	Profile Profile
+	// SignatureValue is the verified message signature's value, base64 as sent: unique per
+	// signed Timestamp, a key for replay detection.
+	SignatureValue string
+	// Algorithm is the message signature's (RSASHA256 or RSASHA1).
+	Algorithm Algorithm
 }
 
 // Verify parses envelope and checks, in this order: SOAP 1.1 shape and WS-Addressing; the
@@ -196,24 +205,34 @@ func Verify(envelope []byte, o VerifyOptions) (*Message, error) {
 	if err := trust(cert); err != nil {
 		return nil, fail(KindSecurity, "signer certificate not trusted", err)
 	}
-	covered, err := verifySignature(sigs[0], cert, ids)
+	covered, alg, err := verifySignature(sigs[0], cert, ids)
 	if err != nil {
 		return nil, err
 	}
+	m.Algorithm = alg
 	if !covered[ts] {
 		return nil, fail(KindSecurity, "the signature does not cover the Timestamp", nil)
 	}
+	// The Puglia profile's assertion sits directly in the Header (#2501).
+	headerAsserts := childrenNS(header, saml.NS, "Assertion")
 	for el := range covered {
-		switch el {
-		case ts:
-		case body:
+		switch {
+		case el == ts:
+		case el == body:
 			m.BodySigned = true
+		case len(headerAsserts) == 1 && el == headerAsserts[0]:
 		default:
 			return nil, fail(KindSecurity, "the signature references an unexpected element", nil)
 		}
 	}
 	m.SignerCert = cert
 	m.SignerCF = CFFromCertificate(cert)
+	m.SignatureValue = strings.Join(strings.Fields(childrenNS(sigs[0], NSDSig, "SignatureValue")[0].Text()), "")
+
+	if len(headerAsserts) > 0 {
+		return verifyPugliaAssertion(m, headerAsserts, sec, ids, covered, now, skew)
+	}
+	m.Profile = ProfileNational
 
 	// SAML assertions.
 	var identityEl, attributeEl *etree.Element
@@ -316,8 +335,9 @@ func indexIDs(root *etree.Element) map[string][]*etree.Element {
 				continue
 			}
 			isID := a.Key == "ID" || a.Key == "Id"
-			if isID {
-				ids[a.Value] = append(ids[a.Value], el)
+			// An element may carry ID and wsu:Id with one value (the Puglia assertion).
+			if l := ids[a.Value]; isID && (len(l) == 0 || l[len(l)-1] != el) {
+				ids[a.Value] = append(l, el)
 			}
 		}
 		for _, c := range el.ChildElements() {
@@ -377,96 +397,105 @@ var digestMethods = map[string]crypto.Hash{AlgDigSHA256: crypto.SHA256, AlgDigSH
 // verifySignature checks the SignedInfo signature with cert, then every reference, and
 // returns the set of elements covered. References are read from the verified canonical
 // bytes, never from the tree.
-func verifySignature(sig *etree.Element, cert *x509.Certificate, ids map[string][]*etree.Element) (map[*etree.Element]bool, error) {
+func verifySignature(sig *etree.Element, cert *x509.Certificate, ids map[string][]*etree.Element) (map[*etree.Element]bool, Algorithm, error) {
+	covered, hash, err := verifySignatureHash(sig, cert, ids)
+	alg := RSASHA256
+	if hash == crypto.SHA1 {
+		alg = RSASHA1
+	}
+	return covered, alg, err
+}
+
+func verifySignatureHash(sig *etree.Element, cert *x509.Certificate, ids map[string][]*etree.Element) (map[*etree.Element]bool, crypto.Hash, error) {
 	sis, svs := childrenNS(sig, NSDSig, "SignedInfo"), childrenNS(sig, NSDSig, "SignatureValue")
 	if len(sis) != 1 || len(svs) != 1 {
-		return nil, fail(KindSecurity, "Signature needs one SignedInfo and one SignatureValue", nil)
+		return nil, 0, fail(KindSecurity, "Signature needs one SignedInfo and one SignatureValue", nil)
 	}
 	cms := childrenNS(sis[0], NSDSig, "CanonicalizationMethod")
 	if len(cms) != 1 || cms[0].SelectAttrValue("Algorithm", "") != AlgExcC14N {
-		return nil, fail(KindSecurity, "SignedInfo must use exclusive c14n", nil)
+		return nil, 0, fail(KindSecurity, "SignedInfo must use exclusive c14n", nil)
 	}
 	canon, err := canonicalInContext(sis[0], prefixList(cms[0]))
 	if err != nil {
-		return nil, fail(KindSecurity, "SignedInfo cannot be canonicalised", err)
+		return nil, 0, fail(KindSecurity, "SignedInfo cannot be canonicalised", err)
 	}
 	signed := etree.NewDocument()
 	if err := signed.ReadFromBytes(canon); err != nil {
-		return nil, fail(KindSecurity, "SignedInfo cannot be re-read", err)
+		return nil, 0, fail(KindSecurity, "SignedInfo cannot be re-read", err)
 	}
 	si := signed.Root()
 	sms := childrenNS(si, NSDSig, "SignatureMethod")
 	if len(sms) != 1 {
-		return nil, fail(KindSecurity, "SignatureMethod required once", nil)
+		return nil, 0, fail(KindSecurity, "SignatureMethod required once", nil)
 	}
 	hash, ok := signatureMethods[sms[0].SelectAttrValue("Algorithm", "")]
 	if !ok {
-		return nil, fail(KindSecurity, "unsupported SignatureMethod", nil)
+		return nil, 0, fail(KindSecurity, "unsupported SignatureMethod", nil)
 	}
 	pub, ok := cert.PublicKey.(*rsa.PublicKey)
 	if !ok {
-		return nil, fail(KindSecurity, "signer key is not RSA", nil)
+		return nil, 0, fail(KindSecurity, "signer key is not RSA", nil)
 	}
 	sv, err := base64.StdEncoding.DecodeString(strings.Join(strings.Fields(svs[0].Text()), ""))
 	if err != nil {
-		return nil, fail(KindSecurity, "SignatureValue is not base64", err)
+		return nil, 0, fail(KindSecurity, "SignatureValue is not base64", err)
 	}
 	h := hash.New()
 	h.Write(canon)
 	if err := rsa.VerifyPKCS1v15(pub, hash, h.Sum(nil), sv); err != nil {
-		return nil, fail(KindSecurity, "signature value does not verify", err)
+		return nil, 0, fail(KindSecurity, "signature value does not verify", err)
 	}
 
 	covered := map[*etree.Element]bool{}
 	refs := childrenNS(si, NSDSig, "Reference")
 	if len(refs) == 0 {
-		return nil, fail(KindSecurity, "SignedInfo has no Reference", nil)
+		return nil, 0, fail(KindSecurity, "SignedInfo has no Reference", nil)
 	}
 	for _, ref := range refs {
 		uri := ref.SelectAttrValue("URI", "")
 		if !strings.HasPrefix(uri, "#") || len(uri) < 2 {
-			return nil, fail(KindSecurity, "references must be local #id", nil)
+			return nil, 0, fail(KindSecurity, "references must be local #id", nil)
 		}
 		targets := ids[uri[1:]]
 		if len(targets) != 1 {
-			return nil, fail(KindSecurity, "a reference must match exactly one element", nil)
+			return nil, 0, fail(KindSecurity, "a reference must match exactly one element", nil)
 		}
 		el := targets[0]
 		if covered[el] {
-			return nil, fail(KindSecurity, "element referenced twice", nil)
+			return nil, 0, fail(KindSecurity, "element referenced twice", nil)
 		}
 		var pl string
 		if trs := childrenNS(ref, NSDSig, "Transforms"); len(trs) == 1 {
 			tr := childrenNS(trs[0], NSDSig, "Transform")
 			if len(tr) != 1 || tr[0].SelectAttrValue("Algorithm", "") != AlgExcC14N {
-				return nil, fail(KindSecurity, "only the exclusive c14n transform is accepted", nil)
+				return nil, 0, fail(KindSecurity, "only the exclusive c14n transform is accepted", nil)
 			}
 			pl = prefixList(tr[0])
 		} else {
-			return nil, fail(KindSecurity, "reference must declare the exclusive c14n transform", nil)
+			return nil, 0, fail(KindSecurity, "reference must declare the exclusive c14n transform", nil)
 		}
 		dms, dvs := childrenNS(ref, NSDSig, "DigestMethod"), childrenNS(ref, NSDSig, "DigestValue")
 		if len(dms) != 1 || len(dvs) != 1 {
-			return nil, fail(KindSecurity, "reference needs one DigestMethod and one DigestValue", nil)
+			return nil, 0, fail(KindSecurity, "reference needs one DigestMethod and one DigestValue", nil)
 		}
 		dh, ok := digestMethods[dms[0].SelectAttrValue("Algorithm", "")]
 		if !ok {
-			return nil, fail(KindSecurity, "unsupported DigestMethod", nil)
+			return nil, 0, fail(KindSecurity, "unsupported DigestMethod", nil)
 		}
 		want, err := base64.StdEncoding.DecodeString(strings.Join(strings.Fields(dvs[0].Text()), ""))
 		if err != nil {
-			return nil, fail(KindSecurity, "DigestValue is not base64", err)
+			return nil, 0, fail(KindSecurity, "DigestValue is not base64", err)
 		}
 		got, err := digestOf(el, pl, dh)
 		if err != nil {
-			return nil, fail(KindSecurity, "referenced element cannot be canonicalised", err)
+			return nil, 0, fail(KindSecurity, "referenced element cannot be canonicalised", err)
 		}
 		if !bytes.Equal(got, want) {
-			return nil, fail(KindSecurity, "digest mismatch: signed content changed", nil)
+			return nil, 0, fail(KindSecurity, "digest mismatch: signed content changed", nil)
 		}
 		covered[el] = true
 	}
-	return covered, nil
+	return covered, hash, nil
 }
 
 // prefixList returns the PrefixList of an ec:InclusiveNamespaces child, if any.
@@ -516,3 +545,36 @@ func CFFromCertificate(c *x509.Certificate) string {
 }
 
 func isAlnum(b byte) bool { return b >= 'A' && b <= 'Z' || b >= '0' && b <= '9' }
+
+// verifyPugliaAssertion checks the Puglia profile's assertion: exactly one, directly in the
+// Header, covered by the message signature (which replaces a signature of its own), its ID
+// unique, Conditions valid when present, the attributes the profile requires.
+func verifyPugliaAssertion(m *Message, asserts []*etree.Element, sec *etree.Element, ids map[string][]*etree.Element,
+	covered map[*etree.Element]bool, now time.Time, skew time.Duration) (*Message, error) {
+	m.Profile = ProfilePuglia
+	if len(asserts) != 1 {
+		return nil, fail(KindAssertion, "exactly one SAML assertion is allowed in the Header", nil)
+	}
+	if len(childrenNS(sec, saml.NS, "Assertion")) > 0 {
+		return nil, fail(KindAssertion, "assertions both in the Header and in wsse:Security", nil)
+	}
+	as := asserts[0]
+	id := as.SelectAttrValue("ID", "")
+	if id == "" || len(ids[id]) != 1 {
+		return nil, fail(KindAssertion, fmt.Sprintf("assertion identifier %q missing or not unique in the document", id), nil)
+	}
+	if !covered[as] {
+		return nil, fail(KindSecurity, "the signature does not cover the SAML assertion", nil)
+	}
+	a, err := saml.ParseUnsigned(as, now, skew)
+	if err != nil {
+		return nil, fail(KindAssertion, "assertion invalid", err)
+	}
+	attrs := saml.AttributesFrom(a)
+	if err := attrs.CheckPuglia(); err != nil {
+		return nil, fail(KindAssertion, "required attribute missing", err)
+	}
+	m.Identity = a
+	m.Attributes = &attrs
+	return m, nil
+}

@@ -1,27 +1,33 @@
 // Package wssec secures the SOAP 1.1 envelopes sent to the FSE legacy services and verifies
-// them on the simulator's side.
+// them on the simulator's side, in one of two profiles.
 //
-// Secure adds, in soap:Header, the WS-Addressing headers (To, Action with
-// soap:mustUnderstand="1", MessageID uuid:<v4>, ReplyTo and FaultTo anonymous) and a
-// wsse:Security header (soap:mustUnderstand="1") holding, in order: wsu:Timestamp, the
-// signer's certificate as wsse:BinarySecurityToken, the signed SAML identity and attribute
-// assertions (package saml), and a ds:Signature over the Timestamp (and the Body when asked)
-// with exclusive c14n whose KeyInfo references the token. It works on the bytes gowsdl
-// v0.5.0 serialised and, unless the Body must be signed, never parses the Body: the header
-// is spliced in front of <soap:Body by scanning the envelope's prefix only, so a 20 MB
-// document costs one copy (Secure) or none (SecureReader).
+// ProfilePuglia, the default, is what public traffic of the real addDocument shows
+// (ministero-salute/it-fse-support #2501 #2511): WS-Addressing To, Action, ReplyTo, FaultTo
+// and MessageID in the default namespace (mustUnderstand on all but To), one SAML assertion
+// directly in soap:Header (package saml, BuildPuglia: ID and wsu:Id "identity-assertion",
+// Issuer the application's product code, NameID the structure's certificate CN, the observed
+// attributes), then wsse:Security with wsu:Timestamp, the signer's certificate as
+// BinarySecurityToken wsu:Id "X509-1" and one unprefixed XML-DSig Signature over the
+// Timestamp and the assertion (and the Body when asked), exclusive c14n, RSA-SHA1 with SHA-1
+// digests (the PDD's documented policy; #2501's digests are 20 bytes), KeyInfo referencing
+// "#X509-1": one RSA signature per message.
 //
-// Verify is the other side: it checks the Timestamp, its signature (with rules against
-// signature wrapping), the trust of the certificate and both assertions, and returns what
-// the message states. Its errors are *Error values whose Kind tells the simulator which
-// fault to answer.
+// ProfileNational is the earlier layout for whoever the region tells otherwise: wsa:
+// prefixed headers, wsse:Security holding Timestamp, token, the signed identity and
+// attribute assertions of the national INI vocabulary and a ds:Signature over the Timestamp
+// (and the Body when asked), RSA-SHA256 by default: three RSA signatures per message.
 //
-// Defaults, and why: RSA-SHA256 with SHA-256 digests (the national FSE infrastructure's
-// choice; RSASHA1 is selectable because the sister SIST service on the same gateway
-// documents RSA-SHA1/SHA-1); exclusive c14n everywhere (assertions and Timestamp must stay
-// valid inside an envelope that declares other prefixes); Timestamp lifetime 5 minutes;
-// assertions valid as long as the Timestamp; Body not signed (the documented SIST profile
-// signs the Timestamp only, and signing the Body forces parsing a 20+ MB document);
+// Both work on the bytes gowsdl v0.5.0 serialised and, unless the Body must be signed, never
+// parse the Body: the header is spliced in front of <soap:Body by scanning the envelope's
+// prefix only, so a 20 MB document costs one copy (Secure) or none (SecureReader).
+//
+// Verify is the other side: it checks the Timestamp, the message signature (with rules
+// against signature wrapping), the trust of the certificate and the assertion(s) of either
+// profile, and returns what the message states, the profile and the signature value. Its
+// errors are *Error values whose Kind tells the simulator which fault to answer.
+//
+// Other defaults: exclusive c14n everywhere; Timestamp lifetime 5 minutes; assertions valid
+// as long as the Timestamp; Body not signed (signing it forces parsing a 20+ MB document);
 // ReplyTo/FaultTo anonymous (synchronous HTTP); MessageID uuid:<v4> as in public traces.
 //
 // Nothing here logs; error texts never carry fiscal codes, names or document content.
@@ -72,15 +78,58 @@ const (
 	messageIDPref = "uuid:"
 )
 
+// Profile is the layout of message security. There are two, and no knob per detail.
+type Profile int
+
+const (
+	// ProfilePuglia is what public traffic of addDocument shows (it-fse-support #2501
+	// #2511), the default: WS-Addressing To, Action, ReplyTo, FaultTo, MessageID in the
+	// default namespace (all but To with mustUnderstand); one SAML assertion directly in the
+	// Header (ID and wsu:Id "identity-assertion", Issuer the application's product code,
+	// NameID the structure's certificate CN, the observed attributes), not signed itself;
+	// then wsse:Security with Timestamp, BinarySecurityToken wsu:Id "X509-1" and one
+	// unprefixed ds:Signature over the Timestamp and the assertion (and the Body when asked),
+	// RSA-SHA1 with SHA-1 digests by default (the PDD's documented policy), KeyInfo
+	// referencing "#X509-1". One RSA signature per message.
+	ProfilePuglia Profile = iota
+	// ProfileNational is the earlier, national-INI-style layout: wsa: prefixed headers, two
+	// enveloped-signed assertions (identity, attribute) inside wsse:Security with the
+	// national vocabulary, a ds:Signature over the Timestamp (and the Body when asked),
+	// RSA-SHA256 by default. Three RSA signatures per message.
+	ProfileNational
+)
+
+// String returns the profile's configuration name.
+func (p Profile) String() string {
+	if p == ProfileNational {
+		return "national"
+	}
+	return "puglia"
+}
+
+// ParseProfile reads a configuration name: "puglia" (or empty) and "national".
+func ParseProfile(s string) (Profile, error) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "", "puglia":
+		return ProfilePuglia, nil
+	case "national":
+		return ProfileNational, nil
+	}
+	return 0, fmt.Errorf("wssec: unknown security profile %q (puglia, national)", s)
+}
+
 // Algorithm selects the signature and digest algorithms of every signature of a message.
 type Algorithm int
 
 const (
-	// RSASHA256 is RSA PKCS#1 v1.5 with SHA-256 and SHA-256 digests: the default, the
-	// national infrastructure's choice.
-	RSASHA256 Algorithm = iota
-	// RSASHA1 is RSA PKCS#1 v1.5 with SHA-1 and SHA-1 digests, as documented for the sister
-	// SIST service on the same gateway. Use only where a server demands it.
+	// AlgorithmDefault is the profile's: RSASHA1 for ProfilePuglia, RSASHA256 for
+	// ProfileNational.
+	AlgorithmDefault Algorithm = iota
+	// RSASHA256 is RSA PKCS#1 v1.5 with SHA-256 and SHA-256 digests: the national
+	// infrastructure's choice.
+	RSASHA256
+	// RSASHA1 is RSA PKCS#1 v1.5 with SHA-1 and SHA-1 digests, as the PDD's policy documents
+	// (varco-sanita/varco docs/SAR_PUGLIA.md) and #2501's 20-byte digests show.
 	RSASHA1
 )
 
@@ -111,6 +160,8 @@ func (a Algorithm) DigestMethod() string {
 // String returns the algorithm's short name.
 func (a Algorithm) String() string {
 	switch a {
+	case AlgorithmDefault:
+		return "default"
 	case RSASHA256:
 		return "RSA-SHA256"
 	case RSASHA1:
@@ -129,7 +180,8 @@ type Signer struct {
 // Params describe how to secure one message. Zero values take the documented defaults.
 type Params struct {
 	Signer    Signer
-	Algorithm Algorithm // RSASHA256 by default
+	Profile   Profile   // ProfilePuglia by default
+	Algorithm Algorithm // the profile's default when zero
 
 	To        string // wsa:To, the endpoint URL (required)
 	Action    string // wsa:Action (required)
@@ -141,9 +193,10 @@ type Params struct {
 	SignBody     bool             // also sign soap:Body (gives it a wsu:Id; the Body is parsed)
 	Clock        func() time.Time // time.Now when nil
 
-	// Attributes, when not nil, add the signed SAML identity and attribute assertions.
+	// Attributes, when not nil, add the SAML assertion(s) of the profile.
 	Attributes   *saml.Attributes
-	Issuer       string        // saml:Issuer; the certificate's CN when empty
+	Issuer       string        // saml:Issuer: ProfilePuglia requires it (the application's product code); the certificate's CN when empty in ProfileNational
+	NameID       string        // ProfilePuglia's saml:NameID, "<partita IVA>.<domain>" (the structure's certificate CN); required there
 	AssertionTTL time.Duration // assertions' validity; TimestampTTL when zero
 }
 
@@ -221,6 +274,15 @@ func (p *Params) normalise() error {
 	if !pub.Equal(p.Signer.Cert.PublicKey) {
 		return fmt.Errorf("%w: Signer.Key does not match Signer.Cert", ErrInvalidParams)
 	}
+	if p.Profile != ProfilePuglia && p.Profile != ProfileNational {
+		return fmt.Errorf("%w: unknown profile %d", ErrInvalidParams, int(p.Profile))
+	}
+	if p.Algorithm == AlgorithmDefault {
+		p.Algorithm = RSASHA1
+		if p.Profile == ProfileNational {
+			p.Algorithm = RSASHA256
+		}
+	}
 	if p.Algorithm != RSASHA256 && p.Algorithm != RSASHA1 {
 		return fmt.Errorf("%w: unknown algorithm %v", ErrInvalidParams, p.Algorithm)
 	}
@@ -256,6 +318,9 @@ func secureParts(envelope []byte, p Params) ([][]byte, error) {
 	lay, err := scanEnvelope(envelope)
 	if err != nil {
 		return nil, err
+	}
+	if p.Profile == ProfilePuglia {
+		return pugliaParts(envelope, lay, p)
 	}
 	now := p.Clock().UTC()
 	sum := sha256.Sum256([]byte(p.MessageID))
@@ -316,7 +381,7 @@ func secureParts(envelope []byte, p Params) ([][]byte, error) {
 		bodyAttr = fmt.Sprintf(` xmlns:wsu="%s" wsu:Id="%s"`, NSWSU, ids.body)
 	}
 
-	sig, err := signature(refs, ids.bst, p.Signer.Key, p.Algorithm)
+	sig, err := signature(refs, ids.bst, p.Signer.Key, p.Algorithm, "ds")
 	if err != nil {
 		return nil, err
 	}
@@ -324,6 +389,12 @@ func secureParts(envelope []byte, p Params) ([][]byte, error) {
 	hb.WriteString(`</wsse:Security>`)
 	header := hb.String()
 
+	return assemble(envelope, lay, header, bodyAttr), nil
+}
+
+// assemble splices header (the new Header children) and bodyAttr (attributes for the Body
+// start tag, or "") into envelope, returning the pieces in order.
+func assemble(envelope []byte, lay layout, header, bodyAttr string) [][]byte {
 	hp := lay.prefix
 	if hp != "" {
 		hp += ":"
@@ -343,7 +414,7 @@ func secureParts(envelope []byte, p Params) ([][]byte, error) {
 	} else {
 		parts = append(parts, envelope[lay.bodyStart:lay.bodyAttrAt], []byte(bodyAttr), envelope[lay.bodyAttrAt:])
 	}
-	return parts, nil
+	return parts
 }
 
 // reference is one ds:Reference to write.
@@ -352,19 +423,30 @@ type reference struct {
 	digest []byte
 }
 
-// signature builds, signs and serialises the ds:Signature over refs.
-func signature(refs []reference, bstID string, key crypto.Signer, alg Algorithm) ([]byte, error) {
-	sig := etree.NewElement("ds:Signature")
-	sig.CreateAttr("xmlns:ds", NSDSig)
-	si := sig.CreateElement("ds:SignedInfo")
-	si.CreateElement("ds:CanonicalizationMethod").CreateAttr("Algorithm", AlgExcC14N)
-	si.CreateElement("ds:SignatureMethod").CreateAttr("Algorithm", alg.SignatureMethod())
+// signature builds, signs and serialises the XML-DSig Signature over refs, its elements
+// prefixed with prefix ("ds") or in the default namespace (prefix "", as #2501 shows).
+func signature(refs []reference, bstID string, key crypto.Signer, alg Algorithm, prefix string) ([]byte, error) {
+	q := func(local string) string {
+		if prefix == "" {
+			return local
+		}
+		return prefix + ":" + local
+	}
+	sig := etree.NewElement(q("Signature"))
+	if prefix == "" {
+		sig.CreateAttr("xmlns", NSDSig)
+	} else {
+		sig.CreateAttr("xmlns:"+prefix, NSDSig)
+	}
+	si := sig.CreateElement(q("SignedInfo"))
+	si.CreateElement(q("CanonicalizationMethod")).CreateAttr("Algorithm", AlgExcC14N)
+	si.CreateElement(q("SignatureMethod")).CreateAttr("Algorithm", alg.SignatureMethod())
 	for _, r := range refs {
-		ref := si.CreateElement("ds:Reference")
+		ref := si.CreateElement(q("Reference"))
 		ref.CreateAttr("URI", r.uri)
-		ref.CreateElement("ds:Transforms").CreateElement("ds:Transform").CreateAttr("Algorithm", AlgExcC14N)
-		ref.CreateElement("ds:DigestMethod").CreateAttr("Algorithm", alg.DigestMethod())
-		ref.CreateElement("ds:DigestValue").SetText(base64.StdEncoding.EncodeToString(r.digest))
+		ref.CreateElement(q("Transforms")).CreateElement(q("Transform")).CreateAttr("Algorithm", AlgExcC14N)
+		ref.CreateElement(q("DigestMethod")).CreateAttr("Algorithm", alg.DigestMethod())
+		ref.CreateElement(q("DigestValue")).SetText(base64.StdEncoding.EncodeToString(r.digest))
 	}
 	canon, err := canonicalInContext(si, "")
 	if err != nil {
@@ -376,8 +458,8 @@ func signature(refs []reference, bstID string, key crypto.Signer, alg Algorithm)
 	if err != nil {
 		return nil, fmt.Errorf("wssec: signing: %w", err)
 	}
-	sig.CreateElement("ds:SignatureValue").SetText(base64.StdEncoding.EncodeToString(raw))
-	str := sig.CreateElement("ds:KeyInfo").CreateElement("wsse:SecurityTokenReference")
+	sig.CreateElement(q("SignatureValue")).SetText(base64.StdEncoding.EncodeToString(raw))
+	str := sig.CreateElement(q("KeyInfo")).CreateElement("wsse:SecurityTokenReference")
 	r := str.CreateElement("wsse:Reference")
 	r.CreateAttr("URI", "#"+bstID)
 	r.CreateAttr("ValueType", ValueTypeX509v3)

@@ -51,7 +51,7 @@ const addDocumentBody = `<addDocument xmlns="` + fseNS + `"><document><documentN
 
 func params(s wssec.Signer, alg wssec.Algorithm, signBody bool) wssec.Params {
 	return wssec.Params{
-		Signer: s, Algorithm: alg, To: endpoint, Action: action, MessageID: fixedMsgID,
+		Signer: s, Profile: wssec.ProfileNational, Algorithm: alg, To: endpoint, Action: action, MessageID: fixedMsgID,
 		Clock: at(t0), SignBody: signBody, Attributes: testAttrs(),
 	}
 }

@@ -71,6 +71,8 @@ type Attributes struct {
 	PatientCF       string // patient's codice fiscale (bare)
 	DocumentType    string // LOINC code of the document type, e.g. "11502-2" (optional)
 	Consent         bool   // patient consent / "presa in carico"
+	TypeOfCare      string // Puglia profile: the document class (typeofcare, REF in #2501; optional)
+	Confidential    bool   // Puglia profile: patient:hl7:confidentiality-code ("false" in #2501)
 	ApplicationID   string // calling application (optional)
 	Vendor          string // its vendor (optional)
 	Version         string // its version (optional)
@@ -134,6 +136,9 @@ func parseSubjectID(v string) string {
 
 // parseLocality is the inverse of LocalityValue.
 func parseLocality(v string) (name, code string) {
+	if !strings.Contains(v, "^") {
+		return "", v // the Puglia profile's locality: the structure's code alone
+	}
 	parts := strings.Split(v, "^")
 	name = parts[0]
 	if len(parts) > 1 {
@@ -233,6 +238,10 @@ func AttributesFrom(assertions ...*Assertion) Attributes {
 				set(&a.DocumentType, parseDocumentType(v))
 			case AttrPatientConsent:
 				a.Consent = a.Consent || strings.EqualFold(strings.TrimSpace(v), "true")
+			case AttrTypeOfCare:
+				set(&a.TypeOfCare, v)
+			case AttrConfidentiality:
+				a.Confidential = a.Confidential || strings.EqualFold(strings.TrimSpace(v), "true")
 			case AttrApplicationID:
 				set(&a.ApplicationID, v)
 			case AttrApplicationVendor:
