@@ -17,11 +17,13 @@
 package cda
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/xml"
 	"errors"
 	"fmt"
 	"io"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -190,8 +192,19 @@ func ParseHeader(r io.Reader, lim Limits) (*Header, error) {
 	if lim.MaxDepth <= 0 {
 		lim.MaxDepth = 256
 	}
-	d := xml.NewDecoder(r)
-	d.CharsetReader = charsetReader
+	raw := &rawState{}
+	br := bufio.NewReader(r)
+	if b, err := br.Peek(3); err == nil && string(b) == "\xef\xbb\xbf" {
+		br.Discard(3) // a UTF-8 byte order mark
+	}
+	d := xml.NewDecoder(&recorder{br: br, st: raw})
+	d.CharsetReader = func(charset string, input io.Reader) (io.Reader, error) {
+		conv, err := charsetReader(charset, input)
+		if err != nil {
+			return nil, err
+		}
+		return &recorder{br: bufio.NewReader(conv), st: raw}, nil
+	}
 	h := &Header{}
 	var stack []string // local names; "" for elements outside the HL7 namespace
 	var text *string
@@ -201,6 +214,12 @@ func ParseHeader(r io.Reader, lim Limits) (*Header, error) {
 	rootSeen, rootDone, inBody := false, false, false
 	for {
 		tok, err := d.Token()
+		if err == nil {
+			if msg := raw.check(tok, tokens == 0); msg != "" {
+				line, _ := d.InputPos()
+				return nil, &SyntaxError{Line: line, Msg: msg}
+			}
+		}
 		if err == io.EOF {
 			switch {
 			case !rootSeen:
@@ -288,6 +307,203 @@ func ParseHeader(r io.Reader, lim Limits) (*Header, error) {
 			}
 		}
 	}
+}
+
+// rawState follows the bytes the XML decoder reads with a small lexer, to refuse what
+// encoding/xml lets through: a malformed XML declaration, no white space between
+// attributes, and character references to characters XML excludes. It keeps no more than
+// a few bytes (the first bytes for the declaration, the digits of a reference).
+type rawState struct {
+	err   string
+	state int
+	quote byte   // the quote of the attribute value being read
+	ref   []byte // a character reference being read, after "&#"
+	inRef bool
+	amp   bool   // '&' just seen
+	prev  []byte // the last bytes, to recognise "<!--", "-->", "]]>", "?>"
+	depth int    // DOCTYPE internal subset brackets
+	head  []byte // the first bytes of the document, for the XML declaration
+	n     int64
+}
+
+const (
+	lexText     = iota
+	lexOpen     // after '<'
+	lexBang     // after "<!"
+	lexTag      // in a start or end tag, outside a value
+	lexValue    // in an attribute value
+	lexAfterVal // just after a value's closing quote
+	lexComment
+	lexCDATA
+	lexPI
+	lexDoctype
+)
+
+// recorder is the decoder's byte source: every byte it hands out goes through the lexer.
+type recorder struct {
+	br *bufio.Reader
+	st *rawState
+}
+
+// ReadByte implements io.ByteReader, which the decoder then reads byte by byte.
+func (r *recorder) ReadByte() (byte, error) {
+	c, err := r.br.ReadByte()
+	if err == nil {
+		r.st.feed(c)
+	}
+	return c, err
+}
+
+// Read serves a charset decoder's bulk reads, which are not the decoder's bytes.
+func (r *recorder) Read(p []byte) (int, error) { return r.br.Read(p) }
+
+var xmlDecl = regexp.MustCompile(`^<\?xml[ \t\r\n]+version[ \t\r\n]*=[ \t\r\n]*("1\.[0-9]+"|'1\.[0-9]+')` +
+	`([ \t\r\n]+encoding[ \t\r\n]*=[ \t\r\n]*("[A-Za-z][A-Za-z0-9._-]*"|'[A-Za-z][A-Za-z0-9._-]*'))?` +
+	`([ \t\r\n]+standalone[ \t\r\n]*=[ \t\r\n]*("(yes|no)"|'(yes|no)'))?[ \t\r\n]*\?>$`)
+
+func (st *rawState) fail(msg string) {
+	if st.err == "" {
+		st.err = msg
+	}
+}
+
+func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\n' }
+
+// feed advances the lexer by one byte.
+func (st *rawState) feed(c byte) {
+	st.n++
+	if len(st.head) < 256 {
+		st.head = append(st.head, c)
+	}
+	if len(st.prev) == 9 {
+		copy(st.prev, st.prev[1:])
+		st.prev = st.prev[:8]
+	}
+	st.prev = append(st.prev, c)
+	ends := func(s string) bool { return bytes.HasSuffix(st.prev, []byte(s)) }
+	// Character references, in text and in attribute values.
+	if st.state == lexText || st.state == lexValue {
+		switch {
+		case st.inRef:
+			if c == ';' {
+				st.checkRef()
+				st.inRef, st.ref = false, st.ref[:0]
+			} else if len(st.ref) < 12 {
+				st.ref = append(st.ref, c)
+			} else {
+				st.inRef = false // not a reference the decoder accepts: it refuses it
+			}
+		case st.amp && c == '#':
+			st.inRef, st.ref = true, st.ref[:0]
+		}
+		st.amp = c == '&'
+	}
+	switch st.state {
+	case lexText:
+		if c == '<' {
+			st.state = lexOpen
+		}
+	case lexOpen:
+		switch c {
+		case '!':
+			st.state = lexBang
+		case '?':
+			st.state = lexPI
+		default:
+			st.state = lexTag
+		}
+	case lexBang:
+		switch {
+		case ends("<!--"):
+			st.state = lexComment
+		case ends("<![CDATA["):
+			st.state = lexCDATA
+		case ends("<!D") || ends("<!E") || ends("<!A") || ends("<!N"):
+			st.state, st.depth, st.quote = lexDoctype, 0, 0
+		case len(st.prev) >= 9 && !bytes.Contains(st.prev, []byte("<!")):
+			st.state = lexText // not markup the decoder accepts: it refuses it
+		}
+	case lexTag:
+		switch c {
+		case '"', '\'':
+			st.state, st.quote = lexValue, c
+		case '>':
+			st.state = lexText
+		}
+	case lexValue:
+		if c == st.quote {
+			st.state = lexAfterVal
+		}
+	case lexAfterVal:
+		switch {
+		case c == '>':
+			st.state = lexText
+		case isSpace(c) || c == '/':
+			st.state = lexTag
+		default:
+			st.fail("no white space between attributes")
+			st.state = lexTag
+		}
+	case lexComment:
+		if ends("-->") && !ends("<!-->") {
+			st.state = lexText
+		}
+	case lexCDATA:
+		if ends("]]>") {
+			st.state = lexText
+		}
+	case lexPI:
+		if ends("?>") {
+			st.state = lexText
+		}
+	case lexDoctype:
+		switch {
+		case st.quote != 0:
+			if c == st.quote {
+				st.quote = 0
+			}
+		case c == '"' || c == '\'':
+			st.quote = c
+		case c == '[':
+			st.depth++
+		case c == ']':
+			st.depth--
+		case c == '>' && st.depth <= 0:
+			st.state = lexText
+		}
+	}
+}
+
+func (st *rawState) checkRef() {
+	num, base := string(st.ref), 10
+	if strings.HasPrefix(num, "x") {
+		num, base = num[1:], 16
+	}
+	if v, err := strconv.ParseUint(num, base, 32); err == nil && !xmlChar(rune(v)) {
+		st.fail("character reference &#" + string(st.ref) + "; names a character XML does not allow")
+	}
+}
+
+// check runs after each token: the lexer's verdict, and the place and syntax of an XML
+// declaration.
+func (st *rawState) check(tok xml.Token, first bool) string {
+	if st.err != "" {
+		return st.err
+	}
+	if pi, ok := tok.(xml.ProcInst); ok && strings.EqualFold(pi.Target, "xml") {
+		if !first {
+			return "the XML declaration <?xml ...?> is allowed only at the very start of the document"
+		}
+		end := bytes.Index(st.head, []byte("?>"))
+		if end < 0 || !xmlDecl.Match(st.head[:end+2]) {
+			return "malformed XML declaration " + strconv.Quote(string(st.head[:min(len(st.head), 80)]))
+		}
+	}
+	return ""
+}
+
+func xmlChar(r rune) bool {
+	return r == 0x9 || r == 0xA || r == 0xD || (r >= 0x20 && r <= 0xD7FF) || (r >= 0xE000 && r <= 0xFFFD) || (r >= 0x10000 && r <= 0x10FFFF)
 }
 
 // nameStart reports whether a (local) name starts as XML requires; encoding/xml accepts
