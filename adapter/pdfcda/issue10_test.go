@@ -145,3 +145,11 @@ func TestObjStmSound(t *testing.T) {
 		t.Fatalf("qpdf --check:\n%s", out)
 	}
 }
+
+func TestSmallSignedSeed(t *testing.T) {
+	data := smallSigned()
+	doc, err := pdfcda.Read(data, pdfcda.Limits{})
+	if err != nil || len(doc.Signatures) != 1 || !doc.Signatures[0].CoversWholeFile || doc.Signatures[0].ContentsSize != 32 {
+		t.Fatalf("%v %+v", err, doc)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -521,15 +522,151 @@ func TestTruncated(t *testing.T) {
 	}
 }
 
-func FuzzPDF(f *testing.F) {
-	for _, fx := range pdfcdatest.Fixtures() {
-		f.Add(fx.Data)
+// checkAccepted asserts, from the bytes alone and independently of the reader's code,
+// that a file Read accepted is well-formed as far as the reader's verdict goes, and that
+// what it reports is consistent.
+func checkAccepted(t *testing.T, data []byte, doc *pdfcda.Document, lim pdfcda.Limits) {
+	t.Helper()
+	// The last startxref gives an offset inside the file, followed by %%EOF; at that offset
+	// starts a cross-reference table or an object (a cross-reference stream).
+	i := bytes.LastIndex(data, []byte("startxref"))
+	if i < 0 {
+		t.Fatal("accepted without startxref")
 	}
+	rest := bytes.TrimLeft(data[i+len("startxref"):], " \t\r\n\f\x00")
+	n := 0
+	for n < len(rest) && rest[n] >= '0' && rest[n] <= '9' {
+		n++
+	}
+	off, err := strconv.Atoi(string(rest[:n]))
+	if err != nil || off >= len(data) {
+		t.Fatalf("accepted with startxref %q", rest[:n])
+	}
+	if !bytes.HasPrefix(bytes.TrimLeft(rest[n:], " \t\r\n\f\x00"), []byte("%%EOF")) {
+		t.Fatal("accepted without an end-of-file marker after startxref")
+	}
+	if !bytes.HasPrefix(data[off:], []byte("xref")) && (data[off] < '0' || data[off] > '9') {
+		t.Fatalf("accepted with startxref %d pointing at %q", off, data[off:min(len(data), off+8)])
+	}
+	if doc.Revisions < 1 || doc.Repaired != "" || doc.Damaged != 0 {
+		t.Fatalf("accepted with revisions %d, repaired %q, damaged %d", doc.Revisions, doc.Repaired, doc.Damaged)
+	}
+	// At most one cda.xml, and the CDA only with it.
+	named := 0
+	for _, e := range doc.EmbeddedFiles {
+		if e.Name == pdfcda.AttachmentName || e.Key == pdfcda.AttachmentName {
+			named++
+		}
+	}
+	if named > 1 || (doc.CDA != nil) != (doc.CDAFile != nil) || (doc.CDA != nil && named != 1) {
+		t.Fatalf("%d files named cda.xml, CDA %v, CDAFile %v", named, doc.CDA != nil, doc.CDAFile != nil)
+	}
+	if int64(len(doc.CDA)) > lim.MaxInflate && doc.CDAFile != nil && doc.CDAFile.Filter != "" {
+		t.Fatalf("CDA of %d bytes beyond the inflate cap", len(doc.CDA))
+	}
+	for _, s := range doc.Signatures {
+		if !s.CoversWholeFile {
+			continue
+		}
+		r := s.ByteRange
+		if r[0] != 0 || r[2]+r[3] != int64(len(data)) || data[r[1]] != '<' || data[r[2]-1] != '>' {
+			t.Fatalf("CoversWholeFile with ByteRange %v on %d bytes", r, len(data))
+		}
+		sd, err := s.SignedData(data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, _ := io.ReadAll(sd)
+		if int64(len(got)) != r[1]+r[3] {
+			t.Fatalf("SignedData gives %d bytes, ByteRange %v", len(got), r)
+		}
+	}
+}
+
+// fuzzRead reads data both ways and checks what is accepted; a sound file reads the same
+// in repair mode.
+func fuzzRead(t *testing.T, data []byte) {
+	lim := pdfcda.Limits{MaxInflate: 4 << 20, MaxObjects: 10000}
+	doc, err := pdfcda.Read(data, lim)
+	rdoc, rerr := pdfcda.ReadRepair(data, lim)
+	if err == nil && doc.Format == pdfcda.FormatPDF {
+		checkAccepted(t, data, doc, lim)
+		if rerr != nil || rdoc.Repaired != "" || !bytes.Equal(rdoc.CDA, doc.CDA) {
+			t.Fatalf("sound for Read, not the same for ReadRepair: %v, repaired %q", rerr, rdoc.Repaired)
+		}
+	}
+	if rerr == nil && rdoc.Repaired == "" && err != nil {
+		var ae *pdfcda.AttachmentError
+		if !errors.As(err, &ae) {
+			t.Fatalf("ReadRepair found nothing to repair, Read failed: %v", err)
+		}
+	}
+}
+
+// FuzzPDF: never a panic, linear work; what Read accepts has a sound structure (checked
+// from the bytes), reads the same in repair mode, and holds at most one cda.xml.
+func FuzzPDF(f *testing.F) {
+	// Seeds stay small (the fuzzer mutates and re-reads them thousands of times a second).
+	for _, fx := range pdfcdatest.Fixtures() {
+		if len(fx.Data) < 4<<10 {
+			f.Add(fx.Data)
+		}
+	}
+	f.Add(smallSigned())
+	for _, h := range hostileCases() {
+		if len(h.data) < 4<<10 && h.lim == (pdfcda.Limits{}) {
+			f.Add(h.data)
+		}
+	}
+	f.Add(pdfcdatest.RepeatedObjPDF(4 << 10))
 	f.Add(pdfWith("/Filter /FlateDecode", deflate(lab)))
-	f.Fuzz(func(t *testing.T, data []byte) {
-		doc, err := pdfcda.Read(data, pdfcda.Limits{MaxInflate: 4 << 20, MaxObjects: 10000})
-		if err == nil && doc.CDA != nil && len(doc.CDA) > 4<<20 && doc.Format == pdfcda.FormatPDF {
-			t.Fatalf("CDA of %d bytes beyond the inflate cap", len(doc.CDA))
+	f.Add(pdfcdatest.PDF{Attachment: lab, ObjectStream: true, Kids: true, Sign: true, AppendAfterSign: true}.Bytes())
+	f.Add(objStmPDF(f, "1 0 ", "<< /Type /Catalog /Pages 3 0 R >>"))
+	f.Fuzz(fuzzRead)
+}
+
+// smallSigned is a small sound PDF with a signature dictionary whose /ByteRange covers
+// the file but its /Contents (a seed small enough for the fuzzer to minimise).
+func smallSigned() []byte {
+	const placeholder = "[0 0000000000 0000000000 0000000000]"
+	data := mkPDF("", obj{num: 1, body: "<< /Type /Catalog /Pages 5 0 R /AcroForm << /Fields [2 0 R] >> >>"},
+		obj{num: 2, body: "<< /FT /Sig /T (s) /V 3 0 R >>"},
+		obj{num: 3, body: "<< /Type /Sig /Filter /Adobe.PPKLite /SubFilter /ETSI.CAdES.detached /ByteRange " + placeholder + " /Contents <" + strings.Repeat("00", 32) + "> >>"},
+		pages, page)
+	at := bytes.Index(data, []byte(placeholder))
+	c := bytes.Index(data, []byte("/Contents <")) + len("/Contents ")
+	end := bytes.IndexByte(data[c:], '>') + c + 1
+	copy(data[at:], fmt.Sprintf("[0 %010d %010d %010d]", c, end, len(data)-end))
+	return data
+}
+
+// FuzzObjStm fuzzes the header and the body of an object stream inside a sound file (a
+// cross-reference stream with a type 2 entry for the catalog): no panic, whatever the
+// offsets; accepted only when the header's first pair is "1 off" with off inside the body.
+func FuzzObjStm(f *testing.F) {
+	f.Add("1 0 ", "<< /Type /Catalog /Pages 3 0 R >>")
+	f.Add("1 9223372036854775800 ", "<< /Type /Catalog /Pages 3 0 R >>")
+	f.Add("1 18446744073709551615 ", "<< /Type /Catalog >>")
+	f.Add("1 -5 ", "<< /Type /Catalog /Pages 3 0 R >>")
+	f.Add("1 0 2 10 ", "<< /Type /Catalog /Pages 3 0 R >> [1 2 3]")
+	f.Add("1 34 ", "<< /Type /Catalog /Pages 3 0 R >>")
+	f.Add("1 0 ", "<< /Type /Catalog /Pages 3 0 R /Names << /EmbeddedFiles << /Names [(cda.xml) 9 0 R] >> >> >>")
+	f.Add("", "")
+	f.Fuzz(func(t *testing.T, header, body string) {
+		if len(header)+len(body) > 1<<16 {
+			return
+		}
+		data := objStmPDF(t, header, body)
+		fuzzRead(t, data)
+		if _, err := pdfcda.Read(data, pdfcda.Limits{}); err == nil {
+			f := strings.Fields(header)
+			if len(f) < 2 || f[0] != "1" {
+				t.Fatalf("accepted with header %q", header)
+			}
+			off, err := strconv.ParseInt(f[1], 10, 64)
+			if err != nil || off < 0 || off > int64(len(body)) {
+				t.Fatalf("accepted with offset %q for a body of %d bytes", f[1], len(body))
+			}
 		}
 	})
 }
