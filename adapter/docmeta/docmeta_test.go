@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -451,4 +452,80 @@ func TestTitleFallback(t *testing.T) {
 			t.Errorf("LDO title %q", got)
 		}
 	})
+}
+
+// peakRSSEnv names the file TestPeakRSSChild inspects, when the benchmark runs it.
+const peakRSSEnv = "FSEPUGLIA_PEAK_RSS_FILE"
+
+// TestPeakRSSChild is the child process of BenchmarkInspect100MBPeakRSS: it inspects the
+// file named by FSEPUGLIA_PEAK_RSS_FILE (or does nothing, for the baseline, when it is
+// "-"). It is skipped otherwise.
+func TestPeakRSSChild(t *testing.T) {
+	path := os.Getenv(peakRSSEnv)
+	if path == "" {
+		t.Skip("child process of BenchmarkInspect100MBPeakRSS")
+	}
+	if path != "-" {
+		r, err := docmeta.InspectFile(path, docmeta.Options{RequireSignature: true, MaxSize: 200 << 20})
+		if err != nil || r.Err() != nil || r.CDASize == 0 {
+			t.Fatalf("%v %v", err, r.Err())
+		}
+	}
+	// The peak of this process image (VmHWM starts again at exec, unlike the rusage of a
+	// child, which counts the parent's pages shared before exec).
+	status, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		t.Skipf("no /proc: %v", err)
+	}
+	for _, line := range strings.Split(string(status), "\n") {
+		if strings.HasPrefix(line, "VmHWM:") {
+			fmt.Println("PEAK " + strings.TrimSpace(strings.TrimPrefix(line, "VmHWM:")))
+		}
+	}
+}
+
+// BenchmarkInspect100MBPeakRSS inspects a 100 MB signed PDF (cda.xml plus a 100 MB
+// incompressible image stream) in a child process, as `fsepuglia inspect` does, and reports
+// the child's peak resident memory (VmHWM: everything, runtime included) over the file size; it fails at 1.5 or more. peak-extra/file subtracts the peak of the
+// same child doing nothing.
+func BenchmarkInspect100MBPeakRSS(b *testing.B) {
+	path := filepath.Join(b.TempDir(), "big.pdf")
+	if err := os.WriteFile(path, gen{Attachment: cdaGen{}.Bytes(), Sign: true, PadTo: 100 << 20}.Bytes(), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	st, err := os.Stat(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	child := func(arg string) int64 {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestPeakRSSChild$", "-test.count=1", "-test.v")
+		cmd.Env = append(os.Environ(), peakRSSEnv+"="+arg)
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			b.Fatalf("child: %v\n%s", err, out)
+		}
+		var kb int64
+		for _, line := range strings.Split(string(out), "\n") {
+			if v, ok := strings.CutPrefix(line, "PEAK "); ok {
+				fmt.Sscanf(v, "%d kB", &kb)
+			}
+		}
+		if kb == 0 {
+			b.Skipf("the child did not report its peak (no /proc?):\n%s", out)
+		}
+		return kb * 1024
+	}
+	base := child("-")
+	var peak int64
+	b.SetBytes(st.Size())
+	for b.Loop() {
+		peak = max(peak, child(path))
+	}
+	ratio := float64(peak) / float64(st.Size())
+	b.ReportMetric(float64(st.Size())/(1<<20), "file-MiB")
+	b.ReportMetric(ratio, "peak-rss/file")
+	b.ReportMetric(float64(peak-base)/float64(st.Size()), "peak-extra/file")
+	if ratio >= 1.5 {
+		b.Errorf("peak RSS %.0f MiB is %.2f× the %d MiB file (limit 1.5×)", float64(peak)/(1<<20), ratio, st.Size()>>20)
+	}
 }
