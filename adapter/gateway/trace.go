@@ -17,11 +17,11 @@ import (
 
 var traceSeq atomic.Uint64
 
-// cfAnywhere matches anything shaped like a fiscal code (over-redacting is the safe side).
-var cfAnywhere = regexp.MustCompile(`(?i)` + codicefiscale.Shape + `|` + codicefiscale.TemporaryShape)
-
-// RedactText masks every fiscal-code-shaped string of s.
-func RedactText(s string) string { return cfAnywhere.ReplaceAllString(s, "CF[redacted]") }
+// RedactText masks everything codicefiscale.Find takes for a fiscal code (any case, any
+// position; over-redacting is the safe side).
+func RedactText(s string) string {
+	return codicefiscale.ReplaceAll(s, func(string) string { return "CF[redacted]" })
+}
 
 // traceRecord is one call as kept in the trace directory.
 type traceRecord struct {
@@ -120,10 +120,15 @@ func decodeJWT(tok string, raw bool) json.RawMessage {
 			}
 			s := string(b)
 			if !raw {
-				s = RedactText(s)
+				// The certificate goes first: its base64 can hold a CF-shaped run, and a
+				// masked one inside x5c would end the x5c pattern early.
 				if i == 0 {
 					s = redactX5C(s)
 				}
+				s = RedactText(s)
+			}
+			if !json.Valid([]byte(s)) {
+				s = `"[unreadable after redaction]"`
 			}
 			out[name] = json.RawMessage(s)
 		}

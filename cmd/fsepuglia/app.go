@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/fsepuglia/fsepuglia/adapter"
@@ -281,6 +282,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 }
 
 func runWith(ctx context.Context, args []string, stdout, stderr io.Writer, d deps) int {
+	stdout, stderr = serialized(stdout), serialized(stderr)
 	app := newAppWith(stdout, stderr, d)
 	err := app.RunContext(ctx, args)
 	a, _ := app.Metadata["env"].(*appEnv)
@@ -398,4 +400,27 @@ func (a *appEnv) outboxPath() (string, error) {
 		return "", &adapter.InputError{Field: "data-dir", Value: a.opts.DataDir, Msg: fmt.Sprintf("cannot create: %v", unwrapPath(err)), Fix: "pass a writable --data-dir"}
 	}
 	return filepath.Join(a.opts.DataDir, "outbox.db"), nil
+}
+
+// serialized makes w safe for the concurrent writers one command has (logrus, which locks
+// its own mutex, and the progress lines of publish's workers, which lock another). Files are
+// returned as they are: the kernel orders their writes, and terminal detection needs *os.File.
+func serialized(w io.Writer) io.Writer {
+	switch w.(type) {
+	case *os.File, *lockedWriter:
+		return w
+	}
+	return &lockedWriter{w: w}
+}
+
+// lockedWriter serialises Write calls on an io.Writer such as a bytes.Buffer.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
