@@ -175,3 +175,24 @@ func BenchmarkRepeatedObj144KB(b *testing.B) {
 		}
 	})
 }
+
+// TestEmbeddedFileAF: a PDF/A-3 associated file (listed in the catalog's /AF) with its
+// MIME subtype, parameters and description, as a verifier or an injector checks them.
+func TestEmbeddedFileAF(t *testing.T) {
+	data := mkPDF("",
+		obj{num: 1, body: "<< /Type /Catalog /Pages 5 0 R /AF [3 0 R] /Names << /EmbeddedFiles 2 0 R >> >>"},
+		obj{num: 2, body: "<< /Kids [7 0 R] >>"},
+		obj{num: 7, body: "<< /Limits [(cda.xml) (cda.xml)] /Names [(cda.xml) 3 0 R] >>"},
+		obj{num: 3, body: "<< /Type /Filespec /F (cda.xml) /UF (\xfe\xff\x00c\x00d\x00a\x00.\x00x\x00m\x00l) /Desc (CDA R2) /AFRelationship /Source /EF << /F 4 0 R /UF 4 0 R >> >>"},
+		obj{num: 4, body: "/Type /EmbeddedFile /Subtype /application#2Fxml /Params << /Size 2349 /CheckSum <0102> /ModDate (D:20260315103000+01'00') >>", stream: lab},
+		pages, page)
+	doc, err := pdfcda.Read(data, pdfcda.Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := doc.CDAFile
+	if e == nil || !e.InAF || e.AFRelationship != "Source" || e.Subtype != "application/xml" || e.UF != "cda.xml" || e.Desc != "CDA R2" ||
+		e.Size != 2349 || !bytes.Equal(e.CheckSum, []byte{1, 2}) || e.ModDate != "D:20260315103000+01'00'" || !bytes.Equal(doc.CDA, lab) {
+		t.Fatalf("cda.xml %+v", e)
+	}
+}

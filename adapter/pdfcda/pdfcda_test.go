@@ -71,6 +71,42 @@ func TestReadGenerated(t *testing.T) {
 				if data[br[1]] != '<' || data[br[2]-1] != '>' {
 					t.Errorf("ByteRange gap [%d,%d) is not the /Contents string", br[1], br[2])
 				}
+				if len(s.Contents) != 4096 || s.Object != 11 || s.M != "D:20260315103000+01'00'" || s.Filter != "Adobe.PPKLite" {
+					t.Errorf("signature dictionary: object %d, M %q, filter %q, %d bytes of contents", s.Object, s.M, s.Filter, len(s.Contents))
+				}
+				want := 0
+				if tc.pdf.AppendAfterSign {
+					want = 1
+				}
+				if s.UpdatesAfter != want {
+					t.Errorf("UpdatesAfter %d, want %d", s.UpdatesAfter, want)
+				}
+				r, err := s.SignedData(data)
+				if err != nil {
+					t.Fatal(err)
+				}
+				signed, _ := io.ReadAll(r)
+				if !bytes.Equal(signed, append(append([]byte{}, data[:br[1]]...), data[br[2]:br[2]+br[3]]...)) {
+					t.Error("SignedData is not the two ranges")
+				}
+			}
+			revisions := 1
+			if tc.pdf.AppendAfterSign {
+				revisions = 2
+			}
+			if doc.Revisions != revisions || doc.XRefStream != tc.pdf.ObjectStream || doc.Repaired != "" {
+				t.Errorf("revisions %d xref stream %v repaired %q", doc.Revisions, doc.XRefStream, doc.Repaired)
+			}
+			if tc.wantCDA != nil {
+				e := doc.CDAFile
+				wantFilter := "FlateDecode"
+				if tc.pdf.Uncompressed {
+					wantFilter = ""
+				}
+				if e == nil || e.Name != "cda.xml" || e.UF != "cda.xml" || e.F != "cda.xml" || e.Subtype != "text/xml" || e.Filter != wantFilter ||
+					e.Size != int64(len(lab)) || e.AFRelationship != "Data" || e.InAF || e.Spec != 6 || e.Stream != 7 {
+					t.Errorf("cda.xml file %+v", e)
+				}
 			}
 		})
 	}
@@ -126,8 +162,9 @@ func TestSamples(t *testing.T) {
 			if !bytes.Contains(doc.CDA, []byte(`"`+s.LOINC+`"`)) || !bytes.Contains(doc.CDA, []byte(s.PatientCF)) {
 				t.Errorf("cda.xml lacks the README's LOINC or patient")
 			}
-			if len(doc.Signatures) != 1 || !doc.Signatures[0].CoversWholeFile || doc.Signatures[0].SubFilter != "ETSI.CAdES.detached" {
-				t.Errorf("signatures %+v", doc.Signatures)
+			if len(doc.Signatures) != 1 || !doc.Signatures[0].CoversWholeFile || doc.Signatures[0].SubFilter != "ETSI.CAdES.detached" ||
+				doc.Signatures[0].UpdatesAfter != 0 || len(doc.Signatures[0].Contents) == 0 || doc.Signatures[0].Contents[0] != 0x30 || doc.Revisions != 2 {
+				t.Errorf("signatures %+v, %d revisions", doc.Signatures, doc.Revisions)
 			}
 			// poppler's pdfsig verifies these real signatures independently.
 			{
@@ -513,11 +550,18 @@ func TestHostile(t *testing.T) {
 // TestTruncated reads every prefix length class of a signed fixture: never a panic, and the
 // CDA is either complete or absent.
 func TestTruncated(t *testing.T) {
-	data := pdfcdatest.PDF{Attachment: lab, Sign: true, ObjectStream: true, Kids: true}.Bytes()
-	for n := 0; n < len(data); n += 97 {
-		doc, err := pdfcda.Read(data[:n], pdfcda.Limits{})
-		if err == nil && doc.CDA != nil && !bytes.Equal(doc.CDA, lab) {
-			t.Fatalf("prefix %d: partial CDA of %d bytes returned", n, len(doc.CDA))
+	for _, p := range []pdfcdatest.PDF{{Attachment: lab, Sign: true, ObjectStream: true, Kids: true}, {Attachment: lab, Sign: true}} {
+		data := p.Bytes()
+		eof := bytes.LastIndex(data, []byte("%%EOF")) + len("%%EOF")
+		for n := 0; n < len(data); n += 97 {
+			// Strictly, every prefix that cuts %%EOF is refused.
+			if _, err := pdfcda.Read(data[:n], pdfcda.Limits{}); err == nil && n < eof {
+				t.Fatalf("prefix %d of %d accepted", n, len(data))
+			}
+			doc, err := pdfcda.ReadRepair(data[:n], pdfcda.Limits{})
+			if err == nil && doc.CDA != nil && !bytes.Equal(doc.CDA, lab) {
+				t.Fatalf("prefix %d: partial CDA of %d bytes returned", n, len(doc.CDA))
+			}
 		}
 	}
 }
