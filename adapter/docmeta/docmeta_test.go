@@ -529,3 +529,25 @@ func BenchmarkInspect100MBPeakRSS(b *testing.B) {
 		b.Errorf("peak RSS %.0f MiB is %.2f× the %d MiB file (limit 1.5×)", float64(peak)/(1<<20), ratio, st.Size()>>20)
 	}
 }
+
+// TestCreationTimeZone: a zone-less effectiveTime is Italian local time (Europe/Rome: CET
+// in winter, CEST in summer), unless Options.Location says otherwise; with an offset, the
+// offset rules. It was read as UTC before.
+func TestCreationTimeZone(t *testing.T) {
+	for _, tc := range []struct {
+		effective string
+		loc       *time.Location
+		want      string
+	}{
+		{"20260115103000", nil, "2026-01-15T09:30:00Z"},
+		{"20260715103000", nil, "2026-07-15T08:30:00Z"},
+		{"20260715103000", time.UTC, "2026-07-15T10:30:00Z"},
+		{"20260715103000+0000", nil, "2026-07-15T10:30:00Z"},
+		{"20260715103000-0300", nil, "2026-07-15T13:30:00Z"},
+	} {
+		r := docmeta.InspectBytes(signed(cdaGen{EffectiveTime: tc.effective}), "doc.pdf", docmeta.Options{Location: tc.loc})
+		if got := r.Metadata.CreationTime.Format(time.RFC3339); got != tc.want || r.Err() != nil {
+			t.Errorf("%s in %v: %s (%v), want %s", tc.effective, tc.loc, got, r.Err(), tc.want)
+		}
+	}
+}
