@@ -92,8 +92,8 @@ func TestExactRequests(t *testing.T) {
 	e := mwtest.Start(t, middleware.Options{}, gateway.Config{})
 	srv, got := capture(t, 202, `{"traceID":"0123456789abcdef","spanID":"0123456789abcdef","workflowInstanceId":"w"}`)
 	c := plainClient(t, e, srv.URL+"/api/v1", gateway.Config{})
-	unsigned := mwtest.Doc(t, pdfcdatest.CDA{}, false)
-	signed := mwtest.Doc(t, pdfcdatest.CDA{}, true)
+	unsigned := e.Doc(t, pdfcdatest.CDA{}, false)
+	signed := e.Doc(t, pdfcdatest.CDA{}, true)
 	id := "2.16.840.1.113883.2.9.2.160.4.4^160114.TEST.20260315103000.0001"
 
 	if _, err := c.Validate(ctx, gateway.ValidateRequest{Document: unsigned}); err != nil {
@@ -205,7 +205,7 @@ func TestProblemsAndClasses(t *testing.T) {
 		{409, `{"type":"/msg/id-doc","status":409}`, gateway.ClassConflict, gateway.SourceGateway},
 		{502, `<html>Bad Gateway</html>`, gateway.ClassTransient, gateway.SourceGateway},
 	}
-	unsigned := mwtest.Doc(t, pdfcdatest.CDA{}, false)
+	unsigned := e.Doc(t, pdfcdatest.CDA{}, false)
 	for _, tc := range cases {
 		srv, _ := capture(t, tc.status, tc.body)
 		c := plainClient(t, e, srv.URL, gateway.Config{})
@@ -275,7 +275,7 @@ func TestTraceRedacted(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		doc := mwtest.Doc(t, pdfcdatest.CDA{}, false)
+		doc := e.Doc(t, pdfcdatest.CDA{}, false)
 		if _, err := c.Validate(ctx, gateway.ValidateRequest{Document: doc}); err != nil {
 			t.Fatal(err)
 		}

@@ -62,8 +62,8 @@ func decodeWithPyJWT(t *testing.T, py, tok, aud string) decoded {
 func TestJWTsWithPyJWT(t *testing.T) {
 	py := python3JWT(t)
 	e := mwtest.Start(t, middleware.Options{}, gateway.Config{})
-	unsigned := mwtest.Doc(t, pdfcdatest.CDA{}, false)
-	signed := mwtest.Doc(t, pdfcdatest.CDA{}, true)
+	unsigned := e.Doc(t, pdfcdatest.CDA{}, false)
+	signed := e.Doc(t, pdfcdatest.CDA{}, true)
 	cn := e.PKI.Client.Cert.Subject.CommonName
 	ops := []struct {
 		op          gateway.Operation
@@ -140,8 +140,8 @@ func TestJWTsWithPyJWT(t *testing.T) {
 // naming it, and nothing reaches the simulator.
 func TestClaimsRefusedBeforeSending(t *testing.T) {
 	e := mwtest.Start(t, middleware.Options{}, gateway.Config{})
-	signed := mwtest.Doc(t, pdfcdatest.CDA{}, true)
-	unsigned := mwtest.Doc(t, pdfcdatest.CDA{}, false)
+	signed := e.Doc(t, pdfcdatest.CDA{}, true)
+	unsigned := e.Doc(t, pdfcdatest.CDA{}, false)
 	claim := func(err error) string {
 		var ce *gateway.ClaimError
 		if errors.As(err, &ce) {

@@ -10,7 +10,9 @@ import (
 	"github.com/fsepuglia/fsepuglia/adapter"
 	"github.com/fsepuglia/fsepuglia/adapter/docmeta"
 	"github.com/fsepuglia/fsepuglia/adapter/gateway"
+	"github.com/fsepuglia/fsepuglia/adapter/pades"
 	"github.com/fsepuglia/fsepuglia/adapter/pdfcda/pdfcdatest"
+	"github.com/fsepuglia/fsepuglia/adapter/sign"
 	"github.com/fsepuglia/fsepuglia/adapter/sim/inject"
 )
 
@@ -31,9 +33,19 @@ func gatewayFromConfig(t *testing.T, h *harness) (*gateway.Client, adapter.Confi
 	return g, cfg
 }
 
-func gwDoc(t *testing.T, cfg adapter.Config, sign bool) *gateway.Document {
+func gwDoc(t *testing.T, h *harness, cfg adapter.Config, signed bool) *gateway.Document {
 	t.Helper()
-	data := pdfcdatest.PDF{Attachment: pdfcdatest.CDA{}.Bytes(), Sign: sign}.Bytes()
+	data := pdfcdatest.PDF{Attachment: pdfcdatest.CDA{}.Bytes()}.Bytes()
+	if signed {
+		p := h.srv.Data().PKI
+		s, err := sign.New(p.Operator.Key, p.Operator.Cert)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if data, err = pades.SignBytes(data, s, pades.SignOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
 	d, _, err := gateway.NewDocument(data, "referto.pdf", docmeta.Options{Profile: docmeta.Profile{
 		HealthcareFacilityType: cfg.Structure.FacilityType, PracticeSettingCode: cfg.Structure.PracticeSetting, RepositoryUniqueID: cfg.Structure.RepositoryID}})
 	if err != nil {
@@ -51,11 +63,11 @@ func TestMiddlewareBesideLegacy(t *testing.T) {
 		t.Fatalf("client config points the middleware to %s, server at %s", g.BaseURL(), h.srv.MiddlewareURL())
 	}
 	ctx := context.Background()
-	res, err := g.Validate(ctx, gateway.ValidateRequest{Document: gwDoc(t, cfg, false)})
+	res, err := g.Validate(ctx, gateway.ValidateRequest{Document: gwDoc(t, h, cfg, false)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := g.Publish(ctx, gateway.PublishRequest{Document: gwDoc(t, cfg, true), WorkflowInstanceID: res.WorkflowInstanceID}); err != nil {
+	if _, err := g.Publish(ctx, gateway.PublishRequest{Document: gwDoc(t, h, cfg, true), WorkflowInstanceID: res.WorkflowInstanceID}); err != nil {
 		t.Fatal(err)
 	}
 	if h.srv.Middleware().Accepted(gateway.OpCreate) != 1 {
@@ -89,7 +101,7 @@ func TestMiddlewareFaultInjection(t *testing.T) {
 	h := startSim(t, func(o *Options) { o.Inject = rules })
 	g, cfg := gatewayFromConfig(t, h)
 	ctx := context.Background()
-	_, err = g.Validate(ctx, gateway.ValidateRequest{Document: gwDoc(t, cfg, false)})
+	_, err = g.Validate(ctx, gateway.ValidateRequest{Document: gwDoc(t, h, cfg, false)})
 	var p *gateway.Problem
 	if !errors.As(err, &p) || p.Type != "mw/io_error" || p.HTTPStatus != 504 || p.Source() != gateway.SourceMiddleware || !p.Transient() {
 		t.Fatalf("injected fault: %T %v", err, err)

@@ -18,7 +18,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/fsepuglia/fsepuglia/adapter/docmeta"
 	"github.com/fsepuglia/fsepuglia/adapter/gateway"
 	"github.com/fsepuglia/fsepuglia/adapter/pdfcda/pdfcdatest"
 	"github.com/fsepuglia/fsepuglia/adapter/sim/middleware"
@@ -39,7 +38,7 @@ func problemOf(t *testing.T, err error) *gateway.Problem {
 // validated validates c (unsigned) and returns the workflowInstanceId.
 func validated(t *testing.T, e *mwtest.Env, c pdfcdatest.CDA) string {
 	t.Helper()
-	res, err := e.Client.Validate(ctx, gateway.ValidateRequest{Document: mwtest.Doc(t, c, false)})
+	res, err := e.Client.Validate(ctx, gateway.ValidateRequest{Document: e.Doc(t, c, false)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,7 +56,7 @@ func TestValidatePublishStatus(t *testing.T) {
 		t.Fatalf("workflowInstanceId %q is not in the spec's format for the CDA id", wii)
 	}
 	e.Clock.Add(2 * time.Hour) // signed later
-	res, err := e.Client.Publish(ctx, gateway.PublishRequest{Document: mwtest.Doc(t, c, true), WorkflowInstanceID: wii})
+	res, err := e.Client.Publish(ctx, gateway.PublishRequest{Document: e.Doc(t, c, true), WorkflowInstanceID: wii})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,7 +89,7 @@ func TestValidatePublishStatus(t *testing.T) {
 
 func TestWarnings(t *testing.T) {
 	e := mwtest.Start(t, middleware.Options{RegionalWarning: "[MW] avviso regionale"}, gateway.Config{})
-	res, err := e.Client.Validate(ctx, gateway.ValidateRequest{Document: mwtest.Doc(t, pdfcdatest.CDA{}, true), NoMode: true, Activity: gateway.ActivityVerifica})
+	res, err := e.Client.Validate(ctx, gateway.ValidateRequest{Document: e.Doc(t, pdfcdatest.CDA{}, true), NoMode: true, Activity: gateway.ActivityVerifica})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,12 +101,12 @@ func TestWarnings(t *testing.T) {
 		t.Fatalf("warnings %q, want %q", res.Warnings, want)
 	}
 	// With mode and unsigned: no gateway warning at all.
-	res, err = e.Client.Validate(ctx, gateway.ValidateRequest{Document: mwtest.Doc(t, pdfcdatest.CDA{}, false), Activity: gateway.ActivityVerifica})
+	res, err = e.Client.Validate(ctx, gateway.ValidateRequest{Document: e.Doc(t, pdfcdatest.CDA{}, false), Activity: gateway.ActivityVerifica})
 	if err != nil || len(res.Warnings) != 1 || res.Warnings[0].Source != gateway.SourceMiddleware {
 		t.Fatalf("%v %+v", err, res)
 	}
 	// VERIFICA keeps nothing: publishing now is refused for lack of a validation.
-	_, err = e.Client.Publish(ctx, gateway.PublishRequest{Document: mwtest.Doc(t, pdfcdatest.CDA{}, true), WorkflowInstanceID: res.WorkflowInstanceID})
+	_, err = e.Client.Publish(ctx, gateway.PublishRequest{Document: e.Doc(t, pdfcdatest.CDA{}, true), WorkflowInstanceID: res.WorkflowInstanceID})
 	if p := problemOf(t, err); p.Type != "/msg/cda-match" {
 		t.Fatalf("publication after VERIFICA only: %+v", p)
 	}
@@ -120,18 +119,18 @@ func TestCDAMatchAndWindow(t *testing.T) {
 
 	changed := c
 	changed.BodyPadding = 10 // any change outside legalAuthenticator
-	_, err := e.Client.Publish(ctx, gateway.PublishRequest{Document: mwtest.Doc(t, changed, true), WorkflowInstanceID: wii})
+	_, err := e.Client.Publish(ctx, gateway.PublishRequest{Document: e.Doc(t, changed, true), WorkflowInstanceID: wii})
 	if p := problemOf(t, err); p.Type != "/msg/cda-match" || p.HTTPStatus != 400 {
 		t.Fatalf("changed CDA: %+v", p)
 	}
 
 	e.Clock.Add(5*24*time.Hour + time.Minute) // day 6
-	_, err = e.Client.Publish(ctx, gateway.PublishRequest{Document: mwtest.Doc(t, c, true), WorkflowInstanceID: wii})
+	_, err = e.Client.Publish(ctx, gateway.PublishRequest{Document: e.Doc(t, c, true), WorkflowInstanceID: wii})
 	if p := problemOf(t, err); p.Type != "/msg/max-day-limit-exceed" {
 		t.Fatalf("day 6: %+v", p)
 	}
 	e.Clock.Add(-2 * time.Minute) // just inside the window
-	if _, err := e.Client.Publish(ctx, gateway.PublishRequest{Document: mwtest.Doc(t, c, true), WorkflowInstanceID: wii}); err != nil {
+	if _, err := e.Client.Publish(ctx, gateway.PublishRequest{Document: e.Doc(t, c, true), WorkflowInstanceID: wii}); err != nil {
 		t.Fatalf("within 5 days: %v", err)
 	}
 }
@@ -147,11 +146,7 @@ func TestLegalAuthenticatorMayChange(t *testing.T) {
 	if bytes.Equal(cdaBytes, c.Bytes()) {
 		t.Fatal("test document has no legalAuthenticator/time to change")
 	}
-	data := pdfcdatest.PDF{Attachment: cdaBytes, Sign: true}.Bytes()
-	d, _, err := gateway.NewDocument(data, "x.pdf", docmetaOptions())
-	if err != nil {
-		t.Fatal(err)
-	}
+	d := mwtest.DocFrom(t, pdfcdatest.PDF{Attachment: cdaBytes}.Bytes(), true, e.PKI)
 	if _, err := e.Client.Publish(ctx, gateway.PublishRequest{Document: d, WorkflowInstanceID: wii}); err != nil {
 		t.Fatalf("legalAuthenticator-only change refused: %v", err)
 	}
@@ -165,7 +160,7 @@ func TestPersistsAcrossRestart(t *testing.T) {
 	e.HTTP.Close()
 	// A new process on the same data directory remembers the validation.
 	e2 := mwtest.Start(t, middleware.Options{DataDir: dir}, gateway.Config{})
-	if _, err := e2.Client.Publish(ctx, gateway.PublishRequest{Document: mwtest.Doc(t, c, true), WorkflowInstanceID: wii}); err != nil {
+	if _, err := e2.Client.Publish(ctx, gateway.PublishRequest{Document: e.Doc(t, c, true), WorkflowInstanceID: wii}); err != nil {
 		t.Fatalf("publication after restart: %v", err)
 	}
 	if _, err := e2.Client.Status(ctx, wii); err != nil {
@@ -182,29 +177,29 @@ func TestReplaceDeleteMetadata(t *testing.T) {
 	e := mwtest.Start(t, middleware.Options{}, gateway.Config{})
 	c := pdfcdatest.CDA{}
 	wii := validated(t, e, c)
-	if _, err := e.Client.Publish(ctx, gateway.PublishRequest{Document: mwtest.Doc(t, c, true), WorkflowInstanceID: wii}); err != nil {
+	if _, err := e.Client.Publish(ctx, gateway.PublishRequest{Document: e.Doc(t, c, true), WorkflowInstanceID: wii}); err != nil {
 		t.Fatal(err)
 	}
 	oldID := "2.16.840.1.113883.2.9.2.160.4.4^160114.TEST.20260315103000.0001"
 	// Duplicate create.
-	_, err := e.Client.Publish(ctx, gateway.PublishRequest{Document: mwtest.Doc(t, c, true), WorkflowInstanceID: wii})
+	_, err := e.Client.Publish(ctx, gateway.PublishRequest{Document: e.Doc(t, c, true), WorkflowInstanceID: wii})
 	if p := problemOf(t, err); p.HTTPStatus != 409 || p.Class() != gateway.ClassConflict {
 		t.Fatalf("duplicate: %+v", p)
 	}
 	// Replace with a new version (validated with action UPDATE).
 	v2 := pdfcdatest.CDA{IDExtension: "160114.TEST.20260315103000.0002"}
-	res, err := e.Client.Validate(ctx, gateway.ValidateRequest{Document: mwtest.Doc(t, v2, false), Action: "UPDATE"})
+	res, err := e.Client.Validate(ctx, gateway.ValidateRequest{Document: e.Doc(t, v2, false), Action: "UPDATE"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.Client.Replace(ctx, oldID, gateway.PublishRequest{Document: mwtest.Doc(t, v2, true), WorkflowInstanceID: res.WorkflowInstanceID}); err != nil {
+	if _, err := e.Client.Replace(ctx, oldID, gateway.PublishRequest{Document: e.Doc(t, v2, true), WorkflowInstanceID: res.WorkflowInstanceID}); err != nil {
 		t.Fatal(err)
 	}
 	if e.Server.Published(oldID) {
 		t.Fatal("replaced document still published")
 	}
 	newID := "2.16.840.1.113883.2.9.2.160.4.4^160114.TEST.20260315103000.0002"
-	d := mwtest.Doc(t, v2, true)
+	d := e.Doc(t, v2, true)
 	if _, err := e.Client.UpdateMetadata(ctx, newID, gateway.MetadataRequest{Meta: d.Meta}); err != nil {
 		t.Fatal(err)
 	}
@@ -217,7 +212,7 @@ func TestReplaceDeleteMetadata(t *testing.T) {
 	}
 	// Validate-and-create needs no prior validation.
 	v3 := pdfcdatest.CDA{IDExtension: "160114.TEST.20260315103000.0003"}
-	if _, err := e.Client.ValidateAndPublish(ctx, gateway.PublishRequest{Document: mwtest.Doc(t, v3, true)}); err != nil {
+	if _, err := e.Client.ValidateAndPublish(ctx, gateway.PublishRequest{Document: e.Doc(t, v3, true)}); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -359,14 +354,15 @@ func otherKey(t *testing.T, selfSigned bool, template *x509.Certificate, parentK
 func TestRules(t *testing.T) {
 	e := mwtest.Start(t, middleware.Options{}, gateway.Config{})
 	c := pdfcdatest.CDA{}
-	unsigned := mwtest.Doc(t, c, false)
-	signedDoc := mwtest.Doc(t, c, true)
+	unsigned := e.Doc(t, c, false)
+	signedDoc := e.Doc(t, c, true)
 	wii := validated(t, e, c)
 	validBody := map[string]string{"activity": "VALIDATION", "mode": "ATTACHMENT", "healthDataFormat": "CDA"}
 	badKey, _ := otherKey(t, false, e.PKI.Client.Cert, nil)
 	ssKey, ssCert := otherKey(t, true, e.PKI.Client.Cert, nil)
 	otherName := pdfcdatest.PDF{Attachment: c.Bytes(), AttachmentName: "CDA.xml"}.Bytes()
-	changedPatient := mwtest.Doc(t, pdfcdatest.CDA{PatientCF: pdfcdatest.PatientCF2}, false)
+	changedPatient := e.Doc(t, pdfcdatest.CDA{PatientCF: pdfcdatest.PatientCF2}, false)
+	fakeSigned := mwtest.DocFrom(t, pdfcdatest.PDF{Attachment: c.Bytes(), Sign: true}.Bytes(), false, e.PKI)
 
 	val := func(mut func(*gateway.Claims)) forced {
 		return forced{op: gateway.OpValidation, method: "POST", path: "/documents/validation", body: validBody, pdf: unsigned.Data, claims: mut}
@@ -408,6 +404,7 @@ func TestRules(t *testing.T) {
 		{"person_id vs patientRole", val(func(c *gateway.Claims) { c.PersonID = gateway.CX(pdfcdatest.PatientCF2) }), unsigned, 403, "/msg/jwt-validation", "/jwt-person-id"},
 		{"locality not XON at create", pub(signedDoc, func(c *gateway.Claims) { c.Locality = "201123456" }), signedDoc, 403, "/msg/jwt-validation", "/jwt-mandatory-field-malformed"},
 		{"hash of the unsigned PDF", pub(signedDoc, func(c *gateway.Claims) { c.AttachmentHash = gateway.AttachmentHash(unsigned.Data) }), signedDoc, 400, "/msg/document-hash", "/jwt-hash-match"},
+		{"signature dictionary whose CMS does not verify", pub(fakeSigned, nil), fakeSigned, 400, "/msg/sign-error", "/msg/sign-error"},
 		{"upper-case hash accepted, then unsigned refused", pub(unsigned, func(c *gateway.Claims) { c.AttachmentHash = strings.ToUpper(c.AttachmentHash) }), unsigned, 400, "/msg/sign-error", "/msg/sign-error"},
 		{"attachment named CDA.xml", func() forced {
 			f := val(func(c *gateway.Claims) { c.AttachmentHash = gateway.AttachmentHash(otherName) })
@@ -498,7 +495,7 @@ func TestForcedGoodRequestsPass(t *testing.T) {
 	// from the mutation, not from the builder.
 	e := mwtest.Start(t, middleware.Options{}, gateway.Config{})
 	c := pdfcdatest.CDA{}
-	unsigned, signedDoc := mwtest.Doc(t, c, false), mwtest.Doc(t, c, true)
+	unsigned, signedDoc := e.Doc(t, c, false), e.Doc(t, c, true)
 	f := forced{op: gateway.OpValidation, method: "POST", path: "/documents/validation", body: map[string]string{"activity": "VALIDATION", "mode": "ATTACHMENT"}, pdf: unsigned.Data}
 	status, m := f.send(t, e, unsigned)
 	if status != 201 {
@@ -515,5 +512,3 @@ func TestForcedGoodRequestsPass(t *testing.T) {
 		t.Fatalf("%d %v", status, m)
 	}
 }
-
-func docmetaOptions() docmeta.Options { return docmeta.Options{Profile: mwtest.Profile} }

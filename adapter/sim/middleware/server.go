@@ -35,7 +35,9 @@ import (
 	"github.com/fsepuglia/fsepuglia/adapter/cda"
 	"github.com/fsepuglia/fsepuglia/adapter/docmeta"
 	"github.com/fsepuglia/fsepuglia/adapter/gateway"
+	"github.com/fsepuglia/fsepuglia/adapter/pades"
 	"github.com/fsepuglia/fsepuglia/adapter/pdfcda"
+	"github.com/fsepuglia/fsepuglia/adapter/sign"
 )
 
 // PathPrefix is where the simulator serves the API (the middleware's /api/v1).
@@ -52,9 +54,7 @@ const (
 )
 
 // SignatureChecker checks the PAdES signature of a PDF at publication; an error becomes
-// /msg/sign-error. The default (DetectSignature) only requires a signature dictionary whose
-// ByteRange covers the whole file: verifying the CMS is for adapter/pades (issue 10) once it
-// is on main.
+// /msg/sign-error.
 type SignatureChecker interface {
 	CheckPAdES(pdf []byte) error
 }
@@ -65,22 +65,26 @@ type SignatureFunc func(pdf []byte) error
 // CheckPAdES implements SignatureChecker.
 func (f SignatureFunc) CheckPAdES(pdf []byte) error { return f(pdf) }
 
-// DetectSignature is the default SignatureChecker: a signature dictionary whose ByteRange
-// covers the whole file.
-var DetectSignature = SignatureFunc(func(pdf []byte) error {
-	doc, err := pdfcda.ReadPDF(pdf, pdfcda.Limits{})
+// VerifyPAdES is the default SignatureChecker, the dispatcher's rule (SignerUtility#isSigned
+// and #validate): a signature dictionary whose CMS verifies over its ByteRange, covering the
+// whole file (adapter/pades). The signer need not chain to a qualified CA (accreditation
+// checks placement, not qualification: it-fse-accreditamento README, note 2).
+var VerifyPAdES = SignatureFunc(func(pdf []byte) error {
+	sigs, err := pades.Verify(pdf, sign.VerifyOptions{})
 	if err != nil {
 		return err
 	}
-	if len(doc.Signatures) == 0 {
-		return errors.New("the PDF has no signature dictionary")
-	}
-	for _, s := range doc.Signatures {
-		if s.CoversWholeFile {
-			return nil
+	if !pades.Intact(sigs) {
+		var problems []string
+		for _, s := range sigs {
+			problems = append(problems, s.Problems...)
+			if s.Valid && !s.CoversWholeFile {
+				problems = append(problems, fmt.Sprintf("%d bytes were appended after the signature", s.AppendedBytes))
+			}
 		}
+		return fmt.Errorf("no valid signature covers the whole file: %s", strings.Join(problems, "; "))
 	}
-	return errors.New("no signature covers the whole file")
+	return nil
 })
 
 // Logger receives one line per call, without personal data.
@@ -100,7 +104,7 @@ type Options struct {
 	Clock func() time.Time
 	// Random feeds workflowInstanceIds and trace ids; nil means crypto/rand.
 	Random io.Reader
-	// Signatures checks PAdES at publication; nil means DetectSignature.
+	// Signatures checks PAdES at publication; nil means VerifyPAdES.
 	Signatures SignatureChecker
 	// RegionalWarning, when set, is appended to every successful answer after
 	// --middlewarewarning-- (the middleware's own warnings).
@@ -132,7 +136,7 @@ func New(opt Options) (*Server, error) {
 		opt.Random = rand.Reader
 	}
 	if opt.Signatures == nil {
-		opt.Signatures = DetectSignature
+		opt.Signatures = VerifyPAdES
 	}
 	st, err := loadState(opt.DataDir)
 	if err != nil {

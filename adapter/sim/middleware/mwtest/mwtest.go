@@ -13,7 +13,9 @@ import (
 
 	"github.com/fsepuglia/fsepuglia/adapter/docmeta"
 	"github.com/fsepuglia/fsepuglia/adapter/gateway"
+	"github.com/fsepuglia/fsepuglia/adapter/pades"
 	"github.com/fsepuglia/fsepuglia/adapter/pdfcda/pdfcdatest"
+	"github.com/fsepuglia/fsepuglia/adapter/sign"
 	"github.com/fsepuglia/fsepuglia/adapter/sim/middleware"
 	"github.com/fsepuglia/fsepuglia/adapter/sim/pki"
 	"github.com/fsepuglia/fsepuglia/adapter/transport"
@@ -115,10 +117,25 @@ func (e *Env) NewClientWith(t testing.TB, cfg gateway.Config, id gateway.Identit
 	return c
 }
 
-// Doc builds a test document from c (signed when sign) and inspects it with Profile.
-func Doc(t testing.TB, c pdfcdatest.CDA, sign bool) *gateway.Document {
+// Doc builds a test document from c, PAdES-signed (adapter/pades, with the simulator PKI's
+// operator certificate) when signed, and inspects it with Profile.
+func (e *Env) Doc(t testing.TB, c pdfcdatest.CDA, signed bool) *gateway.Document {
 	t.Helper()
-	data := pdfcdatest.PDF{Attachment: c.Bytes(), Sign: sign}.Bytes()
+	return DocFrom(t, pdfcdatest.PDF{Attachment: c.Bytes()}.Bytes(), signed, e.PKI)
+}
+
+// DocFrom signs data (when signed) with p's operator and inspects it with Profile.
+func DocFrom(t testing.TB, data []byte, signed bool, p *pki.PKI) *gateway.Document {
+	t.Helper()
+	if signed {
+		s, err := sign.New(p.Operator.Key, p.Operator.Cert)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if data, err = pades.SignBytes(data, s, pades.SignOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
 	d, _, err := gateway.NewDocument(data, "referto.pdf", docmeta.Options{Profile: Profile})
 	if err != nil {
 		t.Fatal(err)
