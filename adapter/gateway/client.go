@@ -61,6 +61,9 @@ type Config struct {
 	// BaseURL is the middleware's base URL including /v1; empty means MiddlewareTestURL in
 	// test. Production has not been published: it must be set.
 	BaseURL string `json:"base_url,omitempty"`
+	// BaseURLs gives a base URL per environment ("test", "prod", "local"), as adapter.Config's
+	// base_urls does, so that one file holds every environment; BaseURL wins over it.
+	BaseURLs map[string]string `json:"base_urls,omitempty"`
 	// Audience is the JWTs' aud; empty means the national base URL of the environment (the
 	// public threads show the rule unsettled: it-fse-support#2532, #2759).
 	Audience string `json:"audience,omitempty"`
@@ -146,24 +149,11 @@ func New(cfg Config, id Identity, o Options) (*Client, error) {
 		c.consent = *cfg.PatientConsent
 	}
 	env := strings.ToLower(strings.TrimSpace(o.Environment))
-	c.base = strings.TrimRight(cfg.BaseURL, "/")
-	if c.base == "" {
-		if env != "test" {
-			return nil, &ConfigError{"gateway.base_url", "no default middleware URL in " + env + " (production is not published yet)", "set gateway.base_url"}
-		}
-		c.base = MiddlewareTestURL
+	var err error
+	if c.base, _, err = ResolveBaseURL(cfg, env); err != nil {
+		return nil, err
 	}
-	u, err := url.Parse(c.base)
-	if err != nil || u.Host == "" || (u.Scheme != "https" && !(env == "local" && u.Scheme == "http")) {
-		return nil, &ConfigError{"gateway.base_url", fmt.Sprintf("%q is not an https URL", c.base), "use https://host[:port]/…/v1"}
-	}
-	c.aud = cfg.Audience
-	if c.aud == "" {
-		c.aud = NationalTestURL
-		if env == "prod" {
-			c.aud = NationalProdURL
-		}
-	}
+	c.aud = AudienceFor(cfg, env)
 	c.cn = o.Chain[0].Subject.CommonName
 	if c.cn == "" {
 		return nil, &ConfigError{"gateway.jwt_cert_file", "the signing certificate has no CN (iss is integrity:<CN>)", "use the structure's certificate (CN PartitaIva.Dominio.it)"}
@@ -178,6 +168,38 @@ func New(cfg Config, id Identity, o Options) (*Client, error) {
 		c.o.Now = time.Now
 	}
 	return c, nil
+}
+
+// ResolveBaseURL returns the middleware base URL of env under cfg and whether it was
+// configured (not the default); a *ConfigError when there is none or it is not https.
+func ResolveBaseURL(cfg Config, env string) (string, bool, error) {
+	base := cfg.BaseURL
+	if base == "" {
+		base = cfg.BaseURLs[env]
+	}
+	base, overridden := strings.TrimRight(base, "/"), base != ""
+	if base == "" {
+		if env != "test" {
+			return "", false, &ConfigError{"gateway.base_url", "no default middleware URL in " + env + " (production is not published yet)", "set gateway.base_url"}
+		}
+		base = MiddlewareTestURL
+	}
+	u, err := url.Parse(base)
+	if err != nil || u.Host == "" || (u.Scheme != "https" && !(env == "local" && u.Scheme == "http")) {
+		return "", false, &ConfigError{"gateway.base_url", fmt.Sprintf("%q is not an https URL", base), "use https://host[:port]/…/v1"}
+	}
+	return base, overridden, nil
+}
+
+// AudienceFor returns the aud of the JWTs: cfg.Audience, else the national base URL of env.
+func AudienceFor(cfg Config, env string) string {
+	if cfg.Audience != "" {
+		return cfg.Audience
+	}
+	if env == "prod" {
+		return NationalProdURL
+	}
+	return NationalTestURL
 }
 
 // BaseURL returns the middleware base URL calls go to.

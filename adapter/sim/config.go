@@ -45,7 +45,7 @@ type ClientConfig struct {
 // ClientGateway is gateway.Config's middleware URL (the JWTs are signed with the TLS client
 // certificate, whose CN is PartitaIva.Dominio.it, as in Puglia's model).
 type ClientGateway struct {
-	BaseURL string `json:"base_url"`
+	BaseURLs map[string]string `json:"base_urls"`
 }
 
 // ClientTLS is adapter.TLSConfig's file names.
@@ -99,7 +99,7 @@ func NewClientConfig(baseURL string, p *pki.PKI, plainHTTP bool) (ClientConfig, 
 		Structure: ClientStructure{Code: StructureCode, Name: StructureName, RepositoryID: StructureRepositoryID,
 			FacilityType: StructureFacilityType, PracticeSetting: StructurePractice},
 		Application: ClientApplication{ID: "fsepuglia-sim-client", Vendor: "fsepuglia", Version: "dev"},
-		Gateway:     ClientGateway{BaseURL: baseURL + middleware.PathPrefix},
+		Gateway:     ClientGateway{BaseURLs: map[string]string{"local": baseURL + middleware.PathPrefix}},
 	}
 	if !plainHTTP {
 		c.TLS = ClientTLS{CertFile: p.Client.CertFile, KeyFile: p.Client.KeyFile, CAFile: filepath.Join(p.Dir, pki.FileCACert)}

@@ -186,6 +186,16 @@ func (a *appEnv) doctorFindings(ctx context.Context, timeout time.Duration) []do
 			order = append(order, key)
 		}
 	}
+	// The FSE 2.0 middleware: configuration, JWT certificate and claims; its host joins the
+	// network checks.
+	mfs, mwBase := a.middlewareFindings()
+	fs = append(fs, mfs...)
+	if h := middlewareHost(mwBase); h != "" {
+		if _, ok := hosts[h]; !ok {
+			hosts[h] = mwBase + "/status"
+			order = append(order, h)
+		}
+	}
 	if locked {
 		return fs
 	}

@@ -41,17 +41,22 @@ func endpointsCommand(a *appEnv) *cli.Command {
 		Name:  "endpoints",
 		Usage: "resolve the service URLs of the configured environment and ASL, or list them all",
 		Description: "Without --all: the three services for --env/--asl (and base_url/service_urls overrides).\n" +
-			"With --all: every environment × ASL × service, and the ASL table (local only when a base URL is set).",
+			"With --all: every environment × ASL × service, and the ASL table (local only when a base URL is set).\n" +
+			"The FSE 2.0 middleware (gateway.base_url) is listed as service \"middleware\" (asl and tenant empty).",
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "all", Usage: "list every environment × ASL × service"},
-			&cli.StringFlag{Name: "service", Usage: "only this service (IDocumentService, IGestoreConsensoService, ITaccuinoService)"},
+			&cli.StringFlag{Name: "service", Usage: "only this service (IDocumentService, IGestoreConsensoService, ITaccuinoService, middleware)"},
 		},
 		Action: func(c *cli.Context) error {
 			if c.NArg() > 0 {
 				return usagef("endpoints takes no arguments (got %q): use --env, --asl or --all", c.Args().First())
 			}
 			services := endpoint.Services()
-			if s := c.String("service"); s != "" {
+			middleware := true
+			if s := c.String("service"); s == serviceMiddleware {
+				services = nil
+			} else if s != "" {
+				middleware = false
 				svc, err := endpoint.ParseService(s)
 				if err != nil {
 					return fmt.Errorf("--service: %w", err)
@@ -80,6 +85,9 @@ func endpointsCommand(a *appEnv) *cli.Command {
 					}
 					out.Endpoints = append(out.Endpoints, toEndpointOutput(ep))
 				}
+			}
+			if middleware {
+				a.middlewareEndpoints(&out, c.Bool("all"))
 			}
 			for _, w := range out.Warnings {
 				fmt.Fprintf(a.stderr, "warning: %s\n", w)

@@ -21,8 +21,11 @@ func TestEndpoints(t *testing.T) {
 			urls: []string{"https://pdd-virtasl.rmmg.rsr.rupar.puglia.it:8181/aslta/IDocumentService", "https://pdd-virtasl.rmmg.rsr.rupar.puglia.it:8181/aslta/ITaccuinoService"}},
 		{name: "prod alias warns", args: []string{"--env", "prod", "--asl", "ashta"}, count: 3, warn: "aslta",
 			urls: []string{"https://pdd-virtasl.rmmg.rsr.rupar.puglia.it:8181/aslta/IGestoreConsensoService"}},
-		{name: "test default tenant", args: []string{"--env", "test"}, count: 3,
-			urls: []string{"https://pddasl-preprod.sanita.regione.rsr.rupar.puglia.it:8181/aslba_test/IDocumentService"}},
+		{name: "test default tenant", args: []string{"--env", "test"}, count: 3 + 1,
+			urls: []string{"https://pddasl-preprod.sanita.regione.rsr.rupar.puglia.it:8181/aslba_test/IDocumentService",
+				"https://mdw-fse-preprod.sanita.regione.rsr.rupar.puglia.it/api/v1"}},
+		{name: "middleware only", args: []string{"--env", "test", "--service", "middleware"}, count: 1,
+			urls: []string{"https://mdw-fse-preprod.sanita.regione.rsr.rupar.puglia.it/api/v1"}},
 		{name: "one service", args: []string{"--env", "test", "--service", "ITaccuinoService"}, count: 1,
 			urls: []string{"https://pddasl-preprod.sanita.regione.rsr.rupar.puglia.it:8181/aslba_test/ITaccuinoService"}},
 		{name: "local needs base url", args: []string{"--env", "local", "--asl", "aslle"}, code: exitInput, errHas: "base_url"},
@@ -31,7 +34,7 @@ func TestEndpoints(t *testing.T) {
 		{name: "unknown ASL in test", args: []string{"--env", "test", "--asl", "aslle"}, code: exitInput, errHas: "aslba_test"},
 		{name: "unknown service", args: []string{"--env", "test", "--service", "IFoo"}, code: exitInput, errHas: "IDocumentService"},
 		{name: "no environment", args: nil, code: exitUsage, errHas: "--all"},
-		{name: "all", args: []string{"--all"}, count: 3 + 6*3, withASLs: true,
+		{name: "all", args: []string{"--all"}, count: 3 + 6*3 + 1, withASLs: true,
 			urls: []string{"https://pdd-virtasl.rmmg.rsr.rupar.puglia.it:8181/aslfg/IDocumentService", "https://pddasl-preprod.sanita.regione.rsr.rupar.puglia.it:8181/aslba_test/ITaccuinoService"}},
 	}
 	for _, tt := range tests {
