@@ -196,3 +196,73 @@ func TestEmbeddedFileAF(t *testing.T) {
 		t.Fatalf("cda.xml %+v", e)
 	}
 }
+
+// TestPredictor decodes PNG-predicted streams (Sub, Up, Average, Paeth rows) against an
+// independent encoder, and refuses hostile parameters without allocating for them.
+func TestPredictor(t *testing.T) {
+	const cols = 5
+	rows := [][]byte{{1, 2, 3, 4, 5}, {1, 0, 250, 4, 9}, {7, 7, 7, 7, 7}, {0, 255, 0, 255, 0}, {9, 8, 7, 6, 5}}
+	var raw, want []byte
+	prev := make([]byte, cols)
+	for i, r := range rows {
+		ft := byte(i % 5)
+		enc := make([]byte, cols)
+		for k := range r {
+			var a, c byte
+			if k > 0 {
+				a, c = r[k-1], prev[k-1]
+			}
+			b := prev[k]
+			var pred byte
+			switch ft {
+			case 1:
+				pred = a
+			case 2:
+				pred = b
+			case 3:
+				pred = byte((int(a) + int(b)) / 2)
+			case 4:
+				p := int(a) + int(b) - int(c)
+				pa, pb, pc := p-int(a), p-int(b), p-int(c)
+				if pa < 0 {
+					pa = -pa
+				}
+				if pb < 0 {
+					pb = -pb
+				}
+				if pc < 0 {
+					pc = -pc
+				}
+				switch {
+				case pa <= pb && pa <= pc:
+					pred = a
+				case pb <= pc:
+					pred = b
+				default:
+					pred = c
+				}
+			}
+			enc[k] = r[k] - pred
+		}
+		raw = append(append(raw, ft), enc...)
+		want = append(want, r...)
+		prev = r
+	}
+	parms := fmt.Sprintf("/Filter /FlateDecode /DecodeParms << /Predictor 12 /Columns %d >>", cols)
+	doc, err := pdfcda.Read(pdfWith(parms, deflate(raw)), pdfcda.Limits{})
+	if err != nil || !bytes.Equal(doc.CDA, want) {
+		t.Fatalf("%v: %v, want %v", err, doc, want)
+	}
+	for _, bad := range []string{
+		"/Filter /FlateDecode /DecodeParms << /Predictor 12 /Columns 16777216 /Colors 32 /BitsPerComponent 16 >>",
+		"/Filter /FlateDecode /DecodeParms << /Predictor 12 /Columns 0 >>",
+		"/Filter /FlateDecode /DecodeParms << /Predictor 2 >>",
+	} {
+		if _, err := pdfcda.Read(pdfWith(bad, deflate(raw)), pdfcda.Limits{}); err == nil {
+			t.Errorf("%s: accepted", bad)
+		}
+	}
+	if doc, err := pdfcda.Read(pdfWith("/Filter /FlateDecode /DecodeParms << /Predictor 12 /Columns 16777216 /Colors 32 /BitsPerComponent 16 >>", deflate(nil)), pdfcda.Limits{}); err != nil || len(doc.CDA) != 0 {
+		t.Errorf("empty predicted stream: %v", err)
+	}
+}

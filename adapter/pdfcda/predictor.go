@@ -39,6 +39,11 @@ func (p predictor) undo(data []byte) ([]byte, error) {
 		return data, nil
 	}
 	stride := p.rowLen + 1
+	if len(data) == 0 {
+		return data, nil // and no row buffers: /Columns alone must not size an allocation
+	}
+	// A whole number of rows, so at least one: the row buffers below are never larger
+	// than the (inflate-capped) data.
 	if int64(len(data))%stride != 0 {
 		return nil, &SyntaxError{Offset: -1, Msg: "PNG-predicted data is not a whole number of rows"}
 	}

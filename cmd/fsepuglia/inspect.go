@@ -24,7 +24,9 @@ func inspectCommand(a *appEnv) *cli.Command {
 		Usage:     "show what would be published for each file: metadata derived from the CDA, pre-flight checks",
 		ArgsUsage: "FILE…",
 		Description: "Reads each document as publish does (adapter/docmeta, with the structure of the\n" +
-			"configuration as profile), sends nothing, and prints the report. Exit 3 when a check fails.",
+			"configuration as profile), sends nothing, and prints the report: each failed check names\n" +
+			"the field and the fix. The PDF is read strictly (cross-reference, trailer, %%EOF, one\n" +
+			"cda.xml, the whole CDA well-formed), as the region does. Exit 3 when a check fails.",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "patient", Usage: "the document's patient must be this codice fiscale"},
 			&cli.BoolFlag{Name: "require-signature", Usage: "fail documents without a PAdES signature (or CAdES envelope)"},
