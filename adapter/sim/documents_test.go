@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"fmt"
 	"strings"
@@ -45,7 +46,15 @@ func TestPublicationChecks(t *testing.T) {
 			setContent(d, pdfcdatest.P7M(pdfFor(patA, "p7m")))
 		}},
 		{name: "CDA patient not a valid CF", want: CodeInvalid, detail: "not a valid codice fiscale", mod: func(d *document.DocumentType) {
-			setContent(d, pdfcdatest.PDF{Attachment: pdfcdatest.CDA{PatientCF: "FSEPGL01E41A145K", IDExtension: "badcf"}.Bytes()}.Bytes())
+			setContent(d, pdfcdatest.PDF{Attachment: signedCDA(pdfcdatest.CDA{PatientCF: "FSEPGL01E41A145K", IDExtension: "badcf"}.Bytes())}.Bytes())
+		}},
+		// #1005: the CDA inside the PDF must carry a valid XML signature.
+		{name: "CDA not signed", want: CodeUnsignedCDA, detail: "Il documento CDA non e' firmato digitalmente", mod: func(d *document.DocumentType) {
+			setContent(d, pdfcdatest.PDF{Attachment: cdaA, Sign: true}.Bytes())
+		}},
+		{name: "CDA signature does not verify", want: CodeUnsignedCDA, detail: "does not verify", mod: func(d *document.DocumentType) {
+			tampered := bytes.Replace(signedCDA(pdfcdatest.CDA{PatientCF: patA, IDExtension: "tampered"}.Bytes()), []byte("tampered"), []byte("tampereD"), 1)
+			setContent(d, pdfcdatest.PDF{Attachment: tampered}.Bytes())
 		}},
 		{name: "document missing", want: CodeInvalid, detail: "document/document", mod: func(d *document.DocumentType) { d.Document = nil }},
 		{name: "documentName missing", want: CodeInvalid, detail: "documentName", mod: func(d *document.DocumentType) { d.DocumentName = " " }},
@@ -107,7 +116,7 @@ func TestDuplicateReplaceDelete(t *testing.T) {
 		}
 	})
 	t.Run("duplicate different content", func(t *testing.T) {
-		d := docFor(pdfcdatest.PDF{Attachment: pdfcdatest.CDA{PatientCF: patA, IDExtension: "dup.1", BodyPadding: 10}.Bytes()}.Bytes())
+		d := docFor(pdfcdatest.PDF{Attachment: signedCDA(pdfcdatest.CDA{PatientCF: patA, IDExtension: "dup.1", BodyPadding: 10}.Bytes())}.Bytes())
 		code, body := h.call(ServiceDocument, "addDocument", patA, &document.AddDocument{Document: d}, nil)
 		if code != CodeDuplicate || !strings.Contains(faultStringOf(body), "different content") {
 			t.Fatalf("fault %q %q", code, faultStringOf(body))

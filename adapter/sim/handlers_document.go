@@ -2,6 +2,7 @@ package sim
 
 import (
 	"bytes"
+	"crypto/x509"
 	"errors"
 	"io"
 	"strings"
@@ -10,6 +11,9 @@ import (
 	"github.com/fsepuglia/fsepuglia/adapter/cda"
 	"github.com/fsepuglia/fsepuglia/adapter/codicefiscale"
 	"github.com/fsepuglia/fsepuglia/adapter/docmeta"
+	"github.com/fsepuglia/fsepuglia/adapter/pdfcda"
+	"github.com/fsepuglia/fsepuglia/adapter/sign"
+	"github.com/fsepuglia/fsepuglia/adapter/xades"
 	"github.com/fsepuglia/fsepuglia/adapter/sim/core"
 	"github.com/fsepuglia/fsepuglia/adapter/sim/store"
 	"github.com/fsepuglia/fsepuglia/generated/document"
@@ -98,6 +102,9 @@ func (s *Server) checkDocument(c *call, d *document.DocumentType) (checkedDocume
 			return checkedDocument{}, fault(CodeInvalid, "cda.xml recordTarget patient id is not a valid codice fiscale")
 		}
 	}
+	if err := s.checkCDASignature(body); err != nil {
+		return checkedDocument{}, err
+	}
 	m := rep.Metadata
 	cf := codicefiscale.Normalize(m.PatientCF)
 	if err := c.checkPatient(cf); err != nil {
@@ -131,6 +138,51 @@ func (s *Server) checkDocument(c *call, d *document.DocumentType) (checkedDocume
 		meta.EventCodes = []string{"P99"}
 	}
 	return checkedDocument{meta: meta, body: body}, nil
+}
+
+// CDAVerifier checks the XML signature a CDA carries. VerifyCDA returns nil when the CDA is
+// signed and the signature verifies.
+type CDAVerifier interface {
+	VerifyCDA(cda []byte) error
+}
+
+// XAdESVerifier is the default CDAVerifier: adapter/xades (enveloped XML signatures, every
+// reference, XAdES signed properties). With Roots the signer's chain must verify too.
+type XAdESVerifier struct {
+	Roots *x509.CertPool
+	Now   func() time.Time
+}
+
+// VerifyCDA implements CDAVerifier.
+func (v XAdESVerifier) VerifyCDA(cda []byte) error {
+	r, err := xades.Verify(cda, sign.VerifyOptions{Roots: v.Roots, Now: v.Now})
+	if err != nil {
+		return err
+	}
+	return r.Err(v.Roots != nil)
+}
+
+// checkCDASignature applies the FSE-10001 rule (#1005): the CDA inside the PDF must carry a
+// valid XML signature.
+func (s *Server) checkCDASignature(body []byte) error {
+	if !s.opt.RequireSignedCDA {
+		return nil
+	}
+	doc, err := pdfcda.Read(body, pdfcda.Limits{})
+	if err != nil || doc.CDA == nil {
+		return refusedCDAExtraction()
+	}
+	v := s.opt.CDAVerifier
+	if v == nil {
+		v = XAdESVerifier{Now: s.opt.Clock}
+	}
+	if err := v.VerifyCDA(doc.CDA); err != nil {
+		if errors.Is(err, sign.ErrUnsigned) {
+			return &Fault{Code: CodeUnsignedCDA}
+		}
+		return fault(CodeUnsignedCDA, "the CDA signature does not verify")
+	}
+	return nil
 }
 
 // refusedNotPDF is the national gateway's refusal of a file that is not a PDF, passed

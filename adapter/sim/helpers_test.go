@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/fsepuglia/fsepuglia/adapter/pdfcda/pdfcdatest"
+	"github.com/fsepuglia/fsepuglia/adapter/sign/signtest"
+	"github.com/fsepuglia/fsepuglia/adapter/xades"
 	"github.com/fsepuglia/fsepuglia/adapter/sim/pki"
 	"github.com/fsepuglia/fsepuglia/adapter/sim/store"
 	"github.com/fsepuglia/fsepuglia/adapter/wssec"
@@ -109,7 +111,7 @@ type harness struct {
 func startSim(t testing.TB, mod func(*Options)) *harness {
 	t.Helper()
 	h := &harness{t: t, log: &testLogger{}}
-	h.opt = Options{DataDir: dataDir(t), Logger: h.log}
+	h.opt = Options{DataDir: dataDir(t), Logger: h.log, RequireSignedCDA: true}
 	if mod != nil {
 		mod(&h.opt)
 	}
@@ -304,8 +306,46 @@ func pdfAt(patient, idExt string, created time.Time, confidentiality string) []b
 	if _, ext, ok := strings.Cut(idExt, "^"); ok {
 		idExt = ext
 	}
-	return pdfcdatest.PDF{Attachment: pdfcdatest.CDA{PatientCF: patient, IDExtension: idExt,
-		EffectiveTime: created.UTC().Format("20060102150405") + "+0000", Confidential: confidentiality}.Bytes()}.Bytes()
+	return pdfcdatest.PDF{Attachment: signedCDA(pdfcdatest.CDA{PatientCF: patient, IDExtension: idExt,
+		EffectiveTime: created.UTC().Format("20060102150405") + "+0000", Confidential: confidentiality}.Bytes())}.Bytes()
+}
+
+var cdaSigner struct {
+	once   sync.Once
+	leaf   *signtest.Leaf
+	err    error
+	mu     sync.Mutex
+	signed map[string][]byte // the same CDA gets the same signed bytes (duplicate tests)
+}
+
+// signedCDA signs cda with an enveloped XAdES signature (adapter/xades) by a throwaway test
+// signer: the region wants the CDA signed (FSE-10001, #1005).
+func signedCDA(cda []byte) []byte {
+	cdaSigner.once.Do(func() {
+		ca, err := signtest.NewCA("fsepuglia sim test CA")
+		if err != nil {
+			cdaSigner.err = err
+			return
+		}
+		cdaSigner.leaf, cdaSigner.err = ca.Issue(signtest.LeafOptions{Key: signtest.ECDSAP256})
+	})
+	if cdaSigner.err != nil {
+		panic(cdaSigner.err)
+	}
+	cdaSigner.mu.Lock()
+	defer cdaSigner.mu.Unlock()
+	if b, ok := cdaSigner.signed[string(cda)]; ok {
+		return b
+	}
+	b, err := xades.Sign(cda, cdaSigner.leaf, xades.SignOptions{})
+	if err != nil {
+		panic(err)
+	}
+	if cdaSigner.signed == nil {
+		cdaSigner.signed = map[string][]byte{}
+	}
+	cdaSigner.signed[string(cda)] = b
+	return b
 }
 
 // docFor is the document element of addDocument as observed: the file, a title, the status.
@@ -345,5 +385,5 @@ type wssecParams = wssec.Params
 
 // pdfcdatestPadded is a valid FSE document of at least size bytes.
 func pdfcdatestPadded(patient, idExt string, size int) []byte {
-	return pdfcdatest.PDF{Attachment: pdfcdatest.CDA{PatientCF: patient, IDExtension: idExt}.Bytes(), PadTo: size}.Bytes()
+	return pdfcdatest.PDF{Attachment: signedCDA(pdfcdatest.CDA{PatientCF: patient, IDExtension: idExt}.Bytes()), PadTo: size}.Bytes()
 }

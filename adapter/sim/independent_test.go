@@ -2,6 +2,7 @@ package sim
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -110,27 +111,33 @@ func TestFaultEnvelopeMatchesInject(t *testing.T) {
 	}
 }
 
-// TestRealSamples publishes the ministry's signed sample PDFs (../shared/samples, skipped
-// when absent) under a published test identity: each must get past the PDF and cda.xml
-// checks and be refused only because its CDA patient is another person (FSE-00422).
+// TestRealSamples publishes the ministry's PAdES-signed sample PDFs (../shared/samples,
+// skipped when absent) under a published test identity. Their CDAs carry no XML signature,
+// so the region refuses them with FSE-10001 (#1005); with the rule off, each gets past the
+// PDF and cda.xml checks and is refused only because its CDA patient is not the
+// assertion's (FSE-00407).
 func TestRealSamples(t *testing.T) {
 	dir := filepath.Join("..", "..", "..", "shared", "samples", "signed-pdf")
 	files, _ := filepath.Glob(filepath.Join(dir, "*.pdf"))
 	if len(files) == 0 {
 		t.Skipf("no sample PDFs in %s", dir)
 	}
-	h := startSim(t, nil)
-	for i, f := range files {
-		t.Run(filepath.Base(f), func(t *testing.T) {
-			b, err := os.ReadFile(f)
-			if err != nil {
-				t.Fatal(err)
-			}
-			d := docFor(b)
-			code, body := h.call(ServiceDocument, "addDocument", patA, &document.AddDocument{Document: d}, nil)
-			if code != CodeAssertion || !bytes.Contains([]byte(faultStringOf(body)), []byte("resource-id differs")) {
-				t.Fatalf("sample %d: fault %q %q, want %s for the patient", i, code, faultStringOf(body), CodeAssertion)
-			}
-		})
+	for _, tc := range []struct {
+		acceptUnsigned bool
+		code, text     string
+	}{{false, CodeUnsignedCDA, "Il documento CDA non e' firmato digitalmente"}, {true, CodeAssertion, "resource-id differs"}} {
+		h := startSim(t, func(o *Options) { o.RequireSignedCDA = !tc.acceptUnsigned })
+		for i, f := range files {
+			t.Run(fmt.Sprintf("%s/unsigned-accepted=%v", filepath.Base(f), tc.acceptUnsigned), func(t *testing.T) {
+				b, err := os.ReadFile(f)
+				if err != nil {
+					t.Fatal(err)
+				}
+				code, body := h.call(ServiceDocument, "addDocument", patA, &document.AddDocument{Document: docFor(b)}, nil)
+				if code != tc.code || !bytes.Contains([]byte(faultStringOf(body)), []byte(tc.text)) {
+					t.Fatalf("sample %d: fault %q %q, want %s", i, code, faultStringOf(body), tc.code)
+				}
+			})
+		}
 	}
 }

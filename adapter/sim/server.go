@@ -60,6 +60,13 @@ type Options struct {
 	Addr string
 	// PlainHTTP serves plain HTTP instead of HTTPS with client-certificate authentication.
 	PlainHTTP bool
+	// RequireSignedCDA turns on the FSE-10001 rule (#1005): a publication whose CDA carries
+	// no valid XML signature is refused. Off by default only until the demo's and the CLI
+	// tests' documents carry a signed CDA (issue 10); the simulator's own tests run with it.
+	RequireSignedCDA bool
+	// CDAVerifier checks the CDA's XML signature under RequireSignedCDA; nil means
+	// XAdESVerifier (adapter/xades) without trust anchors.
+	CDAVerifier CDAVerifier
 	// Relaxed accepts messages without WS-Security (for interoperability checks with other
 	// SOAP stacks); the requester is then read from the richiedente block. Never the default.
 	Relaxed bool

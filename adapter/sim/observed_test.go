@@ -1,0 +1,76 @@
+package sim
+
+import (
+	"bytes"
+	"encoding/base64"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	fsefault "github.com/fsepuglia/fsepuglia/adapter/fault"
+	"github.com/fsepuglia/fsepuglia/adapter/wssec"
+	"github.com/fsepuglia/fsepuglia/adapter/wssec/wssectest"
+	"github.com/fsepuglia/fsepuglia/generated/document"
+)
+
+// TestObservedRequestShapes replays the addDocument requests of #2501 and #2511
+// (fixtures/observed, byte-shaped like the threads: S: prefix, pretty-printed, the
+// assertion directly in the Header, #2511's saml:ID, SHA-1, #X509-1), signed with the
+// simulator's test operator: the simulator accepts them and publishes the document; the
+// same request naming an operator whose CF is not the smart card's gets #2501's E000231
+// answer, which the client decodes as a security fault.
+func TestObservedRequestShapes(t *testing.T) {
+	h := startSim(t, nil)
+	for _, tc := range []struct{ file, patient string }{
+		{"2501_addDocument.request.xml", patA},
+		{"2511_addDocument.request.xml", patB},
+	} {
+		t.Run(tc.file, func(t *testing.T) {
+			tmpl, err := os.ReadFile(filepath.Join("..", "..", "fixtures", "observed", tc.file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			uid := strings.TrimSuffix(tc.file, ".request.xml")
+			pdf := pdfFor(tc.patient, uid)
+			vars := func() map[string]string {
+				return map[string]string{
+					"TO": h.srv.ServiceURL("aslba_test", ServiceDocument), "MESSAGE_ID": wssec.NewMessageID(),
+					"ISSUER": "FSEPUGLIA", "NAME_ID": "01234567890.fsepuglia.example.it", "OPERATOR_CF": h.operatorCF(),
+					"STRUCTURE": StructureCode, "PDF_BASE64": base64.StdEncoding.EncodeToString(pdf),
+				}
+			}
+			env, err := wssectest.Replay(tmpl, h.signer, time.Now(), vars())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Contains(env, []byte("\n")) || !bytes.HasPrefix(env, []byte("<S:Envelope")) {
+				t.Fatalf("the replay lost the trace's shape:\n%.300s", env)
+			}
+			status, body := h.postURL(h.srv.ServiceURL("aslba_test", ServiceDocument), "addDocument", env)
+			if status != 200 || faultCode(body) != "" {
+				t.Fatalf("HTTP %d, fault %q %s", status, faultCode(body), faultStringOf(body))
+			}
+			var resp document.AddDocumentResponse
+			decodeBody(t, body, &resp)
+			m, err := h.srv.Data().Store.Meta(uidRoot + uid)
+			if err != nil || resp.Result == nil || resp.Result.UniqueId != uidRoot+uid || m.PatientCF != tc.patient || m.PublishedBy != StructureCode {
+				t.Fatalf("result %+v, stored %+v, %v", resp.Result, m, err)
+			}
+
+			// The same shape naming an operator other than the smart card's CF: #2501's answer.
+			v := vars()
+			v["OPERATOR_CF"] = otherCF(t)
+			env, err = wssectest.Replay(tmpl, h.signer, time.Now(), v)
+			if err != nil {
+				t.Fatal(err)
+			}
+			status, body = h.postURL(h.srv.ServiceURL("aslba_test", ServiceDocument), "addDocument", env)
+			f, ok := fsefault.Parse(body, status)
+			if !ok || f.Code != "E000231" || f.Class != fsefault.Security || f.Actor != "" || len(f.Detail) != 0 {
+				t.Fatalf("HTTP %d: %+v\n%s", status, f, body)
+			}
+		})
+	}
+}
