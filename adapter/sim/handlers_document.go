@@ -13,9 +13,9 @@ import (
 	"github.com/fsepuglia/fsepuglia/adapter/docmeta"
 	"github.com/fsepuglia/fsepuglia/adapter/pdfcda"
 	"github.com/fsepuglia/fsepuglia/adapter/sign"
-	"github.com/fsepuglia/fsepuglia/adapter/xades"
 	"github.com/fsepuglia/fsepuglia/adapter/sim/core"
 	"github.com/fsepuglia/fsepuglia/adapter/sim/store"
+	"github.com/fsepuglia/fsepuglia/adapter/xades"
 	"github.com/fsepuglia/fsepuglia/generated/document"
 	"github.com/hooklift/gowsdl/soap"
 )

@@ -16,11 +16,11 @@ import (
 
 	"github.com/fsepuglia/fsepuglia/adapter/pdfcda/pdfcdatest"
 	"github.com/fsepuglia/fsepuglia/adapter/sign/signtest"
-	"github.com/fsepuglia/fsepuglia/adapter/xades"
 	"github.com/fsepuglia/fsepuglia/adapter/sim/pki"
 	"github.com/fsepuglia/fsepuglia/adapter/sim/store"
 	"github.com/fsepuglia/fsepuglia/adapter/wssec"
 	"github.com/fsepuglia/fsepuglia/adapter/wssec/saml"
+	"github.com/fsepuglia/fsepuglia/adapter/xades"
 	"github.com/fsepuglia/fsepuglia/generated/document"
 	"github.com/fsepuglia/fsepuglia/wsdl"
 	"github.com/hooklift/gowsdl/soap"
