@@ -77,6 +77,15 @@ var examples = map[string][]string{
 		"fsepuglia inspect referto.pdf",
 		"fsepuglia inspect --strict --require-signature --format json *.pdf",
 	},
+	"validate": {
+		"fsepuglia validate referto.pdf                     # before signing: the middleware keeps it for the publication",
+		"fsepuglia validate --activity VERIFICA --format json *.pdf",
+		"fsepuglia validate --action UPDATE nuova-versione.pdf",
+	},
+	"status": {
+		"fsepuglia status '2.16.840.1.113883.2.9.2.160.4.4.…^^^^urn:ihe:iti:xdw:2013:workflowInstanceId'",
+		"fsepuglia status --trace-id 4fbd50b4e0d79e99 --format json",
+	},
 	"doctor": {
 		"fsepuglia doctor",
 		"fsepuglia --config ~/.config/fsepuglia/config.json doctor --format json",
