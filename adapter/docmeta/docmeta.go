@@ -322,7 +322,7 @@ func InspectBytes(data []byte, name string, opts Options) *Report {
 	switch {
 	case errors.As(err, &se):
 		r.fail(Check{ID: CheckStructure, Field: se.Part, Found: se.Msg, Expected: "startxref pointing at a cross-reference section, every object where it says, a trailer with /Root, %%EOF at the end",
-			Message: "the PDF's file structure is broken (truncated or damaged): the region reads it strictly", FaultCode: "FSE-00415",
+			Message: "the PDF's file structure is broken (truncated or damaged): it cannot be read without guessing", FaultCode: "FSE-00415",
 			Fix: "export or save the PDF again from the producing software (or rebuild it, e.g. `qpdf broken.pdf fixed.pdf`) and sign it again; --repairable only reads it anyway"})
 		return r
 	case attachErr && doc == nil:
