@@ -105,7 +105,7 @@ func prepare(src io.ReaderAt, size int64, s sign.Signer, opt SignOptions) ([]byt
 		}
 		var sd strings.Builder
 		sd.WriteString("<< /Type /Sig /Filter /Adobe.PPKLite /SubFilter /ETSI.CAdES.detached")
-		sd.WriteString(" /M " + pdfupdate.String(pdfDate(now())))
+		sd.WriteString(" /M " + pdfupdate.String(pdfupdate.Date(now())))
 		if cn := s.Certificate().Subject.CommonName; cn != "" {
 			sd.WriteString(" /Name " + pdfupdate.String(cn))
 		}
@@ -203,17 +203,4 @@ func estimate(s sign.Signer) int {
 		n += 2*(k.Curve.Params().BitSize+7)/8 + 16
 	}
 	return n
-}
-
-// pdfDate formats t as a PDF date, D:YYYYMMDDHHmmSS+HH'mm'.
-func pdfDate(t time.Time) string {
-	_, off := t.Zone()
-	sign := '+'
-	if off < 0 {
-		sign, off = '-', -off
-	}
-	if off == 0 {
-		return t.Format("D:20060102150405") + "Z"
-	}
-	return fmt.Sprintf("%s%c%02d'%02d'", t.Format("D:20060102150405"), sign, off/3600, off%3600/60)
 }

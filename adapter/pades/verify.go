@@ -27,6 +27,8 @@ type Signature struct {
 	// AppendedBytes is how many bytes follow the signed range (an incremental update made
 	// after signing); 0 when CoversWholeFile.
 	AppendedBytes int64 `json:"appended_bytes,omitempty"`
+	// UpdatesAfter counts the incremental updates after the signed range (from pdfcda).
+	UpdatesAfter int `json:"updates_after,omitempty"`
 }
 
 // Verify finds the signature dictionaries of the PDF in data (adapter/pdfcda) and verifies
@@ -46,7 +48,10 @@ func VerifySignatures(data []byte, sigs []pdfcda.Signature, opt sign.VerifyOptio
 	}
 	out := make([]Signature, 0, len(sigs))
 	for _, s := range sigs {
-		out = append(out, VerifyRange(data, s.ByteRange, s.SubFilter, opt))
+		claimed, _ := ParseDate(s.M)
+		v := verifyRange(data, s.ByteRange, s.SubFilter, claimed, opt)
+		v.UpdatesAfter = s.UpdatesAfter
+		out = append(out, v)
 	}
 	return out, nil
 }
@@ -68,6 +73,12 @@ func Intact(sigs []Signature) bool {
 // opt.Roots). Bytes after the range are reported, not an error: an incremental update after
 // signing leaves the signature valid for what it covers.
 func VerifyRange(data []byte, br []int64, subFilter string, opt sign.VerifyOptions) Signature {
+	return verifyRange(data, br, subFilter, time.Time{}, opt)
+}
+
+// verifyRange is VerifyRange with the claimed signing time (/M) when known; zero means
+// read it from the dictionary around the /Contents.
+func verifyRange(data []byte, br []int64, subFilter string, claimed time.Time, opt sign.VerifyOptions) Signature {
 	s := Signature{SubFilter: subFilter, ByteRange: br}
 	s.Format = sign.FormatPAdES
 	switch subFilter {
@@ -129,7 +140,10 @@ func VerifyRange(data []byte, br []int64, subFilter string, opt sign.VerifyOptio
 	} else {
 		d = digest(h)
 	}
-	s.Result = *p.Verify(d, s.Format, claimedTime(data, a, b), opt)
+	if claimed.IsZero() {
+		claimed = claimedTime(data, a, b)
+	}
+	s.Result = *p.Verify(d, s.Format, claimed, opt)
 	if !bytes.HasSuffix(bytes.TrimRight(data[:c], "\r\n \t\x00"), []byte("%%EOF")) {
 		s.Problem("the signed range does not end with %%EOF: the signed revision is incomplete")
 	}
@@ -145,7 +159,33 @@ func hashOf(h crypto.Hash, b []byte) []byte {
 	return w.Sum(nil)
 }
 
-var mRE = regexp.MustCompile(`/M\s*\(D:(\d{4})(\d{2})?(\d{2})?(\d{2})?(\d{2})?(\d{2})?([Zz+\-])?(\d{2})?'?(\d{2})?'?\)`)
+var mRE = regexp.MustCompile(`/M\s*\((D:\d{4}[^)]*)\)`)
+
+var dateRE = regexp.MustCompile(`^D:(\d{4})(\d{2})?(\d{2})?(\d{2})?(\d{2})?(\d{2})?([Zz+\-])?(\d{2})?'?(\d{2})?'?$`)
+
+// ParseDate parses a PDF date (D:YYYYMMDDHHmmSS+HH'mm', trailing parts optional).
+func ParseDate(s string) (time.Time, bool) {
+	m := dateRE.FindStringSubmatch(s)
+	if m == nil {
+		return time.Time{}, false
+	}
+	n := func(i, d int) int {
+		if m[i] == "" {
+			return d
+		}
+		v, _ := strconv.Atoi(m[i])
+		return v
+	}
+	loc := time.UTC
+	if m[7] == "+" || m[7] == "-" {
+		off := n(8, 0)*3600 + n(9, 0)*60
+		if m[7] == "-" {
+			off = -off
+		}
+		loc = time.FixedZone("", off)
+	}
+	return time.Date(n(1, 0), time.Month(n(2, 1)), n(3, 1), n(4, 0), n(5, 0), n(6, 0), 0, loc), true
+}
 
 // claimedTime reads /M from the signature dictionary around the /Contents gap a..b (the
 // dictionary's other entries are within a few kilobytes on either side), zero when absent.
@@ -162,26 +202,11 @@ func claimedTime(data []byte, a, b int64) time.Time {
 		after = after[:i]
 	}
 	for _, part := range [][]byte{before, after} {
-		m := mRE.FindSubmatch(part)
-		if m == nil {
-			continue
-		}
-		n := func(i, d int) int {
-			if len(m[i]) == 0 {
-				return d
+		if m := mRE.FindSubmatch(part); m != nil {
+			if t, ok := ParseDate(string(m[1])); ok {
+				return t
 			}
-			v, _ := strconv.Atoi(string(m[i]))
-			return v
 		}
-		loc := time.UTC
-		if len(m[7]) > 0 && (m[7][0] == '+' || m[7][0] == '-') {
-			off := n(8, 0)*3600 + n(9, 0)*60
-			if m[7][0] == '-' {
-				off = -off
-			}
-			loc = time.FixedZone("", off)
-		}
-		return time.Date(n(1, 0), time.Month(n(2, 1)), n(3, 1), n(4, 0), n(5, 0), n(6, 0), 0, loc)
 	}
 	return time.Time{}
 }

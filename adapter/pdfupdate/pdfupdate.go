@@ -22,6 +22,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/digitorus/pdf"
 )
@@ -394,4 +395,17 @@ func encodeName(s string) string {
 func String(s string) string {
 	r := strings.NewReplacer(`\`, `\\`, `(`, `\(`, `)`, `\)`, "\r", `\r`, "\n", `\n`)
 	return "(" + r.Replace(s) + ")"
+}
+
+// Date formats t as a PDF date, D:YYYYMMDDHHmmSS+HH'mm' (Z for UTC).
+func Date(t time.Time) string {
+	_, off := t.Zone()
+	if off == 0 {
+		return t.Format("D:20060102150405") + "Z"
+	}
+	sign := '+'
+	if off < 0 {
+		sign, off = '-', -off
+	}
+	return fmt.Sprintf("%s%c%02d'%02d'", t.Format("D:20060102150405"), sign, off/3600, off%3600/60)
 }

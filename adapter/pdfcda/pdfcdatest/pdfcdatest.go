@@ -156,6 +156,9 @@ type PDF struct {
 	AppendAfterSign bool
 	// PadTo adds an incompressible stream so that the file is at least this many bytes.
 	PadTo int
+	// PDFA, when 1, 2 or 3, adds an XMP metadata stream claiming PDF/A-<PDFA>B (a claim
+	// only: the rest of the file is not made conformant).
+	PDFA int
 }
 
 type writer struct {
@@ -205,6 +208,7 @@ func (p PDF) Bytes() []byte {
 		oInfo    = 15
 		oSpec2   = 16
 		oFile2   = 17
+		oMeta    = 18
 	)
 	name := def(p.AttachmentName, "cda.xml")
 	acro := ""
@@ -216,6 +220,9 @@ func (p PDF) Bytes() []byte {
 	names := ""
 	if p.Attachment != nil {
 		names = fmt.Sprintf(" /Names << /EmbeddedFiles %d 0 R >>", oNames)
+	}
+	if p.PDFA > 0 {
+		names += fmt.Sprintf(" /Metadata %d 0 R", oMeta)
 	}
 	catalog := fmt.Sprintf("<< /Type /Catalog /Pages %d 0 R%s%s >>", oPages, names, acro)
 	leaf := fmt.Sprintf("/Names [(%s) %d 0 R]", name, oSpec)
@@ -236,6 +243,14 @@ func (p PDF) Bytes() []byte {
 	w.obj(oPage, fmt.Sprintf("<< /Type /Page /Parent %d 0 R /MediaBox [0 0 595 842] /Contents %d 0 R /Resources << /Font << /F1 %d 0 R >> >>%s >>", oPages, oContent, oFont, annots))
 	w.stream(oContent, "", []byte("BT /F1 12 Tf 72 770 Td (Documento di prova - dati sintetici) Tj ET"))
 	w.obj(oFont, "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>")
+	if p.PDFA > 0 {
+		xmp := fmt.Sprintf(`<?xpacket begin="\xef\xbb\xbf" id="W5M0MpCehiHzreSzNTczkc9d"?>
+<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">
+<rdf:Description rdf:about="" xmlns:pdfaid="http://www.aiim.org/pdfa/ns/id/" pdfaid:part="%d" pdfaid:conformance="B"/>
+</rdf:RDF></x:xmpmeta>
+<?xpacket end="w"?>`, p.PDFA)
+		w.stream(oMeta, "/Type /Metadata /Subtype /XML", []byte(xmp))
+	}
 	if p.Attachment != nil {
 		if p.Uncompressed {
 			w.stream(oFile, fmt.Sprintf("/Type /EmbeddedFile /Subtype /text#2Fxml /Params << /Size %d >>", len(p.Attachment)), p.Attachment)
@@ -269,6 +284,9 @@ func (p PDF) Bytes() []byte {
 	}
 
 	size := 16
+	if p.PDFA > 0 {
+		size = oMeta + 1
+	}
 	if p.SecondAttachment != nil {
 		size = 18
 	}
