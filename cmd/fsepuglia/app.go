@@ -267,6 +267,8 @@ func commands(a *appEnv) []*cli.Command {
 		simCommand(),
 		demoCommand(a),
 		inspectCommand(a),
+		injectCommand(a),
+		signCommand(a),
 		doctorCommand(a),
 		configCommand(a),
 		versionCommand(a),
