@@ -235,15 +235,18 @@ var ErrNotSignedData = errors.New("cms: not a CMS SignedData")
 // Parse decodes a ContentInfo holding a SignedData, DER or BER (as some signing tools write
 // .p7m envelopes). Trailing zero padding (a PDF /Contents) is ignored.
 func Parse(data []byte) (*Parsed, error) {
+	if allZero(data) {
+		return nil, fmt.Errorf("%w: the signature value is empty (all zeros): prepared for signing, never signed", ErrNotSignedData)
+	}
 	var ci contentInfo
 	rest, err := asn1.Unmarshal(data, &ci)
 	if err != nil || !allZero(rest) {
 		der, cerr := berToDER(data)
 		if cerr != nil {
-			return nil, fmt.Errorf("%w: %v", ErrNotSignedData, err)
+			return nil, fmt.Errorf("%w: undecodable DER/BER", ErrNotSignedData)
 		}
 		if _, err = asn1.Unmarshal(der, &ci); err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrNotSignedData, err)
+			return nil, fmt.Errorf("%w: undecodable DER/BER", ErrNotSignedData)
 		}
 	}
 	if !ci.ContentType.Equal(OIDSignedData) {

@@ -24,9 +24,13 @@ import (
 	"strings"
 	"time"
 
+	"github.com/fsepuglia/fsepuglia/adapter/cades"
 	"github.com/fsepuglia/fsepuglia/adapter/cda"
 	"github.com/fsepuglia/fsepuglia/adapter/codicefiscale"
+	"github.com/fsepuglia/fsepuglia/adapter/pades"
 	"github.com/fsepuglia/fsepuglia/adapter/pdfcda"
+	"github.com/fsepuglia/fsepuglia/adapter/sign"
+	"github.com/fsepuglia/fsepuglia/adapter/xades"
 	"github.com/fsepuglia/fsepuglia/adapter/xds"
 )
 
@@ -101,6 +105,17 @@ type Options struct {
 	// default: the region's validators read the file strictly, and a repaired reading may
 	// not be what the producer meant.
 	Repairable bool
+	// VerifySignatures verifies what is signed: each PDF signature (adapter/pades), a .p7m
+	// envelope (adapter/cades) and the CDA's enveloped XML signature (adapter/xades); the
+	// results are Report.PAdES, Report.CAdESSignature and Report.CDASignature. With
+	// RequireSignature a signature must then also verify (check signature.valid).
+	VerifySignatures bool
+	// RequireCDASignature fails a CDA without a valid enveloped XML signature (check
+	// cda.signature): the legacy services answer FSE-10001.
+	RequireCDASignature bool
+	// Trust are the roots (and clock) for signer certificates (Result.Trusted). An
+	// untrusted signer fails no check: the region's refusals are about integrity.
+	Trust sign.VerifyOptions
 	// MaxSize caps the document size (default 100 MiB).
 	MaxSize int64
 	// Limits caps the PDF reader.
@@ -130,20 +145,22 @@ type Check struct {
 
 // The check IDs.
 const (
-	CheckFormat     = "format"             // the file is a PDF (or XML when allowed)
-	CheckStructure  = "pdf.structure"      // startxref, cross-reference, trailer and %%EOF resolve
-	CheckPDF        = "pdf.readable"       // the PDF can be read
-	CheckAttachment = "cda.attachment"     // the PDF embeds cda.xml
-	CheckCDA        = "cda.wellformed"     // cda.xml is well-formed HL7 v3 ClinicalDocument
-	CheckDocumentID = "document.id"        // the document id has root and extension
-	CheckTime       = "document.time"      // effectiveTime is a valid HL7 time (the creation time)
-	CheckRegion     = "document.id.region" // strict: the id root is under Puglia's OID
-	CheckPatientCF  = "patient.cf"         // the patient CF is valid
-	CheckPatient    = "patient.match"      // the patient is the requested one
-	CheckType       = "type.known"         // the typeCode is a known LOINC document type
-	CheckClass      = "type.class"         // the classCode is consistent with the type
-	CheckSignature  = "signature"          // the PDF is PAdES-signed when required
-	CheckProfile    = "profile"            // the profile's codes are in their value sets
+	CheckFormat         = "format"             // the file is a PDF (or XML when allowed)
+	CheckStructure      = "pdf.structure"      // startxref, cross-reference, trailer and %%EOF resolve
+	CheckPDF            = "pdf.readable"       // the PDF can be read
+	CheckAttachment     = "cda.attachment"     // the PDF embeds cda.xml
+	CheckCDA            = "cda.wellformed"     // cda.xml is well-formed HL7 v3 ClinicalDocument
+	CheckDocumentID     = "document.id"        // the document id has root and extension
+	CheckTime           = "document.time"      // effectiveTime is a valid HL7 time (the creation time)
+	CheckRegion         = "document.id.region" // strict: the id root is under Puglia's OID
+	CheckPatientCF      = "patient.cf"         // the patient CF is valid
+	CheckPatient        = "patient.match"      // the patient is the requested one
+	CheckType           = "type.known"         // the typeCode is a known LOINC document type
+	CheckClass          = "type.class"         // the classCode is consistent with the type
+	CheckSignature      = "signature"          // the PDF is PAdES-signed when required
+	CheckSignatureValid = "signature.valid"    // a required signature verifies over the whole file
+	CheckCDASignature   = "cda.signature"      // the CDA carries a valid XML signature when required
+	CheckProfile        = "profile"            // the profile's codes are in their value sets
 )
 
 // Report is everything Inspect found, derived and checked.
@@ -168,9 +185,15 @@ type Report struct {
 	Signed     bool               `json:"signed"`
 	CAdES      bool               `json:"cades,omitempty"`
 	Signatures []pdfcda.Signature `json:"signatures,omitempty"`
-	Header     *cda.Header        `json:"cda_header,omitempty"`
-	Metadata   Metadata           `json:"metadata"`
-	Checks     []Check            `json:"checks"`
+	// PAdES, CAdESSignature and CDASignature are the verifications of the PDF signatures,
+	// of the .p7m envelope and of the CDA's XML signature (Options.VerifySignatures; a CDA
+	// without signature has none).
+	PAdES          []pades.Signature `json:"pades,omitempty"`
+	CAdESSignature *sign.Result      `json:"cades_signature,omitempty"`
+	CDASignature   *sign.Result      `json:"cda_signature,omitempty"`
+	Header         *cda.Header       `json:"cda_header,omitempty"`
+	Metadata       Metadata          `json:"metadata"`
+	Checks         []Check           `json:"checks"`
 }
 
 // CheckError lists the failed checks of a Report.
@@ -367,6 +390,10 @@ func InspectBytes(data []byte, name string, opts Options) *Report {
 		}
 	}
 
+	if opts.VerifySignatures {
+		r.verifySignatures(data, doc, opts)
+	}
+
 	if attachErr {
 		dupFail()
 		return r
@@ -400,10 +427,76 @@ func InspectBytes(data []byte, name string, opts Options) *Report {
 		return r
 	}
 	r.pass(CheckCDA, "cda.xml", "{urn:hl7-org:v3}ClinicalDocument", "an HL7 v3 ClinicalDocument")
+	if opts.VerifySignatures || opts.RequireCDASignature {
+		r.verifyCDASignature(doc.CDA, opts)
+	}
 	r.Header = h
 	r.derive(h, opts)
 	r.check(h, opts)
 	return r
+}
+
+// verifySignatures fills r.PAdES and r.CAdESSignature and, with RequireSignature, checks
+// that one of them verifies (the PDF's over the whole file).
+func (r *Report) verifySignatures(data []byte, doc *pdfcda.Document, opts Options) {
+	pdfBytes := data
+	if r.CAdES {
+		res, content, err := cades.Verify(data, opts.Trust)
+		if res == nil {
+			res = &sign.Result{Format: sign.FormatCAdES}
+			res.Problem(err.Error())
+		}
+		r.CAdESSignature, pdfBytes = res, content
+	}
+	if len(doc.Signatures) > 0 && pdfBytes != nil {
+		r.PAdES, _ = pades.VerifySignatures(pdfBytes, doc.Signatures, opts.Trust)
+	}
+	if !opts.RequireSignature || !r.Signed {
+		return
+	}
+	for _, s := range r.PAdES {
+		if s.Valid && s.CoversWholeFile {
+			r.pass(CheckSignatureValid, "signature", fmt.Sprintf("%s %s by %s", s.Format, s.Algorithm, s.SignerName), "a signature that verifies over the whole file")
+			return
+		}
+	}
+	if c := r.CAdESSignature; c != nil && c.Valid {
+		r.pass(CheckSignatureValid, "signature", fmt.Sprintf("%s %s by %s", c.Format, c.Algorithm, c.SignerName), "a signature that verifies")
+		return
+	}
+	found := "no signature verifies"
+	if n := len(r.PAdES); n > 0 && len(r.PAdES[n-1].Problems) > 0 {
+		found = r.PAdES[n-1].Problems[0]
+	} else if r.CAdESSignature != nil && len(r.CAdESSignature.Problems) > 0 {
+		found = r.CAdESSignature.Problems[0]
+	}
+	r.fail(Check{ID: CheckSignatureValid, Field: "signature", Found: found, Expected: "a PAdES signature that verifies over the whole file",
+		Message: "the document's signature does not verify: the gateway refuses it at publication", FaultCode: "/msg/sign-error",
+		Fix: "sign the final PDF again (fsepuglia sign --pdf), after the last change to it"})
+}
+
+// verifyCDASignature fills r.CDASignature and, with RequireCDASignature, checks it.
+func (r *Report) verifyCDASignature(cdaXML []byte, opts Options) {
+	res, err := xades.Verify(cdaXML, opts.Trust)
+	if res != nil {
+		r.CDASignature = res
+	}
+	if !opts.RequireCDASignature {
+		return
+	}
+	if err == nil {
+		r.pass(CheckCDASignature, "cda.xml", fmt.Sprintf("%s %s by %s", res.Format, res.Algorithm, res.SignerName), "an enveloped XAdES-BES signature that verifies")
+		return
+	}
+	found := "no XML signature"
+	if res != nil && len(res.Problems) > 0 {
+		found = res.Problems[0]
+	} else if !errors.Is(err, sign.ErrUnsigned) {
+		found = err.Error()
+	}
+	r.fail(Check{ID: CheckCDASignature, Field: "cda.xml", Found: found, Expected: "an enveloped XAdES-BES signature that verifies",
+		Message: "the CDA is not validly signed (Il documento CDA non e' firmato digitalmente)", FaultCode: "FSE-10001",
+		Fix: "sign the CDA (fsepuglia sign --cda CDA.xml), then inject it (fsepuglia inject) and sign the PDF"})
 }
 
 func (r *Report) pass(id, field, found, expected string) {

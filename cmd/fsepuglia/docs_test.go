@@ -8,6 +8,9 @@ import (
 
 	"github.com/fsepuglia/fsepuglia/adapter/docmeta"
 	"github.com/fsepuglia/fsepuglia/adapter/gateway"
+	"github.com/fsepuglia/fsepuglia/adapter/pades"
+	"github.com/fsepuglia/fsepuglia/adapter/pdfattach"
+	"github.com/fsepuglia/fsepuglia/adapter/sign"
 )
 
 func TestConfigDocCoversSettings(t *testing.T) {
@@ -51,7 +54,8 @@ func TestOutputDocCoversJSONKeys(t *testing.T) {
 		inspectOutput{}, docmeta.Report{}, docmeta.Check{}, doctorOutput{}, doctorFinding{}, validation{}, gateway.Status{}, gateway.Event{},
 		gateway.Warning{}, gateway.Problem{},
 		errorOutput{}, errorBody{}, versionOutput{}, configShowOutput{}, configFileOutput{}, configSettingOutput{},
-		demoOutput{}, demoDocOutput{}, demoStepOutput{}} {
+		demoOutput{}, demoDocOutput{}, demoStepOutput{},
+		signOutput{}, injectOutput{}, pdfattach.Result{}, sign.Result{}, pades.Signature{}} {
 		for _, key := range jsonKeys(v) {
 			if !strings.Contains(string(doc), `"`+key+`"`) {
 				t.Errorf("OUTPUT.md does not document key %q of %T", key, v)

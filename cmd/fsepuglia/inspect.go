@@ -1,12 +1,15 @@
 package main
 
 import (
+	"crypto/x509"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 
 	"github.com/fsepuglia/fsepuglia/adapter"
 	"github.com/fsepuglia/fsepuglia/adapter/docmeta"
+	"github.com/fsepuglia/fsepuglia/adapter/sign"
 	"github.com/urfave/cli/v2"
 )
 
@@ -29,7 +32,9 @@ func inspectCommand(a *appEnv) *cli.Command {
 			"cda.xml, the whole CDA well-formed), as the region does. Exit 3 when a check fails.",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "patient", Usage: "the document's patient must be this codice fiscale"},
-			&cli.BoolFlag{Name: "require-signature", Usage: "fail documents without a PAdES signature (or CAdES envelope)"},
+			&cli.BoolFlag{Name: "require-signature", Usage: "fail documents without a PAdES signature (or CAdES envelope) that verifies, as the gateway at publication"},
+			&cli.BoolFlag{Name: "require-cda-signature", Usage: "fail documents whose CDA has no valid XML (XAdES) signature, as the legacy services (FSE-10001)"},
+			&cli.StringFlag{Name: "trusted-ca", Usage: "PEM file of CA certificates trusted for signers (signatures are reported as trusted or not; validity does not depend on it)"},
 			&cli.BoolFlag{Name: "strict", Usage: "the document id root must be under Regione Puglia's OID (2.16.840.1.113883.2.9.2.160.)"},
 			&cli.BoolFlag{Name: "repairable", Usage: "read a PDF whose structure is broken (truncated, bad cross-reference) by scanning it, as viewers do; the region does not"},
 		},
@@ -47,6 +52,16 @@ func (a *appEnv) inspect(c *cli.Context) error {
 		RequireSignature: c.Bool("require-signature"),
 		Strict:           c.Bool("strict"),
 		Repairable:       c.Bool("repairable"),
+		// inspect reports signer, time, algorithm and validity of every signature.
+		VerifySignatures:    true,
+		RequireCDASignature: c.Bool("require-cda-signature"),
+	}
+	if f := c.String("trusted-ca"); f != "" {
+		pool, err := loadCAFile(f)
+		if err != nil {
+			return err
+		}
+		opts.Trust.Roots = pool
 	}
 	if v := c.String("patient"); v != "" {
 		cf, err := patientCF("patient", v)
@@ -104,9 +119,26 @@ func inspectTable(w io.Writer, out inspectOutput) {
 		signed := "no"
 		switch {
 		case r.CAdES:
-			signed = "CAdES envelope"
-		case r.Signed:
+			signed = "CAdES envelope: " + describeSignature(r.CAdESSignature)
+		case r.Signed && len(r.PAdES) == 0:
 			signed = fmt.Sprintf("PAdES, %d signature dictionar%s (not verified)", len(r.Signatures), plural(len(r.Signatures), "y", "ies"))
+		case r.Signed:
+			var parts []string
+			for _, s := range r.PAdES {
+				d := describeSignature(&s.Result)
+				if !s.CoversWholeFile && s.AppendedBytes > 0 {
+					d += fmt.Sprintf(", %d bytes added after it", s.AppendedBytes)
+				}
+				parts = append(parts, d)
+			}
+			signed = strings.Join(parts, "; ")
+		}
+		cdaSigned := ""
+		if r.Header != nil {
+			cdaSigned = "no"
+			if r.CDASignature != nil {
+				cdaSigned = describeSignature(r.CDASignature)
+			}
 		}
 		rows := [][2]string{
 			{"FILE", r.Name},
@@ -115,6 +147,7 @@ func inspectTable(w io.Writer, out inspectOutput) {
 			{"FORMAT", format},
 			{"ATTACHMENTS", strings.Join(r.Attachments, ", ")},
 			{"SIGNED", signed},
+			{"CDA SIGNED", cdaSigned},
 			{"PATIENT", m.PatientCF},
 			{"UNIQUE ID", m.UniqueID},
 			{"TYPE", m.TypeCode},
@@ -151,6 +184,47 @@ func inspectTable(w io.Writer, out inspectOutput) {
 	if out.Failed > 0 {
 		fmt.Fprintf(w, "\n%d of %d document(s) fail the pre-flight checks\n", out.Failed, len(out.Reports))
 	}
+}
+
+// describeSignature says in one line what a verification found.
+func describeSignature(r *sign.Result) string {
+	if r == nil {
+		return "not verified"
+	}
+	state := "NOT VALID"
+	switch {
+	case r.Trusted:
+		state = "valid, trusted"
+	case r.Valid:
+		state = "valid"
+	}
+	d := r.Format + " " + state
+	if r.Algorithm != "" {
+		d += ", " + r.Algorithm
+	}
+	if r.SignerName != "" {
+		d += ", by " + r.SignerName
+	}
+	if !r.SigningTime.IsZero() {
+		d += ", " + stamp(r.SigningTime)
+	}
+	if !r.Valid && len(r.Problems) > 0 {
+		d += ": " + r.Problems[0]
+	}
+	return d
+}
+
+// loadCAFile reads a PEM bundle of CA certificates.
+func loadCAFile(path string) (*x509.CertPool, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, &adapter.InputError{Field: "--trusted-ca", Value: path, Msg: fmt.Sprintf("cannot read: %v", unwrapPath(err)), Fix: "give a readable PEM file"}
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(b) {
+		return nil, &adapter.InputError{Field: "--trusted-ca", Value: path, Msg: "no PEM certificate in it", Fix: "give a PEM file of CA certificates"}
+	}
+	return pool, nil
 }
 
 func plural(n int, one, many string) string {

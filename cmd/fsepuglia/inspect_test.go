@@ -11,6 +11,7 @@ import (
 
 	"github.com/fsepuglia/fsepuglia/adapter/docmeta"
 	"github.com/fsepuglia/fsepuglia/adapter/pdfcda/pdfcdatest"
+	"github.com/fsepuglia/fsepuglia/adapter/signeddoc"
 )
 
 // inspectDoc writes a generated document into dir and returns its path.
@@ -37,7 +38,19 @@ func decodeInspect(t *testing.T, out string) inspectOutput {
 func TestInspect(t *testing.T) {
 	dir := t.TempDir()
 	rad := pdfcdatest.CDA{PatientCF: cfB, TypeCode: "68604-8", TemplateRoot: "2.16.840.1.113883.2.9.10.1.7.1", IDExtension: "INSPECT.RAD.1"}
-	signed := inspectDoc(t, dir, "signed.pdf", pdfcdatest.PDF{Attachment: pdfcdatest.CDA{PatientCF: cfA}.Bytes(), Sign: true})
+	kit, err := signeddoc.NewKit()
+	if err != nil {
+		t.Fatal(err)
+	}
+	signedPDF, err := kit.Document(pdfcdatest.CDA{PatientCF: cfA}, pdfcdatest.PDF{}, signeddoc.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	signed := filepath.Join(dir, "signed.pdf")
+	if err := os.WriteFile(signed, signedPDF, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	fakeSigned := inspectDoc(t, dir, "fake-signed.pdf", pdfcdatest.PDF{Attachment: pdfcdatest.CDA{PatientCF: cfA}.Bytes(), Sign: true})
 	unsigned := inspectDoc(t, dir, "unsigned.pdf", pdfcdatest.PDF{Attachment: rad.Bytes()})
 	lazio := inspectDoc(t, dir, "lazio.pdf", pdfcdatest.PDF{Attachment: pdfcdatest.CDA{PatientCF: cfA, IDRoot: "2.16.840.1.113883.2.9.2.120.4.4"}.Bytes(), Sign: true})
 	noCDA := inspectDoc(t, dir, "nocda.pdf", pdfcdatest.PDF{Attachment: []byte("<x/>"), AttachmentName: "other.xml"})
@@ -57,6 +70,9 @@ func TestInspect(t *testing.T) {
 		{"patient differs", []string{"--patient", cfA, unsigned}, exitInput, []string{docmeta.CheckPatient}, []string{cfB}, nil},
 		{"signature required, absent", []string{"--require-signature", unsigned}, exitInput, []string{docmeta.CheckSignature}, nil, nil},
 		{"signature required, present", []string{"--require-signature", signed}, exitOK, nil, nil, nil},
+		{"signature required, does not verify", []string{"--require-signature", fakeSigned}, exitInput, []string{docmeta.CheckSignatureValid}, nil, nil},
+		{"CDA signature required, signed", []string{"--require-cda-signature", signed}, exitOK, nil, nil, nil},
+		{"CDA signature required, unsigned", []string{"--require-cda-signature", unsigned}, exitInput, []string{docmeta.CheckCDASignature}, nil, nil},
 		{"strict, id root outside Puglia", []string{"--strict", lazio}, exitInput, []string{docmeta.CheckRegion}, nil, nil},
 		{"not strict, id root outside Puglia", []string{lazio}, exitOK, nil, nil, nil},
 		{"no cda.xml", []string{noCDA}, exitInput, []string{docmeta.CheckAttachment}, nil, nil},
