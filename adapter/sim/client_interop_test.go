@@ -4,11 +4,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"os"
 	"strings"
 	"testing"
 
 	"github.com/fsepuglia/fsepuglia/adapter"
+	fsefault "github.com/fsepuglia/fsepuglia/adapter/fault"
+	"github.com/fsepuglia/fsepuglia/adapter/pdfcda/pdfcdatest"
 	"github.com/fsepuglia/fsepuglia/adapter/sim/store"
 )
 
@@ -94,5 +97,53 @@ func TestGoClientAgainstSimulator(t *testing.T) {
 	}
 	if page.Total != counts[store.KindRilevazioni] || len(page.Items) != 3 {
 		t.Fatalf("items: total %d, %d items", page.Total, len(page.Items))
+	}
+}
+
+// TestGoClientDecodesSimulatorRefusals: the Go client, configured from the simulator's
+// client-config.json, gets the simulator's pre-publication refusals (#2717's shape) and
+// FSE-10001 as typed faults with the right class, and its error says what the middleware
+// said.
+func TestGoClientDecodesSimulatorRefusals(t *testing.T) {
+	h := startSim(t, nil)
+	b, err := os.ReadFile(h.srv.ClientConfigPath())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cfg adapter.Config
+	if err := json.Unmarshal(b, &cfg); err != nil {
+		t.Fatal(err)
+	}
+	c, err := adapter.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	meta := adapter.Metadata{PatientCF: patA, UniqueID: uidRoot + "refused", TypeCode: "11502-2", ClassCode: "REF"}
+	for _, tc := range []struct {
+		name     string
+		body     []byte
+		code     string
+		class    fsefault.Class
+		status   int
+		contains string
+	}{
+		{"p7m (not a PDF)", pdfcdatest.P7M(pdfFor(patA, "refused")), CodeGeneric, fsefault.Validation, 415,
+			"the regional middleware says: Il documento non è pdf. (415, /msg/document-type)"},
+		{"no cda.xml", pdfcdatest.PDF{Attachment: []byte("<x/>"), AttachmentName: "other.xml"}.Bytes(), CodeGeneric, fsefault.Validation, 400,
+			"the regional middleware says: Errore in fase di estrazione del CDA.: Error while extracting CDA from PDF document (400, /msg/cda-element)"},
+		{"CDA not signed", pdfcdatest.PDF{Attachment: pdfcdatest.CDA{PatientCF: patA, IDExtension: "refused"}.Bytes()}.Bytes(),
+			CodeUnsignedCDA, fsefault.Validation, 0, "FSE-10001 - Il documento CDA non e' firmato digitalmente"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := c.Documents.Publish(context.Background(), adapter.PublishRequest{Body: tc.body, Metadata: meta})
+			var f *fsefault.Fault
+			if !errors.As(err, &f) || f.Code != tc.code || f.Class != tc.class || !strings.Contains(err.Error(), tc.contains) {
+				t.Fatalf("error %v (%+v), want %s %v containing %q", err, f, tc.code, tc.class, tc.contains)
+			}
+			if tc.status != 0 && (f.Middleware == nil || f.Middleware.Status != tc.status || f.Middleware.WorkflowInstanceID != "UNKNOWN_WORKFLOW_ID" || f.Middleware.TraceID == "") {
+				t.Fatalf("middleware problem %+v", f.Middleware)
+			}
+		})
 	}
 }

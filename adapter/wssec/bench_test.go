@@ -97,3 +97,53 @@ func TestSecureDoesNotParseBody(t *testing.T) {
 		t.Error("SignBody accepted a Body that is not XML")
 	}
 }
+
+// BenchmarkSecureSmallByProfile secures a small request in each profile: the Puglia profile
+// makes one RSA signature per message, the national one three (two assertions + Timestamp).
+func BenchmarkSecureSmallByProfile(b *testing.B) {
+	s := testSigner(b)
+	env := gowsdlEnvelope(addDocumentBody)
+	for _, tc := range []struct {
+		name string
+		p    wssec.Params
+	}{
+		{"puglia", pugliaParams(s, wssec.AlgorithmDefault, false)},
+		{"national", params(s, wssec.AlgorithmDefault, false)},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for i := 0; i < b.N; i++ {
+				if _, err := wssec.Secure(env, tc.p); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkVerifySmallByProfile verifies a small request of each profile.
+func BenchmarkVerifySmallByProfile(b *testing.B) {
+	s := testSigner(b)
+	env := gowsdlEnvelope(addDocumentBody)
+	for _, tc := range []struct {
+		name string
+		p    wssec.Params
+	}{
+		{"puglia", pugliaParams(s, wssec.AlgorithmDefault, false)},
+		{"national", params(s, wssec.AlgorithmDefault, false)},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			out, err := wssec.Secure(env, tc.p)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if _, err := wssec.Verify(out, pinned(s, t0)); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

@@ -281,7 +281,7 @@ func Verify(envelope []byte, o VerifyOptions) (*Message, error) {
 }
 
 // CFMismatch reports whether the signer's certificate carries a fiscal code that differs
-// from the operator's in the assertions (fault FSE-00231 on the real gateway). It is false
+// from the operator's in the assertions (fault E000231 on the real service, #2501). It is false
 // when either is unknown, e.g. a structure certificate without a CF.
 func (m *Message) CFMismatch() bool {
 	return m.SignerCF != "" && m.Attributes != nil && m.SignerCF != m.Attributes.OperatorCF
