@@ -3,8 +3,10 @@ package sim
 import (
 	"bytes"
 	"encoding/base64"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +15,7 @@ import (
 	"github.com/fsepuglia/fsepuglia/adapter/wssec"
 	"github.com/fsepuglia/fsepuglia/adapter/wssec/wssectest"
 	"github.com/fsepuglia/fsepuglia/generated/document"
+	"github.com/fsepuglia/fsepuglia/wsdl"
 )
 
 // TestObservedRequestShapes replays the addDocument requests of #2501 and #2511
@@ -72,5 +75,52 @@ func TestObservedRequestShapes(t *testing.T) {
 				t.Fatalf("HTTP %d: %+v\n%s", status, f, body)
 			}
 		})
+	}
+}
+
+// TestOperationsTableMatchesContracts: the contracts' table (wsdl.Operations), the WSDLs the
+// simulator serves and the simulator's handlers name the same operations, each under the
+// same service, with the Action the WSDL declares.
+func TestOperationsTableMatchesContracts(t *testing.T) {
+	table := map[string]string{}
+	for _, o := range wsdl.Operations {
+		if _, dup := table[o.Name]; dup {
+			t.Errorf("%s twice in the table", o.Name)
+		}
+		table[o.Name] = o.Service
+		if h, ok := operations[o.Service][o.Name]; !ok || h == nil {
+			t.Errorf("%s/%s has no simulator handler", o.Service, o.Name)
+		}
+	}
+	for svc, ops := range operations {
+		for op := range ops {
+			if table[op] != svc {
+				t.Errorf("handler %s/%s is not in the table (table says %q)", svc, op, table[op])
+			}
+		}
+		b, err := fs.ReadFile(wsdl.FS, svc+".wsdl")
+		if err != nil {
+			t.Fatal(err)
+		}
+		inputs := regexp.MustCompile(`<wsdl:operation name="(\w+)">\s*<wsdl:input [^>]*wsam:Action="([^"]+)"`).FindAllStringSubmatch(string(b), -1)
+		faults := regexp.MustCompile(`<wsdl:fault name="FseFault" message="tns:FseFault" wsam:Action="([^"]+)"`).FindAllStringSubmatch(string(b), -1)
+		if len(inputs) != len(ops) || len(faults) != len(ops) {
+			t.Errorf("%s.wsdl: %d input and %d fault Actions for %d operations", svc, len(inputs), len(faults), len(ops))
+		}
+		for _, m := range inputs {
+			o, ok := wsdl.Lookup(m[1])
+			if !ok || o.Service != svc || o.Action() != m[2] {
+				t.Errorf("%s.wsdl declares %s with Action %s; the table has %+v", svc, m[1], m[2], o)
+			}
+		}
+		for _, m := range faults {
+			found := false
+			for _, o := range wsdl.Operations {
+				found = found || (o.Service == svc && o.FaultAction() == m[1])
+			}
+			if !found {
+				t.Errorf("%s.wsdl's fault Action %s is no operation's FaultAction", svc, m[1])
+			}
+		}
 	}
 }
