@@ -70,6 +70,7 @@ func exitCode(err error) int {
 		gc  *gateway.ClaimError
 		gf  *gateway.FieldError
 		gg  *gateway.ConfigError
+		gw  *gateway.WorkflowError
 		pf  partialFailure
 	)
 	var xc cli.ExitCoder
@@ -81,7 +82,7 @@ func exitCode(err error) int {
 	case errors.As(err, &be), errors.As(err, &pf) && pf.PartialFailure():
 		return exitPartial
 	case errors.As(err, &cg), errors.As(err, &ie), errors.As(err, &cfe), errors.As(err, &ce), errors.As(err, &ua), errors.As(err, &ec),
-		errors.As(err, &gc), errors.As(err, &gf), errors.As(err, &gg):
+		errors.As(err, &gc), errors.As(err, &gf), errors.As(err, &gg), errors.As(err, &gw):
 		return exitInput
 	}
 	switch classifyRemote(err) {

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/fsepuglia/fsepuglia/adapter"
+	"github.com/fsepuglia/fsepuglia/adapter/gateway"
 	"github.com/fsepuglia/fsepuglia/adapter/outbox"
 	"github.com/fsepuglia/fsepuglia/cmd/fsepuglia/internal/redact"
 	"github.com/urfave/cli/v2"
@@ -34,6 +35,9 @@ type publishItemOutput struct {
 	Outcome   string `json:"outcome,omitempty"`
 	Reason    string `json:"reason,omitempty"`
 	Retryable bool   `json:"retryable,omitempty"`
+	// Route is legacy or middleware (gateway.RouteFor), RouteReason why.
+	Route       string `json:"route"`
+	RouteReason string `json:"route_reason,omitempty"`
 }
 
 // publishSummary counts the items of one `publish` run.
@@ -96,6 +100,13 @@ func (a *appEnv) publish(c *cli.Context) error {
 	}
 
 	// Every file is checked before anything is recorded: a batch goes in whole or not at all.
+	// The router decides each file's route (legacy or middleware) and refuses what the
+	// FSE 2.0 workflow forbids (not validated, changed since, older than 5 days).
+	rt, err := a.newRouter()
+	if err != nil {
+		return err
+	}
+	defer rt.close()
 	var entries []outbox.Entry
 	var problems []string
 	var firstErr error
@@ -123,9 +134,13 @@ func (a *appEnv) publish(c *cli.Context) error {
 			continue
 		}
 		byID[doc.meta.UniqueID] = f
-		meta, err := json.Marshal(doc.meta)
+		meta, _, err := rt.metadata(doc)
 		if err != nil {
-			return fmt.Errorf("encoding metadata of %s: %w", f, err)
+			problems = append(problems, err.Error())
+			if firstErr == nil {
+				firstErr = err
+			}
+			continue
 		}
 		entries = append(entries, outbox.Entry{Path: absPath(f), SHA256: doc.sum, Size: int64(len(doc.body)), UniqueID: doc.meta.UniqueID, Metadata: meta})
 	}
@@ -170,7 +185,7 @@ func (a *appEnv) publish(c *cli.Context) error {
 		}
 		bar := newProgress(a.stderr, a.deps.isTerminal(a.stderr), todo)
 		var mu sync.Mutex
-		sum, err = ob.Run(c.Context, &docSender{docs: be.docs}, outbox.Options{
+		sum, err = ob.Run(c.Context, rt.sender(&docSender{docs: be.docs}), outbox.Options{
 			Concurrency: n,
 			Retryable:   isRetryable,
 			OnChange: func(it outbox.Item) {
@@ -207,8 +222,9 @@ func (a *appEnv) publish(c *cli.Context) error {
 	sort.Slice(keys, func(i, j int) bool { return final[keys[i]].Path < final[keys[j]].Path })
 	for _, k := range keys {
 		it := final[k]
+		rm := decodeRoute(it.Metadata)
 		out.Items = append(out.Items, publishItemOutput{Path: it.Path, UniqueID: it.UniqueID, SHA256: it.SHA256, Size: it.Size,
-			State: string(it.State), Outcome: string(it.Outcome), Reason: it.Reason, Retryable: it.Retryable})
+			State: string(it.State), Outcome: string(it.Outcome), Reason: it.Reason, Retryable: it.Retryable, Route: rm.Route, RouteReason: rm.RouteReason})
 	}
 	if err := a.emit(out, func(w io.Writer) {
 		fmt.Fprintln(w, "FILE\tUNIQUE ID\tSTATE\tDETAIL")
@@ -218,6 +234,11 @@ func (a *appEnv) publish(c *cli.Context) error {
 				detail = it.Reason
 			}
 			fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", filepath.Base(it.Path), it.UniqueID, it.State, detail)
+		}
+		if sc, _ := gateway.ParseScenario(a.cfg.Gateway.Scenario); sc != gateway.ScenarioCurrent {
+			for _, it := range out.Items {
+				fmt.Fprintf(w, "route %s\t%s\t%s\n", filepath.Base(it.Path), it.Route, it.RouteReason)
+			}
 		}
 		s := out.Summary
 		fmt.Fprintf(w, "sent %d, already present %d, failed %d, skipped %d, interrupted %d\n", s.Sent, s.AlreadyPresent, s.Failed, s.Skipped, s.Interrupted)

@@ -65,6 +65,28 @@ func (a *appEnv) gatewayDocument(path string) (*gateway.Document, error) {
 	return d, nil
 }
 
+// journal opens the middleware workflow journal in the data directory.
+func (a *appEnv) journal() (*gateway.Journal, error) {
+	if err := os.MkdirAll(a.opts.DataDir, 0o700); err != nil {
+		return nil, &adapter.InputError{Field: "data-dir", Value: a.opts.DataDir, Msg: fmt.Sprintf("cannot create: %v", unwrapPath(err)), Fix: "pass a writable --data-dir"}
+	}
+	return gateway.OpenJournal(filepath.Join(a.opts.DataDir, "middleware.db"))
+}
+
+// recordValidation journals a positive VALIDATION of d.
+func (a *appEnv) recordValidation(j *gateway.Journal, d *gateway.Document, res *gateway.Result) error {
+	h, err := d.CDAHash()
+	if err != nil {
+		return err
+	}
+	v := gateway.Validation{UniqueID: d.Meta.UniqueID, CDAHash: h, WorkflowInstanceID: res.WorkflowInstanceID, TraceID: res.TraceID, ValidatedAt: a.deps.now().UTC()}
+	if err := j.Record(v); err != nil {
+		return fmt.Errorf("validated, but the journal could not record it (validate again): %w", err)
+	}
+	a.log.Info("document validated", map[string]any{"unique_id": redact.Text(d.Meta.UniqueID), "traceID": res.TraceID})
+	return nil
+}
+
 // validation is one line of `fsepuglia validate`.
 type validation struct {
 	File               string            `json:"file"`
@@ -124,6 +146,15 @@ func validateCommand(a *appEnv) *cli.Command {
 			if err != nil {
 				return err
 			}
+			// VALIDATION answers are journaled for the publication that follows (CDA hash,
+			// workflowInstanceId, time): it may come days later, from another process.
+			var journal *gateway.Journal
+			if act == gateway.ActivityValidation {
+				if journal, err = a.journal(); err != nil {
+					return err
+				}
+				defer journal.Close()
+			}
 			var out []validation
 			failed := 0
 			var firstErr error
@@ -135,8 +166,8 @@ func validateCommand(a *appEnv) *cli.Command {
 					res, err = g.Validate(c.Context, gateway.ValidateRequest{Document: d, Activity: act, Mode: mode, Action: action})
 					if err == nil {
 						v.Outcome, v.HTTPStatus, v.WorkflowInstanceID, v.TraceID, v.SpanID, v.Warnings = "valid", res.HTTPStatus, res.WorkflowInstanceID, res.TraceID, res.SpanID, res.Warnings
-						if act == gateway.ActivityValidation {
-							a.log.Info("document validated", map[string]any{"file": redact.Text(path), "traceID": res.TraceID})
+						if journal != nil {
+							err = a.recordValidation(journal, d, res)
 						}
 					}
 				}

@@ -116,9 +116,11 @@ type Options struct {
 // Server is the simulated middleware, an http.Handler for the paths under PathPrefix. Safe
 // for concurrent use.
 type Server struct {
-	opt Options
-	mu  sync.Mutex
-	st  *state
+	opt   Options
+	mu    sync.Mutex
+	st    *state
+	calls map[gateway.Operation]int // every request routed, by operation (not persisted)
+	dups  int                       // publications refused as already published
 }
 
 // New loads the state and returns the handler.
@@ -142,7 +144,7 @@ func New(opt Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Server{opt: opt, st: st}, nil
+	return &Server{opt: opt, st: st, calls: map[gateway.Operation]int{}}, nil
 }
 
 // Accepted returns how many calls of op the simulator accepted (transmissions counted at the
@@ -151,6 +153,22 @@ func (s *Server) Accepted(op gateway.Operation) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.st.Accepted[op]
+}
+
+// Calls returns how many requests of op reached the simulator since it started, accepted
+// or not.
+func (s *Server) Calls(op gateway.Operation) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.calls[op]
+}
+
+// Duplicates returns how many publications were refused because the document was already
+// published (a resend the client should have avoided with Status).
+func (s *Server) Duplicates() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.dups
 }
 
 // Published reports whether a document with this uniqueId is published and not deleted.
@@ -294,6 +312,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	op, param := route(r.Method, strings.TrimPrefix(r.URL.EscapedPath(), PathPrefix))
 	c := &call{s: s, w: w, r: r, op: op, param: param}
 	c.traceID, c.spanID = c.newID(16), c.newID(16)
+	s.mu.Lock()
+	s.calls[op]++
+	s.mu.Unlock()
 	if op == "" {
 		_ = c.fail(http.StatusNotFound, "/msg/record-not-found", "Risorsa non trovata.", r.URL.Path, "no operation "+r.Method+" "+r.URL.Path)
 		return
@@ -718,6 +739,7 @@ func (c *call) publication() error {
 		}
 	}
 	if d, ok := st.Documents[b.IdentificativoDoc]; ok && !d.Deleted && !(replace && b.IdentificativoDoc == c.param) {
+		c.s.dups++
 		return c.fail(http.StatusConflict, "/msg/id-doc", "Identificativo documento già presente.", "/id-doc", "identificativoDoc is already published")
 	}
 	if replace && b.IdentificativoDoc != c.param {
