@@ -388,3 +388,19 @@ func TestDemoJSON(t *testing.T) {
 		t.Errorf("%d consent refusals with FSE-00451, want 2", refusals)
 	}
 }
+
+// TestErrorsPointToHelpNotSources: a wrong sidecar lists the keys it may hold; no error
+// message names a file of the source tree.
+func TestErrorsPointToHelpNotSources(t *testing.T) {
+	h := newHarness(t)
+	doc := writeDoc(t, t.TempDir(), "a.pdf", "%PDF a", `{"patient_cf":"`+cfA+`","unique_idd":"x"}`)
+	_, e, code := h.run("publish", doc)
+	if code != exitInput || !strings.Contains(e, "patient_cf, unique_id") || strings.Contains(e, ".md") {
+		t.Fatalf("exit %d: %s", code, e)
+	}
+	h.env["FSEPUGLIA_CONFIG"] = writeDoc(t, t.TempDir(), "c.json", `{"environment":"test","tsl":{}}`, "")
+	_, e, code = h.run("search", "--patient", cfA)
+	if code != exitInput || !strings.Contains(e, `unknown key "tsl"`) || !strings.Contains(e, "fsepuglia help config") || strings.Contains(e, ".md") {
+		t.Fatalf("exit %d: %s", code, e)
+	}
+}

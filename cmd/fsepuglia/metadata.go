@@ -63,7 +63,7 @@ func (a *appEnv) loadDocument(c *cli.Context, path string, single bool) (*loaded
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&meta); err != nil {
 			return nil, &adapter.InputError{Field: "sidecar", Value: side, Msg: fmt.Sprintf("invalid metadata JSON: %v", err),
-				Fix: "fix the file: its keys are those of adapter.Metadata (see OUTPUT.md, publish)"}
+				Fix: "fix the file: its keys are " + jsonKeyList(adapter.Metadata{})}
 		}
 	} else if !errors.Is(err, fs.ErrNotExist) {
 		return nil, &adapter.InputError{Field: "sidecar", Value: side, Msg: fmt.Sprintf("cannot read: %v", unwrapPath(err)), Fix: "check its permissions"}

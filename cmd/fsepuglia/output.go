@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"reflect"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -203,4 +204,18 @@ func (a *appEnv) emitBeside(c *cli.Context, v any, table func(w io.Writer)) erro
 	a.stdout = a.stderr
 	defer func() { a.stdout = saved; a.emittedJSON = true }()
 	return a.emit(v, table)
+}
+
+// jsonKeyList lists the JSON keys of the struct v ("a, b, c"), for messages that tell which
+// keys a file may hold.
+func jsonKeyList(v any) string {
+	var keys []string
+	t := reflect.TypeOf(v)
+	for i := 0; i < t.NumField(); i++ {
+		name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
+		if name != "" && name != "-" {
+			keys = append(keys, name)
+		}
+	}
+	return strings.Join(keys, ", ")
 }
