@@ -178,6 +178,8 @@ func TestJSONErrors(t *testing.T) {
 		{"format after the command", nil, []string{"search", "--patient", "FSEPGL0lE41A145J", "--format=json"}, exitInput, "invalid-input", "input", "--patient"},
 		{"older --output name", nil, []string{"--output", "json", "search", "--patient", "FSEPGL0lE41A145J"}, exitInput, "invalid-input", "input", "--patient"},
 		{"usage", nil, []string{"--format", "json", "pubish"}, exitUsage, "usage", "usage", ""},
+		{"unknown flag beside --format", nil, []string{"search", "--patinet", cfA, "--format", "json"}, exitUsage, "usage", "usage", ""},
+		{"unknown global flag", nil, []string{"--timout", "5s", "--format=json", "search"}, exitUsage, "usage", "usage", ""},
 		{"fault of the region", nil, []string{"--format", "json", "retrieve", "2.16.840.1.113883.2.9.2.160.4.4^NONE", "--patient", cfA, "-o", "x.pdf"}, exitFault, "FSE-00404", "fault", ""},
 		{"no configuration", map[string]string{"FSEPUGLIA_ENV": "", "FSEPUGLIA_FORMAT": "json"}, []string{"search", "--patient", cfA}, exitInput, "configuration", "input", "environment"},
 		{"config file unreadable", map[string]string{"FSEPUGLIA_CONFIG": "/nonexistent/config.json"}, []string{"--format", "json", "search", "--patient", cfA}, exitInput, "configuration", "input", "config"},

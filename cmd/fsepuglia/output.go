@@ -134,16 +134,12 @@ func describeError(err error, code int) errorBody {
 	return e
 }
 
-// wantsJSON says whether the run asked for JSON output: from the loaded options, or, when
-// the configuration could not be loaded, from the command line and the environment.
+// wantsJSON says whether the run asked for JSON output: a --format (or --output) on the
+// command line wins, even when the command failed before applying it (an unknown flag
+// beside it); then the loaded options; then, when the configuration could not be loaded,
+// the environment.
 func wantsJSON(o cliOptions, args []string, getenv func(string) string) bool {
-	if o.Output != "" {
-		return o.Output == "json"
-	}
-	format := getenv("FSEPUGLIA_OUTPUT")
-	if v := getenv("FSEPUGLIA_FORMAT"); v != "" {
-		format = v
-	}
+	format := ""
 	for i, a := range args {
 		if a == "--" {
 			break
@@ -154,6 +150,15 @@ func wantsJSON(o cliOptions, args []string, getenv func(string) string) bool {
 			} else if a == name && i+1 < len(args) {
 				format = args[i+1]
 			}
+		}
+	}
+	if format == "" {
+		format = o.Output
+	}
+	if format == "" {
+		format = getenv("FSEPUGLIA_OUTPUT")
+		if v := getenv("FSEPUGLIA_FORMAT"); v != "" {
+			format = v
 		}
 	}
 	return format == "json"
