@@ -124,3 +124,31 @@ func TestOperationsTableMatchesContracts(t *testing.T) {
 		}
 	}
 }
+
+// TestRefusalShape: a publication the middleware refuses comes back as #2717 says, in
+// #2331's envelope: the operation's fault Action, a fresh urn:uuid MessageID, To anonymous,
+// RelatesTo the request's MessageID; FSE-00000 in the detail, the problem+json in the
+// faultstring.
+func TestRefusalShape(t *testing.T) {
+	h := startSim(t, nil)
+	id := wssec.NewMessageID()
+	code, body := h.call(ServiceDocument, "addDocument", patA, &document.AddDocument{Document: docFor([]byte("not a pdf"))},
+		func(p *wssec.Params) { p.MessageID = id })
+	if code != CodeGeneric {
+		t.Fatalf("fault %q", code)
+	}
+	for _, want := range []string{
+		`<Action xmlns="http://www.w3.org/2005/08/addressing">` + NS + `IDocument/addDocument/Fault/SOAPFaultException</Action>`,
+		`<MessageID xmlns="http://www.w3.org/2005/08/addressing">urn:uuid:`,
+		`<RelatesTo xmlns="http://www.w3.org/2005/08/addressing">` + id + `</RelatesTo>`,
+		`<faultcode xmlns:a="http://schemas.xmlsoap.org/soap/envelope/">a:Server</faultcode>`,
+		`<faultstring>Error during middleware call: Validation and publication service returned error: {`,
+		`"type": "/msg/document-type"`, `"status": 415`, `"workflowInstanceId": "UNKNOWN_WORKFLOW_ID"`,
+		`<faultactor>IDocument</faultactor>`,
+		`<fse:errorCode xmlns:fse="` + NS + `">FSE-00000</fse:errorCode>`,
+	} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("refusal lacks %s:\n%s", want, body)
+		}
+	}
+}

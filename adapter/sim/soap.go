@@ -99,7 +99,7 @@ type call struct {
 	op        string
 	path      string
 	envelope  []byte
-	msg       *wssec.Message // nil in relaxed mode without WS-Security
+	msg       *wssec.Message // the verified message (profile, signature value, attributes); nil in relaxed mode without WS-Security
 	body      []byte         // the operation element (first child of soap:Body)
 	requester requester
 }
