@@ -53,6 +53,13 @@ type demoStep struct {
 	want  int
 	// check, when set, judges the command's output beyond its exit code.
 	check func(stdout, stderr string) error
+	// config, when set, replaces the simulator's client configuration for this step (the
+	// FSE 2.0 scenarios have their own copy).
+	config string
+	// argsFn, when set, gives the arguments at run time (from an earlier step's output).
+	argsFn func() []string
+	// run, when set, is an in-process step instead of a command (signing a PDF).
+	run func(w io.Writer) error
 }
 
 // demoResult is the outcome of one step.
@@ -70,7 +77,9 @@ func demoCommand(a *appEnv) *cli.Command {
 		Description: "Starts the simulator on 127.0.0.1 (mutual TLS and WS-Security) with a fresh temporary\n" +
 			"data directory, then runs fsepuglia's own commands against it: privacy notice, consents, a\n" +
 			"search refused without consent, publication of three generated documents, search, retrieve,\n" +
-			"Taccuino, revocation. Exit 0 only when every step ends with its expected exit code.",
+			"Taccuino, revocation; then FSE 2.0: the intermediate scenario (validate at the middleware, sign,\n" +
+			"publish on the legacy service) and the final one (validate, sign, publish through the middleware,\n" +
+			"status). Exit 0 only when every step ends with its expected exit code.",
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "keep", Usage: "keep the temporary directory (simulator data, documents, outbox) and print its path"},
 		},
@@ -157,13 +166,36 @@ func (a *appEnv) demo(ctx context.Context, keep bool) (err error) {
 	}
 	var notes bytes.Buffer // what the steps' checks print
 	steps := demoSteps(&notes, tmp, docsDir, docs)
+	fse2, err := fse2Steps(srv, tmp)
+	if err != nil {
+		return err
+	}
+	steps = append(steps, fse2...)
 	var failed []string
 	for i, st := range steps {
 		fmt.Fprintf(text, "\n== %d. %s\n", i+1, st.title)
-		args := append(append([]string{}, global...), st.args...)
+		g := global
+		if st.config != "" {
+			g = append([]string{"fsepuglia", "--config", st.config}, global[3:]...)
+		}
+		stArgs := st.args
+		if st.argsFn != nil {
+			stArgs = st.argsFn()
+		}
+		args := append(append([]string{}, g...), stArgs...)
 		command := redact.Text(strings.Join(args, " ")) // a transcript is a log: no CF
-		fmt.Fprintf(text, "$ %s\n", command)
-		res, stdout, stderr := a.runDemoStep(ctx, args, st)
+		var res demoResult
+		var stdout, stderr string
+		if st.run != nil {
+			command = "(in-process) " + st.title
+			fmt.Fprintf(text, "$ %s\n", command)
+			if rerr := st.run(&notes); rerr != nil {
+				res = demoResult{code: exitInternal, err: rerr}
+			}
+		} else {
+			fmt.Fprintf(text, "$ %s\n", command)
+			res, stdout, stderr = a.runDemoStep(ctx, args, st)
+		}
 		indent(text, stdout)
 		indent(text, stderr)
 		text.Write(notes.Bytes())

@@ -45,7 +45,8 @@ func TestDemo(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("demo exit %d\n%s\n%s", code, out, errOut)
 	}
-	wantCodes := []string{"0", "0", "5", "0", "0", "0", "0", "0", "0", "0", "0", "0", "5"}
+	wantCodes := []string{"0", "0", "5", "0", "0", "0", "0", "0", "0", "0", "0", "0", "5",
+		"0", "0", "0", "0", "0", "0", "0", "3"} // FSE 2.0: intermediate and final scenarios
 	lines := demoExitLine.FindAllStringSubmatch(out, -1)
 	if len(lines) != len(wantCodes) {
 		t.Fatalf("%d step results, want %d:\n%s", len(lines), len(wantCodes), out)
@@ -66,7 +67,7 @@ func TestDemo(t *testing.T) {
 	if !regexp.MustCompile(`sha256 published ([0-9a-f]{64}) = retrieved ([0-9a-f]{64})`).MatchString(out) {
 		t.Error("the retrieve step does not show the two hashes")
 	}
-	if !strings.Contains(out, "\ndemo: 13 steps, all as expected\n") {
+	if !strings.Contains(out, "\ndemo: 21 steps, all as expected\n") {
 		t.Errorf("no summary line:\n%s", out)
 	}
 	// --keep leaves the directory and says where; the published files are inside.
