@@ -51,7 +51,7 @@ func TestOutputDocCoversJSONKeys(t *testing.T) {
 	for _, v := range []any{publishOutput{}, publishSummary{}, publishItemOutput{}, replaceOutput{}, deleteOutput{}, searchOutput{},
 		documentOutput{}, retrieveOutput{}, consentOutput{}, consentItemOutput{}, informativaOutput{}, taccuinoSummaryOutput{},
 		taccuinoItemsOutput{}, taccuinoItemOutput{}, endpointsOutput{}, endpointOutput{}, aslOutput{},
-		inspectOutput{}, docmeta.Report{}, docmeta.Check{}, doctorOutput{}, doctorFinding{}, validation{}, gateway.Status{}, gateway.Event{},
+		inspectOutput{}, docmeta.Report{}, docmeta.Check{}, doctorOutput{}, doctorFinding{}, validation{}, gateway.Status{}, gateway.Event{}, middlewareResultOutput{},
 		gateway.Warning{}, gateway.Problem{},
 		errorOutput{}, errorBody{}, versionOutput{}, configShowOutput{}, configFileOutput{}, configSettingOutput{},
 		demoOutput{}, demoDocOutput{}, demoStepOutput{},

@@ -34,6 +34,9 @@ func replaceCommand(a *appEnv) *cli.Command {
 			if err != nil {
 				return err
 			}
+			if done, err := a.routedReplace(c.Context, oldID, doc); done || err != nil {
+				return err // the FSE 2.0 workflow refused it, or it went through the middleware
+			}
 			be, err := a.client()
 			if err != nil {
 				return err
@@ -62,7 +65,7 @@ func deleteCommand(a *appEnv) *cli.Command {
 		Name:      "delete",
 		Usage:     "void the publication of document ID",
 		ArgsUsage: "ID",
-		Flags:     []cli.Flag{&cli.StringFlag{Name: "patient", Usage: "patient's codice fiscale (required)"}, yesFlag},
+		Flags:     []cli.Flag{&cli.StringFlag{Name: "patient", Usage: "patient's codice fiscale (required)"}, yesFlag, viaFlag},
 		Action: func(c *cli.Context) error {
 			if c.NArg() != 1 {
 				return usagef("delete needs one document ID (got %d arguments)", c.NArg())
@@ -74,6 +77,9 @@ func deleteCommand(a *appEnv) *cli.Command {
 			id := c.Args().First()
 			if err := a.confirm(c, fmt.Sprintf("void the publication of %s (patient %s)", id, redact.CF(cf))); err != nil {
 				return err
+			}
+			if done, err := a.routedDelete(c, cf, id); done || err != nil {
+				return err // published through the FSE 2.0 middleware: deleted there
 			}
 			be, err := a.client()
 			if err != nil {

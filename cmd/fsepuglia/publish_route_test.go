@@ -246,3 +246,54 @@ func TestMiddlewareKillAndResume(t *testing.T) {
 		}
 	}
 }
+
+// TestRoutedReplaceDelete: in the final scenario replace and delete of a document published
+// through the middleware go there too (delete finds the route in the outbox, or --via).
+func TestRoutedReplaceDelete(t *testing.T) {
+	s := startSimWith(t, sim.Options{})
+	cfg := withScenario(t, s, "final")
+	data, dir := t.TempDir(), t.TempDir()
+	v1 := writeCDADoc(t, dir, "v1.pdf", pdfcdatest.CDA{IDExtension: "RD.1"}, false)
+	v2 := writeCDADoc(t, dir, "v2.pdf", pdfcdatest.CDA{IDExtension: "RD.2"}, false)
+	v3 := writeCDADoc(t, dir, "v3.pdf", pdfcdatest.CDA{IDExtension: "RD.3"}, false)
+	for _, f := range []string{v1, v3} {
+		if _, e, code := runReal(t, cfg, data, "validate", f); code != 0 {
+			t.Fatal(e)
+		}
+		padesSign(t, s, f)
+		if _, e, code := runReal(t, cfg, data, "publish", f); code != 0 {
+			t.Fatal(e)
+		}
+	}
+	id1, id2, id3 := "2.16.840.1.113883.2.9.2.160.4.4^RD.1", "2.16.840.1.113883.2.9.2.160.4.4^RD.2", "2.16.840.1.113883.2.9.2.160.4.4^RD.3"
+	// The new version is not validated yet: refused before sending.
+	if _, e, code := runReal(t, cfg, data, "replace", id1, v2); code != exitInput || !strings.Contains(e, "never validated") {
+		t.Fatalf("replace before validation: exit %d %s", code, e)
+	}
+	if _, e, code := runReal(t, cfg, data, "validate", "--action", "UPDATE", v2); code != 0 {
+		t.Fatal(e)
+	}
+	padesSign(t, s, v2)
+	out, e, code := runReal(t, cfg, data, "replace", id1, v2)
+	if code != 0 || !strings.Contains(out, `"route": "middleware"`) {
+		t.Fatalf("replace: exit %d %s %s", code, out, e)
+	}
+	mw := s.Middleware()
+	if mw.Published(id1) || !mw.Published(id2) || mw.Accepted(gateway.OpReplace) != 1 {
+		t.Fatal("the replace did not happen at the middleware")
+	}
+	// delete: v3 was published by the outbox through the middleware, so delete goes there.
+	if out, e, code = runReal(t, cfg, data, "delete", id3, "--patient", pdfcdatest.PatientCF, "--yes"); code != 0 || mw.Published(id3) {
+		t.Fatalf("delete of a middleware document: exit %d %s %s", code, out, e)
+	}
+	// v2 came by replace (not in the outbox): --via middleware.
+	if _, e, code = runReal(t, cfg, data, "delete", id2, "--patient", pdfcdatest.PatientCF, "--yes", "--via", "middleware"); code != 0 || mw.Published(id2) {
+		t.Fatalf("delete --via middleware: exit %d %s", code, e)
+	}
+	if mw.Accepted(gateway.OpDelete) != 2 {
+		t.Fatalf("%d deletes at the middleware", mw.Accepted(gateway.OpDelete))
+	}
+	if _, _, code = runReal(t, cfg, data, "delete", id2, "--patient", pdfcdatest.PatientCF, "--yes", "--via", "nowhere"); code != exitInput {
+		t.Fatalf("--via nowhere: exit %d", code)
+	}
+}
