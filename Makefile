@@ -29,8 +29,17 @@ lint:
 demo:
 	$(GO) run ./cmd/fsepuglia demo
 
-## bench: publication and search throughput against the simulator, plus the packages' own benchmarks (BENCH.md)
+## bench: the harness first (cmd/fsepuglia/bench: the real binary's simulator in its own process; the
+## library against raw POST of pre-signed envelopes, python3-zeep and node-soap; peak RSS of large
+## publish/retrieve under /usr/bin/time -v), then the in-process and the packages' benchmarks (BENCH.md).
+## node-soap is installed into $(BENCH_CACHE)/node (outside the repo); a missing peer is skipped with a message.
+BENCH_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/fsepuglia/bench
+BENCH_FLAGS ?= -rounds 5 -rss
 bench:
+	@mkdir -p $(BENCH_CACHE)/node
+	$(GO) build -o $(BENCH_CACHE)/fsepuglia ./cmd/fsepuglia
+	@if command -v npm >/dev/null 2>&1; then npm install --prefix $(BENCH_CACHE)/node --no-audit --no-fund --silent soap@1.13.0 >/dev/null 2>&1 || echo "bench: npm install soap@1.13.0 failed: the node-soap leg will be skipped"; else echo "bench: npm not found: the node-soap leg will be skipped"; fi
+	$(GO) run ./cmd/fsepuglia/bench -bin $(BENCH_CACHE)/fsepuglia -node-modules $(BENCH_CACHE)/node $(BENCH_FLAGS)
 	$(GO) test -run='^$$' -bench='^BenchmarkSimPublish$$' -benchtime=3x -benchmem ./cmd/fsepuglia/
 	$(GO) test -run='^$$' -bench='^BenchmarkSimSearch$$' -benchtime=2s -benchmem ./cmd/fsepuglia/
 	$(GO) test -run='^$$' -bench=. -benchmem ./adapter/wssec/ ./adapter/docmeta/ ./adapter/pdfcda/ ./adapter/cda/ ./adapter/sim/store/ ./adapter/transport/ ./adapter/outbox/ ./generated/wiretest/

@@ -32,6 +32,7 @@ func simCommand() *cli.Command {
 			&cli.BoolFlag{Name: "relaxed", Usage: "accept messages without WS-Security (interoperability checks only)"},
 			&cli.StringSliceFlag{Name: "inject", Usage: "fault injection, OPERATION:latency=200ms,rate=0.2,kinds=fault|503|reset|truncate|malformed,code=FSE-00503 (repeatable; middleware operations are gtw-validation, gtw-create, gtw-replace, gtw-delete, gtw-update-metadata, gtw-validate-and-create, gtw-status)"},
 			&cli.Uint64Flag{Name: "inject-seed", Usage: "seed of the injected failure sequence"},
+			&cli.Int64Flag{Name: "max-body", Usage: "largest request accepted, in bytes (0: the simulator's default, 64 MiB; a 100 MB document needs about 140 MB)"},
 		},
 		Action: func(c *cli.Context) error {
 			rules, err := inject.ParseSpecs(c.StringSlice("inject"))
@@ -55,7 +56,7 @@ func simCommand() *cli.Command {
 			defer stop()
 			srv, err := sim.Start(ctx, sim.Options{
 				DataDir: dir, Addr: c.String("addr"), PlainHTTP: c.Bool("plain-http"), Relaxed: c.Bool("relaxed"),
-				Inject: rules, InjectSeed: c.Uint64("inject-seed"), Logger: log,
+				Inject: rules, InjectSeed: c.Uint64("inject-seed"), MaxBody: c.Int64("max-body"), Logger: log,
 			})
 			if err != nil {
 				return err
