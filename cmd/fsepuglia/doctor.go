@@ -312,7 +312,7 @@ func connectFix(err error) string {
 
 // checkSigner loads the certificate that signs WS-Security and SAML (signer, or the TLS
 // one) and checks its validity and that its codice fiscale is the operator's: the region
-// answers FSE-00231 otherwise.
+// answers E000231 otherwise.
 func (a *appEnv) checkSigner() []doctorFinding {
 	cfg := a.cfg
 	sc := transport.Config{CertFile: cfg.Signer.CertFile, KeyFile: cfg.Signer.KeyFile, PKCS12File: cfg.Signer.PKCS12File, KeyPassword: cfg.Signer.KeyPassword}
@@ -352,10 +352,10 @@ func (a *appEnv) checkSigner() []doctorFinding {
 	op := codicefiscale.Normalize(cfg.Operator.CF)
 	switch {
 	case certCF == "":
-		fs = append(fs, finding(transport.Warning, checkSignerCF, field, "the signing certificate carries no codice fiscale: the region compares it with the operator's (FSE-00231)",
+		fs = append(fs, finding(transport.Warning, checkSignerCF, field, "the signing certificate carries no codice fiscale: the region compares it with the operator's (E000231)",
 			"sign with the operator's CNS certificate (subject serialNumber TINIT-<CF>)", 0))
 	case op != "" && certCF != op:
-		fs = append(fs, finding(transport.Error, checkSignerCF, "operator.cf", "the codice fiscale in the signing certificate is not the operator's: the region would answer FSE-00231",
+		fs = append(fs, finding(transport.Error, checkSignerCF, "operator.cf", "the codice fiscale in the signing certificate is not the operator's: the region would answer E000231",
 			"set operator.cf to the certificate holder's code, or sign with the operator's own certificate", exitInput))
 	case op != "":
 		fs = append(fs, finding(transport.Info, checkSignerCF, "operator.cf", "the signing certificate belongs to the operator", "", 0))

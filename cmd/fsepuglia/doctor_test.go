@@ -159,7 +159,7 @@ func TestDoctor(t *testing.T) {
 		{name: "unknown ASL", edit: func(m map[string]any) { m["asl"] = "aslxx" }, code: exitInput, check: checkEndpoint, severity: "error", absent: checkDNS},
 		{name: "invalid operator CF", edit: func(m map[string]any) { m["operator"].(map[string]any)["cf"] = "TSTOPR80A01A662X" }, code: exitInput, check: checkOperator, severity: "error"},
 		{name: "signer belongs to the operator", code: exitOK, check: checkSignerCF, severity: "info"},
-		{name: "operator is not the signer (FSE-00231)", edit: func(m map[string]any) { m["operator"].(map[string]any)["cf"] = "FSELBR01C41A145S" }, code: exitInput, check: checkSignerCF, severity: "error"},
+		{name: "operator is not the signer (E000231)", edit: func(m map[string]any) { m["operator"].(map[string]any)["cf"] = "FSELBR01C41A145S" }, code: exitInput, check: checkSignerCF, severity: "error"},
 		{name: "expired signing certificate", edit: func(m map[string]any) { m["signer"] = map[string]any{"cert_file": expiredCert, "key_file": expiredKey} }, code: exitInput, check: checkSigner, severity: "error"},
 		{name: "prod locked: nothing contacted", edit: func(m map[string]any) { m["environment"] = "prod"; delete(m, "base_url") }, code: exitInput, check: checkProduction, severity: "error", absent: checkDNS},
 	} {
