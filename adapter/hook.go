@@ -23,8 +23,9 @@ type call struct {
 	messageID string
 	attrs     *saml.Attributes
 
-	status int    // HTTP status of the answer
-	head   []byte // first bytes of a 2xx answer: a fault sent with HTTP 200 fits in them
+	status     int    // HTTP status of the answer
+	retryAfter string // its Retry-After header, if any
+	head       []byte // first bytes of a 2xx answer: a fault sent with HTTP 200 fits in them
 }
 
 // headLimit bounds what is kept of a 2xx answer for fault parsing: faults are small, and a
@@ -123,7 +124,7 @@ func (h hook) Do(req *http.Request) (*http.Response, error) {
 	if err != nil {
 		return nil, err // logged once, with its class, when the call gives up (Client.do)
 	}
-	cc.status = res.StatusCode
+	cc.status, cc.retryAfter = res.StatusCode, res.Header.Get("Retry-After")
 	fields := map[string]any{"operation": cc.op, "service": cc.service, "asl": cl.cfg.ASL,
 		"environment": cl.cfg.Environment, "message_id": cc.messageID,
 		"duration": time.Since(start).Round(time.Millisecond).String(), "http_status": res.StatusCode}

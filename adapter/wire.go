@@ -103,7 +103,12 @@ func (c *Client) do(ctx context.Context, op operation, attrs *saml.Attributes, f
 					return f
 				}
 			}
-			return fault.FromError(err, op.name, ep.URL)
+			err = fault.FromError(err, op.name, ep.URL)
+			var se *fault.StatusError
+			if cc.retryAfter != "" && errors.As(err, &se) {
+				se.RetryAfter = fault.ParseRetryAfter(cc.retryAfter, c.now())
+			}
+			return err
 		}
 		return nil
 	})

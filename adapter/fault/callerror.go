@@ -9,7 +9,11 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
+	"strconv"
+	"strings"
 	"syscall"
+	"time"
 
 	"github.com/hooklift/gowsdl/soap"
 )
@@ -53,6 +57,27 @@ func (e *CallError) Transient() bool { return isTransient(e.Err) }
 type StatusError struct {
 	StatusCode int
 	Body       []byte
+	// RetryAfter is the wait the server asked for with Retry-After (429, 503), 0 if none.
+	RetryAfter time.Duration
+}
+
+// ParseRetryAfter reads a Retry-After header: delay-seconds or an HTTP date (RFC 9110
+// 10.2.3). It returns 0 for an absent, malformed or past value.
+func ParseRetryAfter(v string, now time.Time) time.Duration {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0
+	}
+	if n, err := strconv.Atoi(v); err == nil {
+		if n < 0 {
+			return 0
+		}
+		return time.Duration(n) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil && t.After(now) {
+		return t.Sub(now)
+	}
+	return 0
 }
 
 // Error implements error.

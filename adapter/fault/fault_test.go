@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/fsepuglia/fsepuglia/adapter/internal/testenv"
 )
@@ -224,6 +225,21 @@ func BenchmarkParse(b *testing.B) {
 	for b.Loop() {
 		if _, ok := Parse(body, 500); !ok {
 			b.Fatal("not parsed")
+		}
+	}
+}
+
+func TestParseRetryAfter(t *testing.T) {
+	now := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		in   string
+		want time.Duration
+	}{
+		{"", 0}, {"120", 2 * time.Minute}, {" 1 ", time.Second}, {"-3", 0}, {"soon", 0},
+		{"Tue, 01 Dec 2026 09:00:30 GMT", 30 * time.Second}, {"Tue, 01 Dec 2026 08:00:00 GMT", 0},
+	} {
+		if got := ParseRetryAfter(tc.in, now); got != tc.want {
+			t.Errorf("ParseRetryAfter(%q) = %v, want %v", tc.in, got, tc.want)
 		}
 	}
 }

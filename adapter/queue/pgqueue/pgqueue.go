@@ -292,7 +292,9 @@ func (s *Store) ForgetDone(ctx context.Context, before time.Time) (int, error) {
 	return int(tag.RowsAffected()), nil
 }
 
-func interval(d time.Duration) string { return strconv.FormatInt(d.Microseconds(), 10) + " microseconds" }
+func interval(d time.Duration) string {
+	return strconv.FormatInt(d.Microseconds(), 10) + " microseconds"
+}
 
 // Claim implements queue.Store: one statement, the row locked with SKIP LOCKED so that
 // concurrent claimers never wait on each other nor take the same row.
