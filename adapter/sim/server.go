@@ -101,6 +101,9 @@ type Server struct {
 	done      chan struct{}
 	closeOnce sync.Once
 	closeErr  error
+
+	callsMu sync.Mutex
+	calls   map[string]int // SOAP operation -> requests received (transmissions, whatever the answer)
 }
 
 // Start opens the data directory, writes the client configuration and starts serving.
@@ -274,6 +277,15 @@ func (s *Server) ClientConfigPath() string { return s.cfgPath }
 
 // Data returns the opened data directory (store and PKI), for assertions in tests.
 func (s *Server) Data() *core.Data { return s.data }
+
+// Calls returns how many requests for the SOAP operation op (e.g. "addDocument") reached
+// the simulator since it started, whatever their answer: the transmissions that tests count
+// to prove a document was sent once.
+func (s *Server) Calls(op string) int {
+	s.callsMu.Lock()
+	defer s.callsMu.Unlock()
+	return s.calls[op]
+}
 
 // InjectCounts returns the fault-injection counters (nil when no rule is set).
 func (s *Server) InjectCounts() map[string]map[inject.Kind]int {

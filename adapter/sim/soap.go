@@ -146,6 +146,14 @@ func (s *Server) serveSOAP(w http.ResponseWriter, r *http.Request) {
 	_, service, _ := splitPath(r.URL.Path)
 	c := &call{service: service, path: r.URL.Path}
 	resp, err := s.handle(c, r)
+	if c.op != "" {
+		s.callsMu.Lock()
+		if s.calls == nil {
+			s.calls = map[string]int{}
+		}
+		s.calls[c.op]++
+		s.callsMu.Unlock()
+	}
 	if err != nil {
 		var f *Fault
 		if !errors.As(err, &f) {

@@ -258,6 +258,7 @@ func commands(a *appEnv) []*cli.Command {
 	return []*cli.Command{
 		endpointsCommand(a),
 		publishCommand(a),
+		serveCommand(a),
 		replaceCommand(a),
 		deleteCommand(a),
 		searchCommand(a),
