@@ -107,6 +107,9 @@ type Item struct {
 	FaultCode string `json:"fault_code,omitempty"`
 	// Retryable says whether a failed or in-doubt item is taken again by the workers.
 	Retryable bool `json:"retryable,omitempty"`
+	// Answered says that the region answered the last attempt with a refusal (a transient
+	// fault, HTTP 429/503): it holds nothing from it, so the next attempt needs no lookup.
+	Answered bool `json:"answered,omitempty"`
 	// Attempts counts the claims. An item claimed before may have reached the region.
 	Attempts int `json:"attempts"`
 	// Route is where the document was sent: "legacy" (IDocumentService) or "middleware".
@@ -176,7 +179,7 @@ type Store interface {
 	// Extend moves the claim's lease to now+lease; ErrLeaseLost when the token is no longer current.
 	Extend(ctx context.Context, it Item, lease time.Duration) error
 	// Settle commits the item's new state (State, Outcome, Reason, FaultClass, FaultCode,
-	// Retryable, Route, WorkflowID, NextAt) if it.Token is still the current claim, and
+	// Retryable, Answered, Route, WorkflowID, NextAt) if it.Token is still the current claim, and
 	// releases the claim; ErrLeaseLost otherwise. A done item's body is dropped.
 	Settle(ctx context.Context, it Item) error
 	// Release gives a claimed item back untouched by a send (shutdown before sending): it

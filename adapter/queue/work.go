@@ -199,6 +199,9 @@ func work(ctx context.Context, st Store, s Sender, opts Options, it Item) Event 
 	ev := Event{Item: it}
 	settle := func(next Item) Event {
 		next.Updated = time.Now().UTC()
+		if next.State != Queued {
+			next.Answered = false
+		}
 		if err := st.Settle(context.WithoutCancel(ctx), next); err != nil {
 			if opts.OnError != nil {
 				opts.OnError(fmt.Errorf("settling %s: %w", next.UniqueID, err))
@@ -218,7 +221,7 @@ func work(ctx context.Context, st Store, s Sender, opts Options, it Item) Event 
 	}
 	fail := func(next Item, err error, permanentReason string) Event {
 		c := opts.Classify(err)
-		next.FaultClass, next.FaultCode = c.Name, c.Code
+		next.FaultClass, next.FaultCode, next.Answered = c.Name, c.Code, false
 		ev.Err = err
 		switch {
 		case ctx.Err() != nil && errors.Is(err, context.Canceled):
@@ -227,6 +230,7 @@ func work(ctx context.Context, st Store, s Sender, opts Options, it Item) Event 
 			next.FaultClass, next.FaultCode = "interrupted", ""
 		case c.Retryable && c.Answered:
 			next.State, next.Retryable, next.Reason, next.NextAt = Queued, true, err.Error(), backoff(c)
+			next.Answered = true
 		case c.Retryable:
 			next.State, next.Retryable = InDoubt, true
 			next.Reason = "may have reached the region: " + err.Error()
@@ -243,6 +247,7 @@ func work(ctx context.Context, st Store, s Sender, opts Options, it Item) Event 
 		return settle(next)
 	}
 	done := func(next Item, out Outcome) Event {
+		ev.Err = nil
 		next.State, next.Outcome, next.Reason, next.Retryable, next.FaultClass, next.FaultCode = Done, out, "", false, "", ""
 		return settle(next)
 	}
@@ -260,8 +265,9 @@ func work(ctx context.Context, st Store, s Sender, opts Options, it Item) Event 
 		return found, same, err
 	}
 
-	// An item claimed before may have reached the region: reconcile before anything is sent.
-	if it.Attempts > 1 {
+	// An item claimed before may have reached the region: reconcile before anything is sent,
+	// unless the region answered the last attempt with a refusal.
+	if it.Attempts > 1 && !it.Answered {
 		found, same, err := lookup()
 		switch {
 		case err != nil && errors.Is(err, ErrLookupRefused):
@@ -306,6 +312,8 @@ func work(ctx context.Context, st Store, s Sender, opts Options, it Item) Event 
 		return done(next, Sent)
 	}
 	if errors.Is(sendErr, ErrDuplicate) {
+		c := opts.Classify(sendErr)
+		next.FaultClass, next.FaultCode = c.Name, c.Code
 		found, same, err := lookup()
 		switch {
 		case err != nil && errors.Is(err, ErrLookupRefused):

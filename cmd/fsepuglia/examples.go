@@ -22,6 +22,11 @@ var examples = map[string][]string{
 		"fsepuglia publish --resume                         # finish a batch that was interrupted",
 		"fsepuglia publish --dir ./outgoing --format json > result.json",
 	},
+	"serve": {
+		"fsepuglia serve --watch /var/spool/fsepuglia                 # API on 127.0.0.1:8470, embedded queue",
+		"fsepuglia serve --queue postgres://fsepuglia@db/fsepuglia --instance a1",
+		"fsepuglia serve --listen 0.0.0.0:8470 --token-file /etc/fsepuglia/token",
+	},
 	"replace": {
 		"fsepuglia replace 2.16.840.1.113883.2.9.2.160.4.4^OLD nuovo-referto.pdf",
 	},

@@ -146,12 +146,15 @@ func apiJSON(w http.ResponseWriter, code int, v any) {
 // writeErr maps an error to an HTTP status and a JSON body, without personal data.
 func (s *server) writeErr(w http.ResponseWriter, err error) {
 	var ie *adapter.InputError
+	var fe *fieldError
 	var ue *usageError
 	body := apiErrorBody{Message: redact.Text(err.Error())}
 	code := http.StatusInternalServerError
 	switch {
 	case errors.As(err, &ie):
 		code, body.Code, body.Field, body.Fix = http.StatusBadRequest, "input", ie.Field, ie.Fix
+	case errors.As(err, &fe):
+		code, body.Code, body.Field, body.Fix = http.StatusBadRequest, "input", strings.TrimPrefix(fe.field, "--"), fe.fix
 	case errors.As(err, &ue):
 		code, body.Code = http.StatusBadRequest, "input"
 	case errors.Is(err, queue.ErrNotFound):

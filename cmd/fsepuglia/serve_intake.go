@@ -12,6 +12,7 @@ import (
 
 	"github.com/fsepuglia/fsepuglia/adapter"
 	"github.com/fsepuglia/fsepuglia/adapter/queue"
+	"github.com/fsepuglia/fsepuglia/cmd/fsepuglia/internal/redact"
 )
 
 // documentMetadata builds a document's metadata as `publish` does: first what the document
@@ -23,7 +24,8 @@ func (a *appEnv) documentMetadata(name string, body, overrides []byte, overrides
 	if a.deps.docMetadata != nil {
 		m, err := a.deps.docMetadata(a.cfg, name, body, false)
 		if err != nil {
-			return meta, fmt.Errorf("%s: reading metadata from the document: %w", name, err)
+			return meta, &adapter.InputError{Field: "file", Msg: redact.Text(fmt.Sprintf("%s: %v", name, err)),
+				Fix: "send a PDF with its CDA attached as cda.xml (fsepuglia inspect FILE shows what is wrong)"}
 		}
 		meta = m
 	}

@@ -120,7 +120,7 @@ func (s *Store) Enqueue(_ context.Context, entries []queue.Entry) (queue.Enqueue
 				continue
 			case ok:
 				it.Entry = e
-				it.State, it.Reason, it.FaultClass, it.FaultCode, it.Retryable, it.NextAt, it.Updated = queue.Queued, "", "", "", false, now, now
+				it.State, it.Reason, it.FaultClass, it.FaultCode, it.Retryable, it.Answered, it.NextAt, it.Updated = queue.Queued, "", "", "", false, false, now, now
 				res.Requeued++
 			default:
 				seq, err := tx.Bucket(bucketItems).NextSequence()
@@ -362,7 +362,7 @@ func (s *Store) Extend(_ context.Context, it queue.Item, lease time.Duration) er
 func (s *Store) Settle(_ context.Context, it queue.Item) error {
 	return s.update(it, func(cur *queue.Item) {
 		cur.State, cur.Outcome, cur.Reason, cur.FaultClass, cur.FaultCode = it.State, it.Outcome, it.Reason, it.FaultClass, it.FaultCode
-		cur.Retryable, cur.Route, cur.WorkflowID, cur.NextAt = it.Retryable, it.Route, it.WorkflowID, it.NextAt
+		cur.Retryable, cur.Answered, cur.Route, cur.WorkflowID, cur.NextAt = it.Retryable, it.Answered, it.Route, it.WorkflowID, it.NextAt
 		cur.LeaseUntil, cur.Owner = time.Time{}, ""
 	})
 }

@@ -122,14 +122,14 @@ func (s *Store) Close() error { s.pool.Close(); return nil }
 func (s *Store) Ping(ctx context.Context) error { return s.pool.Ping(ctx) }
 
 const columns = `key, seq, unique_id, sha256, size, path, source, metadata, state, outcome, reason,
-	fault_class, fault_code, retryable, attempts, route, workflow_id, next_at, lease_until, owner, token, enqueued, updated`
+	fault_class, fault_code, retryable, answered, attempts, route, workflow_id, next_at, lease_until, owner, token, enqueued, updated`
 
 func scan(row pgx.Row, withBody bool) (queue.Item, error) {
 	var it queue.Item
 	var meta, state, outcome string
 	var lease *time.Time
 	dest := []any{&it.Key, &it.Seq, &it.UniqueID, &it.SHA256, &it.Size, &it.Path, &it.Source, &meta, &state, &outcome, &it.Reason,
-		&it.FaultClass, &it.FaultCode, &it.Retryable, &it.Attempts, &it.Route, &it.WorkflowID, &it.NextAt, &lease, &it.Owner, &it.Token,
+		&it.FaultClass, &it.FaultCode, &it.Retryable, &it.Answered, &it.Attempts, &it.Route, &it.WorkflowID, &it.NextAt, &lease, &it.Owner, &it.Token,
 		&it.Enqueued, &it.Updated}
 	if withBody {
 		dest = append(dest, &it.Body)
@@ -165,7 +165,7 @@ func (s *Store) Enqueue(ctx context.Context, entries []queue.Entry) (queue.Enque
 				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'queued')
 				ON CONFLICT (key) DO UPDATE SET state = 'queued', path = EXCLUDED.path, source = EXCLUDED.source,
 					metadata = EXCLUDED.metadata, body = EXCLUDED.body, reason = '', fault_class = '', fault_code = '',
-					retryable = false, next_at = now(), updated = now()
+					retryable = false, answered = false, next_at = now(), updated = now()
 				WHERE q.state = 'failed'
 				RETURNING (xmax = 0)`, key, e.UniqueID, e.SHA256, e.Size, e.Path, e.Source, string(e.Metadata), e.Body).Scan(&inserted)
 			switch {
@@ -332,11 +332,11 @@ func (s *Store) Extend(ctx context.Context, it queue.Item, lease time.Duration) 
 // Settle implements queue.Store.
 func (s *Store) Settle(ctx context.Context, it queue.Item) error {
 	tag, err := s.pool.Exec(ctx, `UPDATE fsepuglia_queue SET state = $3, outcome = $4, reason = $5, fault_class = $6,
-			fault_code = $7, retryable = $8, route = $9, workflow_id = $10, next_at = $11, lease_until = NULL, owner = '',
+			fault_code = $7, retryable = $8, route = $9, workflow_id = $10, next_at = $11, answered = $12, lease_until = NULL, owner = '',
 			body = CASE WHEN $3 = 'done' THEN NULL ELSE body END, updated = now()
 		WHERE key = $1 AND token = $2 AND state = 'sending'`,
 		it.Key, it.Token, string(it.State), string(it.Outcome), it.Reason, it.FaultClass, it.FaultCode, it.Retryable,
-		it.Route, it.WorkflowID, nextAt(it.NextAt))
+		it.Route, it.WorkflowID, nextAt(it.NextAt), it.Answered)
 	if err != nil {
 		return fmt.Errorf("pgqueue: settle: %w", err)
 	}

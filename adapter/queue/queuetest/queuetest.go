@@ -20,6 +20,7 @@ type Region struct {
 	mu    sync.Mutex
 	docs  map[string]string // uniqueId -> sha256
 	sends map[string]int
+	looks map[string]int
 	// Fail, when set, is consulted before each Send; a non-nil error is returned instead of
 	// publishing (after publishing, if Publish is true: the call reached the region).
 	Fail func(it queue.Item, n int) (err error, publish bool)
@@ -32,7 +33,9 @@ type Region struct {
 }
 
 // NewRegion returns an empty fake region.
-func NewRegion() *Region { return &Region{docs: map[string]string{}, sends: map[string]int{}} }
+func NewRegion() *Region {
+	return &Region{docs: map[string]string{}, sends: map[string]int{}, looks: map[string]int{}}
+}
 
 // Send implements queue.Sender.
 func (r *Region) Send(ctx context.Context, it queue.Item) (queue.Result, error) {
@@ -88,6 +91,7 @@ func (r *Region) Lookup(_ context.Context, it queue.Item) (bool, bool, error) {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.looks[it.UniqueID]++
 	sha, ok := r.docs[it.UniqueID]
 	return ok, ok && sha == it.SHA256, nil
 }
@@ -97,6 +101,13 @@ func (r *Region) Sends(uniqueID string) int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.sends[uniqueID]
+}
+
+// Lookups returns the number of Lookup calls for uniqueID.
+func (r *Region) Lookups(uniqueID string) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.looks[uniqueID]
 }
 
 // Published returns the number of documents stored.
@@ -354,6 +365,13 @@ func testRetries(t *testing.T, st queue.Store) {
 			t.Fatal(err)
 		}
 		return it
+	}
+	// Refused twice with an answer: nothing to reconcile. Lost answer and unanswered call:
+	// looked up before the resend.
+	for i, n := range map[int]int{0: 0, 1: 1, 2: 1} {
+		if got := r.Lookups(Entry(i).UniqueID); got != n {
+			t.Errorf("%s: %d lookups, want %d", Entry(i).UniqueID, got, n)
+		}
 	}
 	if it := get(1); it.Outcome != queue.AlreadyPresent || it.Attempts != 2 {
 		t.Errorf("lost answer: %+v", it)

@@ -17,6 +17,7 @@ CREATE TABLE fsepuglia_queue (
     fault_class  text NOT NULL DEFAULT '',
     fault_code   text NOT NULL DEFAULT '',
     retryable    boolean NOT NULL DEFAULT false,
+    answered     boolean NOT NULL DEFAULT false,
     attempts     integer NOT NULL DEFAULT 0,
     route        text NOT NULL DEFAULT '',
     workflow_id  text NOT NULL DEFAULT '',

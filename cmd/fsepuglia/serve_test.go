@@ -1,0 +1,196 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/fsepuglia/fsepuglia/adapter/docmeta"
+	"github.com/fsepuglia/fsepuglia/adapter/pdfcda/pdfcdatest"
+	"github.com/fsepuglia/fsepuglia/adapter/sim"
+	"github.com/fsepuglia/fsepuglia/adapter/sim/inject"
+)
+
+// TestServeAPIFromPython runs `fsepuglia serve` (the binary, embedded queue, a token file)
+// against the simulator and drives its API with testdata/serve_client.py: Python's urllib,
+// a client that shares nothing with ours, and Debian's Prometheus text parser for /metrics.
+// Then the intake folder (a good file to done/, a bad one to failed/, a file still being
+// written left alone), SIGHUP (certificates reloaded, the queue kept), SIGTERM (clean exit)
+// and a restart that finds the queue as it was.
+func TestServeAPIFromPython(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary and starts the simulator")
+	}
+	py := "/usr/bin/python3"
+	if out, err := exec.Command(py, "-c", "import prometheus_client.parser").CombinedOutput(); err != nil {
+		missingChecker(t, "python3-prometheus-client ("+strings.TrimSpace(string(out))+")", "apt-get install python3-prometheus-client")
+	}
+	bin := buildServeBinary(t)
+	// One addDocument in four is refused with HTTP 503 and Retry-After: 1: the workers wait and retry.
+	s, err := sim.Start(context.Background(), sim.Options{DataDir: t.TempDir(), InjectSeed: 7,
+		Inject: []inject.Rule{{Operation: "addDocument", Rate: 0.25, Kinds: []inject.Kind{inject.Kind503}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	cfg := s.ClientConfigPath()
+	data, watch := t.TempDir(), t.TempDir()
+	tokenFile := filepath.Join(t.TempDir(), "token")
+	const token = "0123456789abcdef0123456789abcdef"
+	if err := os.WriteFile(tokenFile, []byte(token+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	args := []string{"--watch", watch, "--watch-interval", "200ms", "--token-file", tokenFile, "--poll", "100ms"}
+	p := startServe(t, bin, cfg, data, args...)
+	p.token = token
+
+	docPath := filepath.Join(t.TempDir(), "doc.pdf")
+	if err := os.WriteFile(docPath, serveDoc("PY", 1), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	otherPath := filepath.Join(t.TempDir(), "other.pdf")
+	other := pdfcdatest.PDF{Sign: false, Attachment: pdfcdatest.CDA{PatientCF: cfA, IDExtension: "PY.0001"}.Bytes()}.Bytes()
+	if err := os.WriteFile(otherPath, other, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(py, "testdata/serve_client.py", p.url, token, cfA, docPath, otherPath).CombinedOutput()
+	t.Logf("serve_client.py:\n%s", out)
+	if err != nil {
+		t.Fatalf("serve_client.py: %v\nserve log:\n%s", err, tail(p.logs.String()))
+	}
+
+	// Intake folder: a good file, a file whose metadata cannot be completed, and a file that
+	// is still being written (its size keeps changing), which must not be taken meanwhile.
+	good := serveDoc("WATCH", 1)
+	dropFile(t, watch, "good.pdf", good)
+	dropFile(t, watch, "bad.pdf", []byte("%PDF-1.4 no CDA in here"))
+	growing, err := os.Create(filepath.Join(watch, "growing.pdf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	full := serveDoc("WATCH", 2)
+	deadline := time.Now().Add(60 * time.Second)
+	for countFiles(t, filepath.Join(watch, "done"), "good.pdf") == 0 || countFiles(t, filepath.Join(watch, "failed"), "bad.pdf") == 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("intake files not settled\n%s", tail(p.logs.String()))
+		}
+		// Keep writing growing.pdf slowly: it must stay where it is.
+		if _, err := growing.Write(full[:min(64, len(full))]); err != nil {
+			t.Fatal(err)
+		}
+		full = full[min(64, len(full)):]
+		time.Sleep(50 * time.Millisecond)
+	}
+	if _, err := os.Stat(filepath.Join(watch, "growing.pdf")); err != nil && len(full) > 0 {
+		t.Fatalf("a file still being written was taken: %v", err)
+	}
+	_, _ = growing.Write(full)
+	growing.Close()
+	var rep intakeReport
+	raw, err := os.ReadFile(filepath.Join(watch, "done", "good.pdf.json"))
+	if err != nil || json.Unmarshal(raw, &rep) != nil || rep.State != "done" || rep.Outcome != "sent" || rep.Route != "legacy" {
+		t.Errorf("done report: %s %v", raw, err)
+	}
+	raw, err = os.ReadFile(filepath.Join(watch, "failed", "bad.pdf.json"))
+	if err != nil || json.Unmarshal(raw, &rep) != nil || rep.State != "invalid" || rep.Reason == "" {
+		t.Errorf("failed report: %s %v", raw, err)
+	}
+	if strings.Contains(string(raw), cfA) {
+		t.Errorf("failed report holds the patient's CF: %s", raw)
+	}
+	id := docmeta.InspectBytes(good, "good.pdf", docmeta.Options{}).Metadata.UniqueID
+
+	// SIGHUP: certificates reloaded; then SIGTERM: clean exit.
+	if err := p.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	deadline = time.Now().Add(20 * time.Second)
+	for p.metrics()["fsepuglia_certificate_reloads_total"].get("result=ok") != 1 {
+		if time.Now().After(deadline) {
+			t.Fatalf("no reload after SIGHUP\n%s", tail(p.logs.String()))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	deadline = time.Now().Add(20 * time.Second)
+	for countFiles(t, filepath.Join(watch, "done"), "growing.pdf") == 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("growing.pdf not published once complete (after the reload)\n%s", tail(p.logs.String()))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	m := p.metrics()
+	if n503 := s.InjectCounts()["addDocument"][inject.Kind503]; n503 == 0 || m["fsepuglia_sends_total"].get("fault_class=http-503,outcome=error") != float64(n503) {
+		t.Errorf("simulator refused %d sends with 503; metrics count %v", n503, m["fsepuglia_sends_total"].values)
+	}
+	p.stop()
+	logs := p.logs.String()
+	for _, line := range strings.Split(strings.TrimSpace(logs), "\n") {
+		var rec map[string]any
+		if err := json.Unmarshal([]byte(line), &rec); err != nil {
+			t.Errorf("log line is not JSON: %q", line)
+			break
+		}
+	}
+	if strings.Contains(logs, cfA) || strings.Contains(logs, "FSEPGL01E41A145J") {
+		t.Errorf("the log holds the patient's CF")
+	}
+	if !strings.Contains(logs, `"certificates reloaded"`) || !strings.Contains(logs, `"serve: stopped"`) {
+		t.Errorf("log lacks the reload or the stop:\n%s", tail(logs))
+	}
+
+	// Restart on the same data directory: the queue is as it was.
+	p = startServe(t, bin, cfg, data, args...)
+	p.token = token
+	var list struct {
+		Items []apiItem `json:"items"`
+	}
+	req := func(path string) {
+		t.Helper()
+		r, err := p.get(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer r.Body.Close()
+		if err := json.NewDecoder(r.Body).Decode(&list); err != nil {
+			t.Fatal(err)
+		}
+	}
+	req("/v1/documents?state=done")
+	found := false
+	for _, it := range list.Items {
+		found = found || it.UniqueID == id
+	}
+	if !found || len(list.Items) < 3 {
+		t.Errorf("after a restart the done items are %+v", list.Items)
+	}
+	p.stop()
+}
+
+// TestServeRefusesOpenListen: an address other than loopback needs mutual TLS or a token.
+func TestServeRefusesOpenListen(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	bin := buildServeBinary(t)
+	s, err := sim.Start(context.Background(), sim.Options{DataDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	cmd := exec.Command(bin, "--config", s.ClientConfigPath(), "--data-dir", t.TempDir(), "serve", "--listen", "0.0.0.0:0")
+	cmd.Env = []string{"HOME=" + t.TempDir(), "PATH=" + os.Getenv("PATH")}
+	out, err := cmd.CombinedOutput()
+	var ee *exec.ExitError
+	if !errorsAs(err, &ee) || ee.ExitCode() != exitInput {
+		t.Fatalf("exit %v, want %d\n%s", err, exitInput, out)
+	}
+	if !strings.Contains(string(out), "--listen") || !strings.Contains(string(out), "--token-file") {
+		t.Errorf("message does not name the flag and the fix:\n%s", out)
+	}
+}
