@@ -97,6 +97,9 @@ func TestSecurity(t *testing.T) {
 			if got := faultCode(body); got != tc.want {
 				t.Fatalf("fault %q (%s), want %q", got, faultStringOf(body), tc.want)
 			}
+			if tc.want != "" && tc.want != CodeCFMismatch && !strings.Contains(string(body), "<RelatesTo ") {
+				t.Errorf("fault without RelatesTo:\n%s", body)
+			}
 			if tc.want == CodeCFMismatch {
 				// #2501's shape: To anonymous, an empty Action, env:E000231, no actor, no detail.
 				for _, want := range []string{`<Action xmlns="http://www.w3.org/2005/08/addressing"/>`, "<faultcode>env:E000231</faultcode>",

@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -164,6 +165,8 @@ func (s *Server) serveSOAP(w http.ResponseWriter, r *http.Request) {
 			MessageID: "urn:" + wssec.NewMessageID(), Problem: f.Problem}
 		if c.msg != nil {
 			p.RelatesTo = c.msg.MessageID
+		} else {
+			p.RelatesTo = requestMessageID(c.envelope)
 		}
 		b := fsefault.Envelope(p)
 		w.Header().Set("Content-Type", "text/xml; charset=utf-8")
@@ -183,6 +186,25 @@ func (s *Server) serveSOAP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
 	_, _ = w.Write(b)
 	s.logf("sim: %s %s -> OK (%s)", service, c.op, time.Since(start).Round(time.Millisecond))
+}
+
+var messageIDRE = regexp.MustCompile(`<(?:[A-Za-z_][\w.-]*:)?MessageID\b[^>]*>\s*([A-Za-z0-9:._-]{1,128})\s*</`)
+
+// requestMessageID is the request's wsa:MessageID read from the envelope's head when the
+// message was not verified (so that a security fault still relates to it, as #2331's answer
+// does); only identifier characters are echoed.
+func requestMessageID(env []byte) string {
+	head := env
+	if len(head) > 64<<10 {
+		head = head[:64<<10]
+	}
+	if i := bytes.Index(head, []byte("Body")); i > 0 {
+		head = head[:i]
+	}
+	if m := messageIDRE.FindSubmatch(head); m != nil {
+		return string(m[1])
+	}
+	return ""
 }
 
 func opName(op string) string {
