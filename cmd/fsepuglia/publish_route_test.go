@@ -4,21 +4,26 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/fsepuglia/fsepuglia/adapter"
 	"github.com/fsepuglia/fsepuglia/adapter/gateway"
 	"github.com/fsepuglia/fsepuglia/adapter/pades"
 	"github.com/fsepuglia/fsepuglia/adapter/pdfcda/pdfcdatest"
 	"github.com/fsepuglia/fsepuglia/adapter/sign"
 	"github.com/fsepuglia/fsepuglia/adapter/sim"
 	"github.com/fsepuglia/fsepuglia/adapter/sim/inject"
+	"github.com/fsepuglia/fsepuglia/adapter/transport"
 )
 
 // withScenario writes a copy of the simulator's client configuration in scenario sc.
@@ -295,5 +300,74 @@ func TestRoutedReplaceDelete(t *testing.T) {
 	}
 	if _, _, code = runReal(t, cfg, data, "delete", id2, "--patient", pdfcdatest.PatientCF, "--yes", "--via", "nowhere"); code != exitInput {
 		t.Fatalf("--via nowhere: exit %d", code)
+	}
+}
+
+// lossy forwards requests and loses the answer of the first publication: it reached the
+// middleware, the client does not know.
+type lossy struct {
+	inner http.RoundTripper
+	lost  atomic.Int32
+}
+
+func (l *lossy) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := l.inner.RoundTrip(r)
+	if err == nil && r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/documents") && l.lost.Add(1) == 1 {
+		resp.Body.Close()
+		return nil, errors.New("connection reset by peer (simulated: the answer was lost)")
+	}
+	return resp, err
+}
+
+// TestInDoubtReconciledWithStatus: a publication whose answer was lost is, on resume, looked
+// up with Status on its workflowInstanceId and found: not sent again.
+func TestInDoubtReconciledWithStatus(t *testing.T) {
+	s := startSimWith(t, sim.Options{})
+	cfgPath := withScenario(t, s, "final")
+	data, dir := t.TempDir(), t.TempDir()
+	doc := writeCDADoc(t, dir, "lab.pdf", pdfcdatest.CDA{IDExtension: "INDOUBT.1"}, false)
+	if _, e, code := runReal(t, cfgPath, data, "validate", doc); code != 0 {
+		t.Fatal(e)
+	}
+	padesSign(t, s, doc)
+	tr := &lossy{}
+	run := func(args ...string) (string, string, int) {
+		var out, errOut bytes.Buffer
+		d := defaultDeps()
+		d.getenv = func(string) string { return "" }
+		d.userCacheDir = func() (string, error) { return data, nil }
+		d.newGateway = func(cfg adapter.Config) (gatewayAPI, error) {
+			hc, _, err := transport.New(transport.Config{Environment: cfg.Environment, CertFile: cfg.TLS.CertFile, KeyFile: cfg.TLS.KeyFile, CAFile: cfg.TLS.CAFile})
+			if err != nil {
+				return nil, err
+			}
+			if tr.inner == nil {
+				tr.inner = hc.Transport
+			}
+			key, chain, _, err := adapter.GatewaySigner(cfg)
+			if err != nil {
+				return nil, err
+			}
+			return gateway.New(cfg.Gateway, gateway.Identity{OperatorCF: cfg.Operator.CF, Role: cfg.Operator.Role, StructureName: cfg.Structure.Name,
+				StructureCode: cfg.Structure.Code, ApplicationID: cfg.Application.ID, ApplicationVendor: cfg.Application.Vendor, ApplicationVersion: cfg.Application.Version},
+				gateway.Options{HTTPClient: &http.Client{Transport: tr}, Key: key, Chain: chain, Environment: cfg.Environment})
+		}
+		code := runWith(context.Background(), append([]string{"fsepuglia", "--config", cfgPath, "--output", "json"}, args...), &out, &errOut, d)
+		return out.String(), errOut.String(), code
+	}
+	out, e, code := run("publish", doc)
+	if code != exitPartial {
+		t.Fatalf("first run (answer lost): exit %d %s %s", code, out, e)
+	}
+	mw := s.Middleware()
+	if mw.Accepted(gateway.OpCreate) != 1 {
+		t.Fatal("the publication did not reach the middleware")
+	}
+	out, e, code = run("publish", "--resume")
+	if code != 0 || !strings.Contains(out, `"already_present": 1`) {
+		t.Fatalf("resume: exit %d %s %s", code, out, e)
+	}
+	if mw.Calls(gateway.OpCreate) != 1 || mw.Duplicates() != 0 || mw.Calls(gateway.OpStatus) < 1 {
+		t.Fatalf("create calls %d, duplicates %d, status calls %d: want 1, 0, ≥1", mw.Calls(gateway.OpCreate), mw.Duplicates(), mw.Calls(gateway.OpStatus))
 	}
 }

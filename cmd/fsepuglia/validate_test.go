@@ -134,3 +134,32 @@ func TestValidateExitCodes(t *testing.T) {
 		t.Fatal("accepted")
 	}
 }
+
+// TestValidateTraceDir: --trace-dir keeps the middleware calls (headers, parts, decoded JWT
+// claims, answers) with patient data and tokens redacted unless --trace-raw.
+func TestValidateTraceDir(t *testing.T) {
+	s := startSimWith(t, sim.Options{})
+	doc := writeCDADoc(t, t.TempDir(), "referto.pdf", pdfcdatest.CDA{}, false)
+	for _, raw := range []bool{false, true} {
+		dir := t.TempDir()
+		args := []string{"--trace-dir", dir}
+		if raw {
+			args = append(args, "--trace-raw")
+		}
+		if _, e, code := runReal(t, s.ClientConfigPath(), t.TempDir(), append(args, "validate", doc)...); code != 0 {
+			t.Fatal(e)
+		}
+		files, _ := filepath.Glob(filepath.Join(dir, "*-gateway-validation.json"))
+		if len(files) != 1 {
+			t.Fatalf("trace files: %v", files)
+		}
+		b, _ := os.ReadFile(files[0])
+		got := string(b)
+		if !strings.Contains(got, `"person_id"`) || !strings.Contains(got, `"workflowInstanceId"`) {
+			t.Fatalf("trace lacks the claims or the answer: %s", got)
+		}
+		if raw != strings.Contains(got, pdfcdatest.PatientCF) || raw != strings.Contains(got, `"token"`) {
+			t.Fatalf("raw=%v, but CF present %v, token present %v", raw, strings.Contains(got, pdfcdatest.PatientCF), strings.Contains(got, `"token"`))
+		}
+	}
+}
