@@ -18,21 +18,23 @@ import (
 // Client talks to one environment and ASL. It is safe for concurrent use and meant to be
 // reused: it owns one *http.Client whose connections are kept alive between calls.
 type Client struct {
-	cfg       Config
-	log       Logger
-	now       func() time.Time
-	http      *http.Client
-	signer    crypto.Signer
-	cert      *x509.Certificate
-	alg       wssec.Algorithm
-	profile   wssec.Profile
-	nameID    string // the Puglia assertion's NameID: the structure's (TLS) certificate CN
-	issuer    string // the Puglia assertion's Issuer: the application's product code
-	trace     *trace.Dir
-	endpoints map[endpoint.Service]endpoint.Endpoint
-	timeout   time.Duration
-	retry     retry.Policy
-	warnings  []string
+	cfg     Config
+	log     Logger
+	now     func() time.Time
+	http    *http.Client
+	signer  crypto.Signer
+	cert    *x509.Certificate
+	alg     wssec.Algorithm
+	profile wssec.Profile
+	nameID  string // the Puglia assertion's NameID: the structure's (TLS) certificate CN
+	issuer  string // the Puglia assertion's Issuer: the application's product code
+	// assertions reuses a Puglia assertion for the same attributes within its validity.
+	assertions wssec.AssertionCache
+	trace      *trace.Dir
+	endpoints  map[endpoint.Service]endpoint.Endpoint
+	timeout    time.Duration
+	retry      retry.Policy
+	warnings   []string
 
 	// Documents publishes, replaces, deletes, searches and retrieves documents.
 	Documents *DocumentService

@@ -88,6 +88,7 @@ func (h hook) Do(req *http.Request) (*http.Response, error) {
 			SignBody:     cl.cfg.Security.SignBody,
 			Clock:        cl.now,
 			Attributes:   cc.attrs,
+			Assertions:   &cl.assertions,
 		}
 		if cl.trace.Enabled() {
 			secured, err := wssec.Secure(envelope, p)

@@ -38,27 +38,31 @@ func pugliaParts(envelope []byte, lay layout, p Params) ([][]byte, error) {
 
 	refs := make([]reference, 0, 3)
 	secStart := fmt.Sprintf(`<wsse:Security xmlns:wsse="%s" xmlns:wsu="%s"%s>`, NSWSSE, NSWSU, mu)
-	ts := fmt.Sprintf(`<wsu:Timestamp wsu:Id="%s"><wsu:Created>%s</wsu:Created><wsu:Expires>%s</wsu:Expires></wsu:Timestamp>`,
-		PugliaTimestampID, now.UTC().Format(timeLayout), now.Add(p.TimestampTTL).UTC().Format(timeLayout))
-	tsDigest, err := digestFragment(secStart+ts+`</wsse:Security>`, p.Algorithm.Hash())
-	if err != nil {
-		return nil, fmt.Errorf("wssec: timestamp digest: %w", err)
-	}
-	refs = append(refs, reference{uri: "#" + PugliaTimestampID, digest: tsDigest})
+	created, expires := now.UTC().Format(timeLayout), now.Add(p.TimestampTTL).UTC().Format(timeLayout)
+	ts := `<wsu:Timestamp wsu:Id="` + PugliaTimestampID + `"><wsu:Created>` + created + `</wsu:Created><wsu:Expires>` + expires + `</wsu:Expires></wsu:Timestamp>`
+	th := p.Algorithm.Hash().New()
+	th.Write([]byte(timestampC14N(PugliaTimestampID, created, expires)))
+	refs = append(refs, reference{uri: "#" + PugliaTimestampID, digest: th.Sum(nil)})
 
 	if p.Attributes != nil {
-		as, err := saml.BuildPuglia(*p.Attributes, saml.PugliaOptions{Issuer: p.Issuer, NameID: p.NameID, Now: now, TTL: p.AssertionTTL})
-		if err != nil {
-			return nil, fmt.Errorf("wssec: %w", err)
+		k := assertionKey{attrs: *p.Attributes, issuer: p.Issuer, nameID: p.NameID, hash: p.Algorithm.Hash(), ttl: p.AssertionTTL}
+		e, ok := p.Assertions.get(k, now)
+		if !ok {
+			as, err := saml.BuildPuglia(*p.Attributes, saml.PugliaOptions{Issuer: p.Issuer, NameID: p.NameID, Now: now, TTL: p.AssertionTTL})
+			if err != nil {
+				return nil, fmt.Errorf("wssec: %w", err)
+			}
+			// The assertion declares every namespace it uses: its exclusive canonical form is
+			// the same alone and inside the envelope.
+			d, err := digestFragment("<x>"+string(as)+"</x>", p.Algorithm.Hash())
+			if err != nil {
+				return nil, fmt.Errorf("wssec: assertion digest: %w", err)
+			}
+			e = cachedAssertion{xml: as, digest: d, issued: now}
+			p.Assertions.put(k, e)
 		}
-		// The assertion declares every namespace it uses: its exclusive canonical form is the
-		// same alone and inside the envelope.
-		d, err := digestFragment("<x>"+string(as)+"</x>", p.Algorithm.Hash())
-		if err != nil {
-			return nil, fmt.Errorf("wssec: assertion digest: %w", err)
-		}
-		hb.Write(as)
-		refs = append(refs, reference{uri: "#" + saml.IdentityAssertionID, digest: d})
+		hb.Write(e.xml)
+		refs = append(refs, reference{uri: "#" + saml.IdentityAssertionID, digest: e.digest})
 	}
 
 	var bodyAttr string
@@ -71,7 +75,10 @@ func pugliaParts(envelope []byte, lay layout, p Params) ([][]byte, error) {
 		bodyAttr = fmt.Sprintf(` xmlns:wsu="%s" wsu:Id="%s"`, NSWSU, PugliaBodyID)
 	}
 
-	sig, err := signature(refs, PugliaTokenID, p.Signer.Key, p.Algorithm, "")
+	sig, ok, err := fastSignature(refs, PugliaTokenID, p.Signer.Key, p.Algorithm, "")
+	if err == nil && !ok {
+		sig, err = signature(refs, PugliaTokenID, p.Signer.Key, p.Algorithm, "")
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -198,6 +198,9 @@ type Params struct {
 	Issuer       string        // saml:Issuer: ProfilePuglia requires it (the application's product code); the certificate's CN when empty in ProfileNational
 	NameID       string        // ProfilePuglia's saml:NameID, "<partita IVA>.<domain>" (the structure's certificate CN); required there
 	AssertionTTL time.Duration // assertions' validity; TimestampTTL when zero
+	// Assertions, when not nil, lets ProfilePuglia reuse the assertion (and its digest) of
+	// earlier messages with the same attributes while more than half of its validity is left.
+	Assertions *AssertionCache
 }
 
 // NewMessageID returns a fresh WS-Addressing MessageID "uuid:<random v4 UUID>".
