@@ -329,7 +329,7 @@ func TestHelpExamples(t *testing.T) {
 			}
 		}
 	}
-	for _, name := range []string{"endpoints", "publish", "replace", "delete", "search", "retrieve", "sim", "demo", "inspect", "doctor", "config", "version", "completion", "validate", "status"} {
+	for _, name := range []string{"endpoints", "publish", "replace", "delete", "search", "retrieve", "sim", "demo", "inspect", "doctor", "config", "version", "completion", "validate", "status", "inject", "sign", "serve"} {
 		if cmd := findCommand(app.Commands, []string{name}); cmd == nil || !strings.Contains(cmd.Description, "Examples:") {
 			t.Errorf("%s: no examples in its help page", name)
 		}

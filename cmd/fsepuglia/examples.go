@@ -91,6 +91,13 @@ var examples = map[string][]string{
 		"fsepuglia status '2.16.840.1.113883.2.9.2.160.4.4.…^^^^urn:ihe:iti:xdw:2013:workflowInstanceId'",
 		"fsepuglia status --trace-id 4fbd50b4e0d79e99 --format json",
 	},
+	"inject": {
+		"fsepuglia inject referto.signed.xml --pdf referto.pdf -o referto-con-cda.pdf",
+	},
+	"sign": {
+		"fsepuglia sign --cda referto.xml                          # XAdES-BES: referto.signed.xml",
+		"fsepuglia sign --pdf referto-con-cda.pdf --pkcs12 operatore.p12 -o referto-firmato.pdf",
+	},
 	"doctor": {
 		"fsepuglia doctor",
 		"fsepuglia --config ~/.config/fsepuglia/config.json doctor --format json",
