@@ -147,3 +147,33 @@ func TestGoClientDecodesSimulatorRefusals(t *testing.T) {
 		})
 	}
 }
+
+// TestGoClientNationalProfile: the client configured with security.profile national (two
+// signed assertions in wsse:Security, RSA-SHA256) is accepted by the simulator too.
+func TestGoClientNationalProfile(t *testing.T) {
+	h := startSim(t, nil)
+	b, err := os.ReadFile(h.srv.ClientConfigPath())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cfg adapter.Config
+	if err := json.Unmarshal(b, &cfg); err != nil {
+		t.Fatal(err)
+	}
+	cfg.Security.Profile = "national"
+	c, err := adapter.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	h.consent(patA, "C2", true, "C3", true)
+	uid := uidRoot + "national.1"
+	if _, err := c.Documents.Publish(context.Background(), adapter.PublishRequest{Body: pdfFor(patA, uid),
+		Metadata: adapter.Metadata{PatientCF: patA, UniqueID: uid, TypeCode: "11502-2", ClassCode: "REF"}}); err != nil {
+		t.Fatalf("Publish: %v", err)
+	}
+	sr, err := c.Documents.Search(context.Background(), adapter.SearchQuery{PatientCF: patA})
+	if err != nil || sr.Total != 1 {
+		t.Fatalf("Search: %+v %v", sr, err)
+	}
+}
