@@ -35,6 +35,8 @@ type Config struct {
 	Signer SignerConfig `json:"signer,omitempty"`
 	// Security tunes message security (algorithms, Timestamp lifetime).
 	Security SecurityConfig `json:"security,omitempty"`
+	// Signatures says which unsigned documents publication refuses before sending.
+	Signatures SignaturePolicy `json:"signatures,omitempty"`
 
 	// Operator is the person on whose behalf calls are made (SAML subject).
 	Operator Operator `json:"operator"`
@@ -151,3 +153,31 @@ func (c Config) ResolveEndpoints() (map[endpoint.Service]endpoint.Endpoint, []en
 func (c Config) Endpoints() endpoint.Config {
 	return endpoint.Config{Environment: c.Environment, ASL: c.ASL, BaseURL: c.BaseURL, BaseURLs: c.BaseURLs, ServiceURLs: c.ServiceURLs}
 }
+
+// SignaturePolicy is what publication refuses before anything is sent, as the region
+// refuses it: the legacy IDocumentService wants the CDA signed (an enveloped XAdES
+// signature, FSE-10001 otherwise), the national gateway a PAdES signature that verifies at
+// publication (/msg/sign-error).
+type SignaturePolicy struct {
+	// CDA is "require" (refuse a CDA without a valid XML signature) or "allow". Empty means
+	// require, except against the simulator (environment local), whose FSE-10001 rule is
+	// off unless it is started with it.
+	CDA string `json:"cda,omitempty"`
+	// PDF is "require" (gateway publication refuses a PDF without a valid PAdES signature
+	// covering the whole file) or "allow". Empty means require.
+	PDF string `json:"pdf,omitempty"`
+}
+
+// RequireCDA reports whether legacy publication in environment env refuses an unsigned CDA.
+func (p SignaturePolicy) RequireCDA(env string) bool {
+	switch p.CDA {
+	case "require":
+		return true
+	case "allow":
+		return false
+	}
+	return env != "local"
+}
+
+// RequirePDF reports whether gateway publication refuses a PDF without a valid PAdES.
+func (p SignaturePolicy) RequirePDF() bool { return p.PDF != "allow" }

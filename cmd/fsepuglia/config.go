@@ -41,6 +41,15 @@ type setting struct {
 	apply func(cfg *adapter.Config, o *cliOptions, v string) error
 }
 
+func setPolicy(field, v string, dst *string) error {
+	switch v {
+	case "require", "allow":
+		*dst = v
+		return nil
+	}
+	return &adapter.InputError{Field: field, Value: v, Msg: "not a signature policy", Fix: "use require or allow"}
+}
+
 func parseBool(field, v string) (bool, error) {
 	b, err := strconv.ParseBool(v)
 	if err != nil {
@@ -80,6 +89,14 @@ var settings = []setting{
 		func(c *adapter.Config, _ *cliOptions, v string) error { c.Signer.PKCS12File = v; return nil }},
 	{"FSEPUGLIA_SIGNER_KEY_PASSWORD", "", "password of the signer PKCS#12 (environment only; default FSEPUGLIA_KEY_PASSWORD)",
 		func(c *adapter.Config, _ *cliOptions, v string) error { c.Signer.KeyPassword = v; return nil }},
+	{"FSEPUGLIA_CDA_SIGNATURE", "cda-signature", "require or allow: publish refuses, before sending, a CDA without a valid XML signature as the legacy services do (FSE-10001); default require, allow against the simulator",
+		func(c *adapter.Config, _ *cliOptions, v string) error {
+			return setPolicy("cda-signature", v, &c.Signatures.CDA)
+		}},
+	{"FSEPUGLIA_PDF_SIGNATURE", "pdf-signature", "require or allow: gateway publication refuses a PDF without a valid PAdES signature (/msg/sign-error); default require",
+		func(c *adapter.Config, _ *cliOptions, v string) error {
+			return setPolicy("pdf-signature", v, &c.Signatures.PDF)
+		}},
 	{"FSEPUGLIA_OPERATOR_CF", "operator-cf", "operator's codice fiscale (must match the signing certificate)",
 		func(c *adapter.Config, _ *cliOptions, v string) error { c.Operator.CF = v; return nil }},
 	{"FSEPUGLIA_OPERATOR_ROLE", "operator-role", "operator's role (AAS, APR, PSS, INF, FAR, DRS, OGC …)",

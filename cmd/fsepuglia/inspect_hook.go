@@ -11,6 +11,8 @@ import (
 // docmetaMetadata derives a document's metadata from the document itself (the CDA header
 // inside the PDF) with adapter/docmeta, using the configured structure as profile. Failed
 // pre-flight checks are returned as the *docmeta.CheckError (exit code 3) unless skipChecks.
+// As the legacy service refuses a CDA without a valid XML signature (FSE-10001), so does
+// this check, before anything is sent, as signatures.cda says (SignaturePolicy.RequireCDA).
 func docmetaMetadata(cfg adapter.Config, path string, body []byte, skipChecks bool) (adapter.Metadata, error) {
 	rep := docmeta.InspectBytes(body, filepath.Base(path), docmeta.Options{Profile: docmeta.Profile{
 		StructureName:          cfg.Structure.Name,
@@ -18,7 +20,7 @@ func docmetaMetadata(cfg adapter.Config, path string, body []byte, skipChecks bo
 		HealthcareFacilityType: cfg.Structure.FacilityType,
 		PracticeSettingCode:    cfg.Structure.PracticeSetting,
 		RepositoryUniqueID:     cfg.Structure.RepositoryID,
-	}})
+	}, RequireCDASignature: cfg.Signatures.RequireCDA(cfg.Environment)})
 	if err := rep.Err(); err != nil && !skipChecks {
 		return adapter.Metadata{}, fmt.Errorf("%w (fix the document, or pass --skip-checks to rely on <file>.json and flags)", err)
 	}

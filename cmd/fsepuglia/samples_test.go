@@ -2,12 +2,14 @@ package main
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/fsepuglia/fsepuglia/adapter/codicefiscale"
+	"github.com/fsepuglia/fsepuglia/adapter/docmeta"
 )
 
 // samples is the folder of real documents published by the Ministry of Health (not copied
@@ -28,7 +30,14 @@ func TestPublishRealSamples(t *testing.T) {
 			d := h.deps()
 			d.docMetadata = docmetaMetadata
 			var out, errOut bytesBuffer
+			// The ministry's samples are PAdES-signed but their CDA is not: the legacy
+			// services would refuse them (FSE-10001), so publish refuses them before sending.
 			err := newAppWith(&out, &errOut, d).RunContext(context.Background(), []string{"fsepuglia", "publish", path})
+			var ce *docmeta.CheckError
+			if !errors.As(err, &ce) || !ce.Has(docmeta.CheckCDASignature) || len(h.region.publishes) != 0 {
+				t.Fatalf("unsigned CDA: err %v, %d sent", err, len(h.region.publishes))
+			}
+			err = newAppWith(&out, &errOut, d).RunContext(context.Background(), []string{"fsepuglia", "--cda-signature", "allow", "publish", path})
 			if err != nil {
 				t.Fatalf("publish: %v (stderr %d bytes)", err, errOut.Len())
 			}

@@ -129,7 +129,7 @@ func samplePatient(t *testing.T, path string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := docmetaMetadata(adapterConfigZero, path, body, false)
+	m, err := docmetaMetadata(adapterConfigZero, path, body, true) // only the patient is wanted
 	if err != nil {
 		t.Fatal(err)
 	}
