@@ -234,7 +234,11 @@ func TestFirstRunWithoutConfiguration(t *testing.T) {
 	if h.builds != 0 {
 		t.Fatal("a client was built")
 	}
-	out, _, code := h.run("help", "config")
+	out, _, code := h.run("doctor", "--format", "json")
+	if code != exitInput || !strings.Contains(out, `"check": "config"`) || !strings.Contains(out, "no config file at "+want) {
+		t.Fatalf("doctor without configuration: exit %d\n%s", code, out)
+	}
+	out, _, code = h.run("help", "config")
 	if code != 0 || !strings.Contains(out, "FSEPUGLIA_CONFIG") || !strings.Contains(out, "tls.cert_file") {
 		t.Fatalf("help config: exit %d\n%s", code, out)
 	}

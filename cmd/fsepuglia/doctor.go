@@ -28,6 +28,7 @@ const maxClockSkew = 60 * time.Second
 
 // Checks of doctor that are not transport.Check's (those keep their transport.Code* names).
 const (
+	checkConfig     = "config"
 	checkProduction = "production-lock"
 	checkOperator   = "operator-cf"
 	checkEndpoint   = "endpoint"
@@ -114,6 +115,17 @@ func (a *appEnv) doctorFindings(ctx context.Context, timeout time.Duration) []do
 	cfg := a.cfg
 	env := strings.ToLower(strings.TrimSpace(cfg.Environment))
 	var fs []doctorFinding
+
+	// Where the configuration came from (a first run has none: say where it was looked for).
+	switch {
+	case a.opts.ConfigFound:
+		fs = append(fs, finding(transport.Info, checkConfig, "config",
+			fmt.Sprintf("configuration read from %s (%s)", a.opts.ConfigPath, a.opts.ConfigFrom), "", 0))
+	case env == "":
+		fs = append(fs, finding(transport.Error, checkConfig, "config",
+			fmt.Sprintf("no config file at %s (--config and FSEPUGLIA_CONFIG are not set) and no environment from --env or FSEPUGLIA_ENV", a.opts.ConfigPath),
+			"to try fsepuglia without the region run `fsepuglia sim` and pass the client config it prints with --config; to configure the regional services see `fsepuglia help config`", exitInput))
+	}
 
 	// Production lock.
 	locked := env == "prod" && !cfg.AllowProduction
