@@ -3,14 +3,11 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
 
-	"github.com/fsepuglia/fsepuglia/adapter/pades"
 	"github.com/fsepuglia/fsepuglia/adapter/pdfcda/pdfcdatest"
-	"github.com/fsepuglia/fsepuglia/adapter/sign"
 	"github.com/fsepuglia/fsepuglia/adapter/sim"
 )
 
@@ -70,28 +67,7 @@ func fse2Steps(srv *sim.Server, tmp string) ([]demoStep, error) {
 		return nil, fmt.Errorf("demo: %w", err)
 	}
 
-	signFile := func(path string) func(w io.Writer) error {
-		return func(w io.Writer) error {
-			p := srv.Data().PKI
-			s, err := sign.New(p.Operator.Key, p.Operator.Cert)
-			if err != nil {
-				return err
-			}
-			body, err := os.ReadFile(path)
-			if err != nil {
-				return err
-			}
-			signed, err := pades.SignBytes(body, s, pades.SignOptions{Reason: "Firma del referto validato"})
-			if err != nil {
-				return err
-			}
-			if err := os.WriteFile(path, signed, 0o600); err != nil {
-				return err
-			}
-			fmt.Fprintf(w, "  %s signed (PAdES, the operator's certificate): %d -> %d bytes\n", filepath.Base(path), len(body), len(signed))
-			return nil
-		}
-	}
+	signed := func(path string) string { return strings.TrimSuffix(path, ".pdf") + ".signed.pdf" }
 	var wii string
 	valid := func(capture bool) func(string, string) error {
 		return func(stdout, _ string) error {
@@ -124,14 +100,15 @@ func fse2Steps(srv *sim.Server, tmp string) ([]demoStep, error) {
 	return []demoStep{
 		{title: "FSE 2.0, intermediate scenario: validate the unsigned specialist report at the middleware", config: inter,
 			args: append(js, "validate", rsa), want: exitOK, check: valid(false)},
-		{title: "sign it (PAdES) only after the positive validation", run: signFile(rsa)},
+		{title: "sign it (PAdES, fsepuglia sign) only after the positive validation", config: inter,
+			args: []string{"sign", "--pdf", rsa, "-o", signed(rsa), "--reason", "Referto validato"}, want: exitOK},
 		{title: "publish it: intermediate scenario, route legacy (the validation is checked first)", config: inter,
-			args: append(js, "publish", rsa), want: exitOK, check: routed("legacy")},
+			args: append(js, "publish", signed(rsa)), want: exitOK, check: routed("legacy")},
 		{title: "final scenario: validate the discharge letter at the middleware", config: final,
 			args: append(js, "validate", ldo), want: exitOK, check: valid(true)},
-		{title: "sign it (PAdES)", run: signFile(ldo)},
+		{title: "sign it (PAdES)", config: final, args: []string{"sign", "--pdf", ldo, "-o", signed(ldo)}, want: exitOK},
 		{title: "publish it: final scenario, route middleware (both JWTs, mutual TLS)", config: final,
-			args: append(js, "publish", ldo), want: exitOK, check: routed("middleware")},
+			args: append(js, "publish", signed(ldo)), want: exitOK, check: routed("middleware")},
 		{title: "status of its transaction at the middleware", config: final, argsFn: func() []string { return []string{"status", wii} }, want: exitOK,
 			check: func(stdout, _ string) error {
 				if !strings.Contains(stdout, "PUBLICATION") || !strings.Contains(stdout, "SUCCESS") {
@@ -139,8 +116,8 @@ func fse2Steps(srv *sim.Server, tmp string) ([]demoStep, error) {
 				}
 				return nil
 			}},
-		{title: "a document never validated is refused before anything is sent (exit 3)", config: final,
-			args: []string{"publish", unvalidated}, want: exitInput, check: func(_, stderr string) error {
+		{title: "a document never validated is not signed (exit 3): validate first", config: final,
+			args: []string{"sign", "--pdf", unvalidated}, want: exitInput, check: func(_, stderr string) error {
 				if !strings.Contains(stderr, "never validated") {
 					return fmt.Errorf("the refusal does not say why")
 				}

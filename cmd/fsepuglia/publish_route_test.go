@@ -371,3 +371,32 @@ func TestInDoubtReconciledWithStatus(t *testing.T) {
 		t.Fatalf("create calls %d, duplicates %d, status calls %d: want 1, 0, ≥1", mw.Calls(gateway.OpCreate), mw.Duplicates(), mw.Calls(gateway.OpStatus))
 	}
 }
+
+// TestSignAfterValidation: in the intermediate and final scenarios `sign --pdf` signs a
+// supported document only after the middleware validated it; in the current scenario, or for
+// a type the gateway does not support, it signs at once.
+func TestSignAfterValidation(t *testing.T) {
+	s := startSimWith(t, sim.Options{})
+	data, dir := t.TempDir(), t.TempDir()
+	doc := writeCDADoc(t, dir, "lab.pdf", pdfcdatest.CDA{IDExtension: "SIGN.1"}, false)
+	presc := writeCDADoc(t, dir, "presc.pdf", pdfcdatest.CDA{IDExtension: "SIGN.2", TypeCode: "57833-6"}, false)
+	for _, sc := range []string{"intermediate", "final"} {
+		cfg := withScenario(t, s, sc)
+		if _, e, code := runReal(t, cfg, data, "sign", "--pdf", doc, "-o", filepath.Join(dir, sc+".pdf")); code != exitInput || !strings.Contains(e, "never validated") {
+			t.Fatalf("%s: sign before validation: exit %d %s", sc, code, e)
+		}
+		if _, e, code := runReal(t, cfg, data, "sign", "--pdf", presc, "-o", filepath.Join(dir, sc+"-presc.pdf")); code != 0 {
+			t.Fatalf("%s: unsupported type: exit %d %s", sc, code, e)
+		}
+	}
+	if _, e, code := runReal(t, s.ClientConfigPath(), data, "sign", "--pdf", doc, "-o", filepath.Join(dir, "current.pdf")); code != 0 {
+		t.Fatalf("current scenario: exit %d %s", code, e)
+	}
+	final := withScenario(t, s, "final")
+	if _, e, code := runReal(t, final, data, "validate", doc); code != 0 {
+		t.Fatal(e)
+	}
+	if _, e, code := runReal(t, final, data, "sign", "--pdf", doc, "-o", filepath.Join(dir, "validated.pdf")); code != 0 {
+		t.Fatalf("after validation: exit %d %s", code, e)
+	}
+}

@@ -160,6 +160,9 @@ func (a *appEnv) sign(c *cli.Context) error {
 			return err
 		}
 	} else {
+		if err := a.requireValidation(pdfPath); err != nil {
+			return err // FSE 2.0: validate first, then sign
+		}
 		src, err := os.Open(pdfPath)
 		if err != nil {
 			return &adapter.InputError{Field: field, Value: pdfPath, Msg: fmt.Sprintf("cannot read: %v", unwrapPath(err)), Fix: "check the path"}
