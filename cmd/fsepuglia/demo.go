@@ -196,8 +196,8 @@ func (a *appEnv) demo(ctx context.Context, keep bool) (err error) {
 			fmt.Fprintf(text, "$ %s\n", command)
 			res, stdout, stderr = a.runDemoStep(ctx, args, st)
 		}
-		indent(text, stdout)
-		indent(text, stderr)
+		indent(text, redact.Text(stdout)) // a transcript is a log: no CF (sign prints the signer's)
+		indent(text, redact.Text(stderr))
 		text.Write(notes.Bytes())
 		rec := demoStepOutput{Step: i + 1, Title: st.title, Command: command, ExitCode: res.code, Expected: st.want,
 			AsExpected: res.ok(st.want), Stdout: redact.Text(stdout), Stderr: redact.Text(stderr + notes.String())}
