@@ -54,6 +54,10 @@ func (f *fileRegion) Send(ctx context.Context, it Item) error {
 		syscall.Kill(os.Getpid(), syscall.SIGKILL)
 		select {}
 	}
+	// A transmission: the request reached the region, whatever it answers.
+	if err := appendSync(f.path+".tx", it.UniqueID+"\n"); err != nil {
+		return err
+	}
 	held, _, err := f.records()
 	if err != nil {
 		return err
@@ -75,6 +79,34 @@ func (f *fileRegion) Send(ctx context.Context, it Item) error {
 		select {}
 	}
 	return nil
+}
+
+// transmissions counts, per unique id, the requests that reached the region.
+func (f *fileRegion) transmissions() (map[string]int, error) {
+	b, err := os.ReadFile(f.path + ".tx")
+	if os.IsNotExist(err) {
+		return map[string]int{}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]int{}
+	for _, id := range strings.Fields(string(b)) {
+		out[id]++
+	}
+	return out, nil
+}
+
+func appendSync(path, line string) error {
+	fh, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o600)
+	if err != nil {
+		return err
+	}
+	defer fh.Close()
+	if _, err := fh.WriteString(line); err != nil {
+		return err
+	}
+	return fh.Sync()
 }
 
 func (f *fileRegion) Lookup(ctx context.Context, it Item) (bool, bool, error) {
@@ -146,7 +178,7 @@ func TestSIGKILLResume(t *testing.T) {
 			}
 			defer o.Close()
 			if st := states(t, o); st[Sending] == 0 {
-				t.Fatalf("states after the kill %v: want at least one item in doubt", st)
+				t.Fatalf("states after the kill %v: want at least one item found sending", st)
 			}
 			f := &fileRegion{path: filepath.Join(dir, "region")}
 			sum, err := o.Run(context.Background(), f, Options{Concurrency: 3})
@@ -165,7 +197,16 @@ func TestSIGKILLResume(t *testing.T) {
 			}
 			for id, n := range sends {
 				if n != 1 {
-					t.Errorf("%s sent %d times", id, n)
+					t.Errorf("%s accepted %d times", id, n)
+				}
+			}
+			tx, err := f.transmissions()
+			if err != nil {
+				t.Fatal(err)
+			}
+			for id, n := range tx {
+				if n != 1 {
+					t.Errorf("%s transmitted %d times (counted at the region)", id, n)
 				}
 			}
 			if st := states(t, o); st[Done] != 12 {

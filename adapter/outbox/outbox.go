@@ -1,11 +1,19 @@
 // Package outbox is a durable queue for batch publication. A batch is first enqueued, every
 // file in one transaction, then items are sent with bounded concurrency and each state change
-// is committed (pending → sending → done | failed). A run killed at any point resumes on the
-// next Run without losing an item or sending one twice: an item that was ever marked sending
-// is in doubt, and it is reconciled with Sender.Lookup before it is sent again.
+// is committed (pending → sending → done | failed | in-doubt). A run killed at any point
+// resumes on the next Run without losing an item or sending one twice: an item that was ever
+// marked sending may have reached the region, and it is reconciled with Sender.Lookup before
+// it is sent again, and not before its last attempt can no longer arrive
+// (Options.InDoubtAfter). An item the region will not show (Lookup refused, e.g. no
+// consultation consent) stays in doubt until a later Run can look it up or the user settles
+// it (Retry, Remove); it is never sent again on a guess.
 //
-// The outbox knows nothing of SOAP: it calls a Sender, which the CLI implements on top of
-// adapter.Client and tests implement with fakes.
+// Runs may overlap within one process: each item is claimed by exactly one Run (an in-process
+// claim, then its committed state is read again), so an item is never processed twice at once;
+// a second process is kept out by the database lock (ErrLocked).
+//
+// The outbox knows nothing of SOAP: it calls a Sender, which package adapter/batch implements
+// on top of adapter.Client and tests implement with fakes.
 package outbox
 
 import (
@@ -27,10 +35,19 @@ type State string
 
 // The item states.
 const (
+	// Pending items have not been sent, or are to be sent again.
 	Pending State = "pending"
+	// Sending items are being sent; found at the start of a Run, their Run died while
+	// sending (they are in doubt).
 	Sending State = "sending"
-	Done    State = "done"
-	Failed  State = "failed"
+	// Done items are on the region (Outcome says how).
+	Done State = "done"
+	// Failed items failed; Retryable ones are sent again by the next Run.
+	Failed State = "failed"
+	// InDoubt items may have reached the region and could not be checked (the send was
+	// interrupted, or Lookup was refused or failed): the next Run looks them up again before
+	// anything else; Retry lets one be sent although the lookup is refused.
+	InDoubt State = "in-doubt"
 )
 
 // Outcome says how an item reached Done.
@@ -94,10 +111,23 @@ type Item struct {
 	// Attempts counts how many times the item was marked sending. An item with Attempts > 0
 	// may have reached the region and is reconciled with Lookup before any new send.
 	Attempts int `json:"attempts"`
+	// LastAttempt is when the item was last marked sending.
+	LastAttempt time.Time `json:"last_attempt,omitempty"`
+	// ResendConfirmed is set by Retry on an item in doubt: the user accepts that it is sent
+	// again when the region refuses to show whether it holds it (a copy it holds is refused
+	// as a duplicate). Cleared once the item is done.
+	ResendConfirmed bool `json:"resend_confirmed,omitempty"`
+	// Attrs are the caller's own facts about the item (e.g. a validation hash or a
+	// workflow instance id), kept as they are; set them with Update.
+	Attrs map[string]string `json:"attrs,omitempty"`
 	// Enqueued and Updated are the times of enqueue and of the last state change.
 	Enqueued time.Time `json:"enqueued"`
 	Updated  time.Time `json:"updated"`
 }
+
+// IsInDoubt reports whether the item may have reached the region without this outbox
+// knowing: in doubt, or found sending (its Run died).
+func (it Item) IsInDoubt() bool { return it.State == InDoubt || it.State == Sending }
 
 // Sender sends items to the region and looks them up there. Implementations must be safe for
 // concurrent use.
@@ -121,6 +151,9 @@ type Outbox struct {
 	db  *bolt.DB
 	now func() time.Time
 
+	mu     sync.Mutex
+	claims map[string]bool // items being processed by a Run of this process
+
 	// afterSend, when set (tests), runs after a successful or failed Send and before its
 	// state is committed; a non-nil error aborts the item without committing anything.
 	afterSend func(it Item) error
@@ -143,7 +176,7 @@ func Open(path string) (*Outbox, error) {
 		db.Close()
 		return nil, fmt.Errorf("outbox %s: %w", path, err)
 	}
-	return &Outbox{db: db, now: time.Now}, nil
+	return &Outbox{db: db, now: time.Now, claims: map[string]bool{}}, nil
 }
 
 // Close closes the database file.
@@ -268,7 +301,7 @@ func (o *Outbox) Unfinished() (int, error) {
 
 func runnable(it Item) bool {
 	switch it.State {
-	case Pending, Sending:
+	case Pending, Sending, InDoubt:
 		return true
 	case Failed:
 		return it.Retryable
@@ -288,6 +321,17 @@ type Options struct {
 	OnChange func(Item)
 	// Keys, when non-empty, limits the run to these items.
 	Keys []string
+	// InDoubtAfter is how long after an attempt started it can no longer reach the region
+	// (the Sender's call timeout). An item that may have reached the region is looked up
+	// only once that much time has passed since its last attempt: looked up sooner, a
+	// request still on its way would be missed and the item sent twice. The Run waits for
+	// it (other items go on meanwhile). 0 means no wait (tests, or a Sender that cannot
+	// leave a request behind).
+	InDoubtAfter time.Duration
+	// Drain is how long sends already in flight may go on after ctx ends: they complete
+	// and are committed instead of being left in doubt, while no new item starts. 0 means
+	// they are cancelled with ctx.
+	Drain time.Duration
 }
 
 // Summary counts the items processed by a Run.
@@ -298,14 +342,19 @@ type Summary struct {
 	AlreadyPresent int `json:"already_present"`
 	// Failed items failed in this run (see Item.Reason).
 	Failed int `json:"failed"`
-	// Interrupted items were left pending or in doubt because the context ended.
+	// Interrupted items were not started (or not yet looked up) because the context ended;
+	// they are pending as before.
 	Interrupted int `json:"interrupted"`
+	// InDoubt items may have reached the region and could not be checked: their send was
+	// interrupted, or the region refused or failed the lookup. The next Run looks them up.
+	InDoubt int `json:"in_doubt"`
 }
 
 // Run processes every pending, in-doubt and retryable failed item (or only opts.Keys) with at
 // most opts.Concurrency in flight, committing each state change. It returns when every item
-// is done or failed, or when ctx ends (then with ctx's error; the outbox resumes next time).
-// A database error stops the run and is returned.
+// is done, failed or in doubt, or when ctx ends (then with ctx's error; the outbox resumes
+// next time). Items claimed by another Run of this process are left to it. A database error
+// stops the run and is returned.
 func (o *Outbox) Run(ctx context.Context, s Sender, opts Options) (Summary, error) {
 	n := opts.Concurrency
 	if n <= 0 {
@@ -319,12 +368,20 @@ func (o *Outbox) Run(ctx context.Context, s Sender, opts Options) (Summary, erro
 	for _, k := range opts.Keys {
 		want[k] = true
 	}
+	// Items that need no wait first; in-doubt ones in the order they become checkable.
 	var todo []Item
 	for _, it := range items {
 		if runnable(it) && (len(want) == 0 || want[it.Key]) {
 			todo = append(todo, it)
 		}
 	}
+	ready := func(it Item) time.Time {
+		if it.Attempts == 0 || opts.InDoubtAfter <= 0 {
+			return time.Time{}
+		}
+		return it.LastAttempt.Add(opts.InDoubtAfter)
+	}
+	sort.SliceStable(todo, func(i, j int) bool { return ready(todo[i]).Before(ready(todo[j])) })
 
 	var (
 		mu      sync.Mutex
@@ -338,7 +395,7 @@ func (o *Outbox) Run(ctx context.Context, s Sender, opts Options) (Summary, erro
 		go func() {
 			defer wg.Done()
 			for it := range jobs {
-				res, err := o.process(ctx, s, opts, it)
+				res, err := o.claimAndProcess(ctx, s, opts, it)
 				mu.Lock()
 				switch {
 				case err != nil && !errors.Is(err, errAborted):
@@ -353,6 +410,8 @@ func (o *Outbox) Run(ctx context.Context, s Sender, opts Options) (Summary, erro
 					sum.Failed++
 				case res == resInterrupted:
 					sum.Interrupted++
+				case res == resInDoubt:
+					sum.InDoubt++
 				}
 				mu.Unlock()
 			}
@@ -366,11 +425,37 @@ feed:
 		if stop {
 			break
 		}
+		if wait := time.Until(ready(it)); wait > 0 {
+			t := time.NewTimer(wait)
+			select {
+			case <-t.C:
+			case <-ctx.Done():
+				t.Stop()
+			}
+		}
+		if ctx.Err() != nil {
+			mu.Lock()
+			for _, rest := range todo[i:] {
+				if rest.IsInDoubt() {
+					sum.InDoubt++
+				} else {
+					sum.Interrupted++
+				}
+			}
+			mu.Unlock()
+			break feed
+		}
 		select {
 		case jobs <- it:
 		case <-ctx.Done():
 			mu.Lock()
-			sum.Interrupted += len(todo) - i
+			for _, rest := range todo[i:] {
+				if rest.IsInDoubt() {
+					sum.InDoubt++
+				} else {
+					sum.Interrupted++
+				}
+			}
 			mu.Unlock()
 			break feed
 		}
@@ -383,19 +468,49 @@ feed:
 	return sum, ctx.Err()
 }
 
+// claimAndProcess claims the item for this Run, reads its committed state again (another Run
+// may have finished it since the list was taken) and processes it.
+func (o *Outbox) claimAndProcess(ctx context.Context, s Sender, opts Options, it Item) (result, error) {
+	o.mu.Lock()
+	if o.claims[it.Key] {
+		o.mu.Unlock()
+		return resNone, nil // another Run of this process has it
+	}
+	o.claims[it.Key] = true
+	o.mu.Unlock()
+	defer func() {
+		o.mu.Lock()
+		delete(o.claims, it.Key)
+		o.mu.Unlock()
+	}()
+	fresh, ok, err := o.Get(it.Key)
+	if err != nil {
+		return 0, err
+	}
+	if !ok || !runnable(fresh) {
+		return resNone, nil // finished (or removed) by another Run meanwhile
+	}
+	return o.process(ctx, s, opts, fresh)
+}
+
 type result int
 
 const (
-	resSent result = iota + 1
+	resNone result = iota // not processed here
+	resSent
 	resPresent
 	resFailed
 	resInterrupted
+	resInDoubt
 )
 
 var errAborted = errors.New("outbox: aborted before commit")
 
 func (o *Outbox) process(ctx context.Context, s Sender, opts Options, it Item) (result, error) {
 	if ctx.Err() != nil {
+		if it.IsInDoubt() {
+			return resInDoubt, nil
+		}
 		return resInterrupted, nil
 	}
 	retryable := func(err error) bool {
@@ -408,14 +523,16 @@ func (o *Outbox) process(ctx context.Context, s Sender, opts Options, it Item) (
 	if it.Attempts > 0 {
 		found, same, err := s.Lookup(ctx, it)
 		switch {
+		case err != nil && errors.Is(err, ErrLookupRefused) && it.ResendConfirmed:
+			// The user confirmed a resend (Retry): a copy the region holds is refused as a duplicate.
 		case err != nil && errors.Is(err, ErrLookupRefused):
-			// Cannot reconcile; sending is still safe (see ErrLookupRefused).
+			return resInDoubt, o.doubt(&it, opts, fmt.Sprintf("may have reached the region, which refuses to show it (%v): "+
+				"it is not sent again on a guess; once consultation is allowed the next run checks it, or settle it yourself (retry to send it again, forget if it is there)", err))
 		case err != nil:
 			if ctx.Err() != nil {
-				return resInterrupted, nil
+				return resInDoubt, nil
 			}
-			// Still in doubt: never permanent, the next run reconciles again.
-			return resFailed, o.fail(&it, opts, fmt.Sprintf("reconciling an in-doubt item: %v", err), true)
+			return resInDoubt, o.doubt(&it, opts, fmt.Sprintf("may have reached the region; checking failed (%v): the next run checks it again", err))
 		case found && same:
 			return resPresent, o.finish(&it, opts, AlreadyPresent)
 		case found:
@@ -423,10 +540,23 @@ func (o *Outbox) process(ctx context.Context, s Sender, opts Options, it Item) (
 		}
 	}
 	it.State, it.Attempts, it.Reason, it.Retryable = Sending, it.Attempts+1, "", false
+	it.LastAttempt = o.now().UTC()
 	if err := o.save(&it, opts); err != nil {
 		return 0, err
 	}
-	sendErr := s.Send(ctx, it)
+	sendCtx := ctx
+	if opts.Drain > 0 {
+		// In flight: let the call finish (bounded by Drain) rather than leave it in doubt.
+		var cancel context.CancelFunc
+		sendCtx, cancel = context.WithCancel(context.WithoutCancel(ctx))
+		stop := context.AfterFunc(ctx, func() {
+			t := time.AfterFunc(opts.Drain, cancel)
+			context.AfterFunc(sendCtx, func() { t.Stop() })
+		})
+		defer stop()
+		defer cancel()
+	}
+	sendErr := s.Send(sendCtx, it)
 	if o.afterSend != nil {
 		if err := o.afterSend(it); err != nil {
 			return 0, errAborted
@@ -436,14 +566,13 @@ func (o *Outbox) process(ctx context.Context, s Sender, opts Options, it Item) (
 		return resSent, o.finish(&it, opts, Sent)
 	}
 	if errors.Is(sendErr, ErrDuplicate) {
-		found, same, err := s.Lookup(ctx, it)
+		found, same, err := s.Lookup(sendCtx, it)
 		switch {
+		case err != nil && errors.Is(err, ErrLookupRefused) && it.Attempts > 1:
+			return resInDoubt, o.doubt(&it, opts, fmt.Sprintf("the region already holds this unique id, most likely from an earlier attempt of this outbox, "+
+				"and refuses to show it to compare hashes (%v): check it with retrieve once consultation is allowed, then forget it", err))
 		case err != nil && errors.Is(err, ErrLookupRefused):
-			reason := "unique id already published, and the region refuses to show it to compare hashes"
-			if it.Attempts > 1 {
-				reason += " (most likely by an earlier attempt of this outbox)"
-			}
-			return resFailed, o.fail(&it, opts, fmt.Sprintf("%s: %v; check it with retrieve once consultation is allowed", reason, err), false)
+			return resFailed, o.fail(&it, opts, fmt.Sprintf("unique id already published, and the region refuses to show it to compare hashes: %v; check it with retrieve once consultation is allowed", err), false)
 		case err != nil:
 			return resFailed, o.fail(&it, opts, fmt.Sprintf("unique id already published, and checking its hash failed: %v", err), retryable(err))
 		case found && same:
@@ -455,15 +584,20 @@ func (o *Outbox) process(ctx context.Context, s Sender, opts Options, it Item) (
 			return resFailed, o.fail(&it, opts, "the region answered that the unique id is already published but does not find it", true)
 		}
 	}
-	if ctx.Err() != nil && errors.Is(sendErr, ctx.Err()) {
-		// Left in doubt (state sending): the next run reconciles it.
-		return resInterrupted, nil
+	if sendCtx.Err() != nil && errors.Is(sendErr, sendCtx.Err()) {
+		// Cut off in flight: it may have reached the region. The next run checks it.
+		return resInDoubt, o.doubt(&it, opts, "interrupted while being sent: it may have reached the region; the next run checks it before sending it again")
 	}
 	return resFailed, o.fail(&it, opts, sendErr.Error(), retryable(sendErr))
 }
 
+func (o *Outbox) doubt(it *Item, opts Options, reason string) error {
+	it.State, it.Reason, it.Retryable = InDoubt, reason, false
+	return o.save(it, opts)
+}
+
 func (o *Outbox) finish(it *Item, opts Options, out Outcome) error {
-	it.State, it.Outcome, it.Reason, it.Retryable = Done, out, "", false
+	it.State, it.Outcome, it.Reason, it.Retryable, it.ResendConfirmed = Done, out, "", false, false
 	return o.save(it, opts)
 }
 
@@ -512,4 +646,98 @@ func (o *Outbox) Forget(before time.Time) (int, error) {
 		return nil
 	})
 	return n, err
+}
+
+// ErrNotFound is returned by Update, Retry and Remove for a key the outbox does not hold.
+var ErrNotFound = errors.New("outbox: no such item")
+
+// ErrBusy is returned by Update, Retry and Remove for an item a Run of this process is
+// processing.
+var ErrBusy = errors.New("outbox: the item is being processed")
+
+// Update applies fn to the item with key inside one transaction and commits what fn leaves
+// (fn returning an error commits nothing). The key, sequence and enqueue time cannot be
+// changed. It is how callers record their own facts (Item.Attrs) or settle an item.
+func (o *Outbox) Update(key string, fn func(*Item) error) (Item, error) {
+	o.mu.Lock()
+	busy := o.claims[key]
+	o.mu.Unlock()
+	if busy {
+		return Item{}, fmt.Errorf("%s: %w", key, ErrBusy)
+	}
+	var out Item
+	err := o.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketItems)
+		raw := b.Get([]byte(key))
+		if raw == nil {
+			return fmt.Errorf("%s: %w", key, ErrNotFound)
+		}
+		var it Item
+		if err := json.Unmarshal(raw, &it); err != nil {
+			return fmt.Errorf("outbox: item %s: %w", key, err)
+		}
+		k, seq, enq := it.Key, it.Seq, it.Enqueued
+		if err := fn(&it); err != nil {
+			return err
+		}
+		it.Key, it.Seq, it.Enqueued, it.Updated = k, seq, enq, o.now().UTC()
+		out = it
+		return put(b, it)
+	})
+	return out, err
+}
+
+// Retry makes a failed or in-doubt item pending again, so that the next Run takes it. An item
+// that may have reached the region is still looked up first; Retry also confirms that it may
+// be sent when the region refuses the lookup (Item.ResendConfirmed). A done item is refused.
+func (o *Outbox) Retry(key string) (Item, error) {
+	return o.Update(key, func(it *Item) error {
+		switch it.State {
+		case Done:
+			return fmt.Errorf("outbox: %s is done (%s): nothing to retry", it.UniqueID, it.Outcome)
+		case Pending:
+			return nil
+		}
+		it.ResendConfirmed = it.ResendConfirmed || it.IsInDoubt() || it.Attempts > 0
+		it.State, it.Reason, it.Retryable = Pending, "", false
+		return nil
+	})
+}
+
+// Remove deletes the items with keys from the outbox, whatever their state (the user has
+// settled them: e.g. an in-doubt item found on the region by other means). It returns the
+// removed items; a missing key is an error matching ErrNotFound and removes nothing.
+func (o *Outbox) Remove(keys ...string) ([]Item, error) {
+	o.mu.Lock()
+	for _, k := range keys {
+		if o.claims[k] {
+			o.mu.Unlock()
+			return nil, fmt.Errorf("%s: %w", k, ErrBusy)
+		}
+	}
+	o.mu.Unlock()
+	var out []Item
+	err := o.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketItems)
+		out = out[:0]
+		for _, k := range keys {
+			raw := b.Get([]byte(k))
+			if raw == nil {
+				return fmt.Errorf("%s: %w", k, ErrNotFound)
+			}
+			var it Item
+			if err := json.Unmarshal(raw, &it); err != nil {
+				return fmt.Errorf("outbox: item %s: %w", k, err)
+			}
+			if err := b.Delete([]byte(k)); err != nil {
+				return err
+			}
+			out = append(out, it)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }

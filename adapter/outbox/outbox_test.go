@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -16,6 +17,7 @@ type fakeRegion struct {
 	mu    sync.Mutex
 	held  map[string]string // uniqueId -> hash
 	sends map[string]int    // uniqueId -> accepted sends
+	tx    map[string]int    // uniqueId -> transmissions: every Send that reached the region, refused or not
 	// failOnce makes the first Send of a uniqueId fail with this error.
 	failOnce map[string]error
 	// lookupErr makes Lookup fail.
@@ -25,7 +27,7 @@ type fakeRegion struct {
 }
 
 func newFakeRegion() *fakeRegion {
-	return &fakeRegion{held: map[string]string{}, sends: map[string]int{}, failOnce: map[string]error{}}
+	return &fakeRegion{held: map[string]string{}, sends: map[string]int{}, tx: map[string]int{}, failOnce: map[string]error{}}
 }
 
 func (f *fakeRegion) Send(ctx context.Context, it Item) error {
@@ -34,6 +36,7 @@ func (f *fakeRegion) Send(ctx context.Context, it Item) error {
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.tx[it.UniqueID]++
 	if err, ok := f.failOnce[it.UniqueID]; ok {
 		delete(f.failOnce, it.UniqueID)
 		return err
@@ -232,7 +235,7 @@ func TestCrashBeforeSend(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer o2.Close()
-	if st := states(t, o2); st[Sending] != 1 || st[Pending] != 1 {
+	if st := states(t, o2); st[InDoubt] != 1 || st[Pending] != 1 {
 		t.Fatalf("states %v, want 1 in doubt and 1 pending", st)
 	}
 	sum, err := o2.Run(context.Background(), f, Options{})
@@ -308,8 +311,8 @@ func TestFailedRetryableIsRetriedWithReconcile(t *testing.T) {
 	// The retryable one may have reached the region: a failing Lookup must stop a resend.
 	f.lookupErr = errors.New("lookup down")
 	sum, _ = o.Run(context.Background(), f, opts)
-	if sum.Failed != 1 || f.sends[es[0].UniqueID] != 0 {
-		t.Fatalf("run with lookup down %+v sends %v: want failed and not sent", sum, f.sends)
+	if sum.InDoubt != 1 || f.sends[es[0].UniqueID] != 0 {
+		t.Fatalf("run with lookup down %+v sends %v: want in doubt and not sent", sum, f.sends)
 	}
 	f.lookupErr = nil
 	sum, _ = o.Run(context.Background(), f, opts)
@@ -445,14 +448,18 @@ func TestForgetOnlyOldDoneItems(t *testing.T) {
 	}
 }
 
-// TestLookupRefused: the region will not show documents (no consent). An in-doubt item that
-// never reached the region is sent; one that did is not sent twice and fails without retry.
+// TestLookupRefused: the region will not show documents (no consent). An in-doubt item is
+// not sent again on a guess, whether it reached the region or not: it stays in doubt, with a
+// reason, and no second transmission happens. Retry (the user's decision) sends it: the one
+// that never arrived is published, the one that did is refused as a duplicate and stays in
+// doubt, still published once.
 func TestLookupRefused(t *testing.T) {
 	for _, reached := range []bool{false, true} {
 		t.Run(fmt.Sprint("reached=", reached), func(t *testing.T) {
 			o, path := openTemp(t)
 			f := newFakeRegion()
 			es := entries(1)
+			key := Key(es[0].SHA256, es[0].UniqueID)
 			o.Enqueue(es)
 			ctx, cancel := context.WithCancel(context.Background())
 			if reached {
@@ -468,22 +475,238 @@ func TestLookupRefused(t *testing.T) {
 			}
 			defer o2.Close()
 			f.lookupErr = fmt.Errorf("FSE-00451: %w", ErrLookupRefused)
+			before := f.tx[es[0].UniqueID]
+			for run := 0; run < 2; run++ {
+				sum, err := o2.Run(context.Background(), f, Options{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				it, _, _ := o2.Get(key)
+				if sum.InDoubt != 1 || it.State != InDoubt || !strings.Contains(it.Reason, "refuses to show") {
+					t.Fatalf("run %d: summary %+v item state %s reason %q: want in doubt, explained", run, sum, it.State, it.Reason)
+				}
+			}
+			if n := f.tx[es[0].UniqueID]; n != before {
+				t.Fatalf("%d transmissions while in doubt, want none", n-before)
+			}
+			if _, err := o2.Retry(key); err != nil {
+				t.Fatal(err)
+			}
 			sum, err := o2.Run(context.Background(), f, Options{})
 			if err != nil {
 				t.Fatal(err)
 			}
+			it, _, _ := o2.Get(key)
 			if f.sends[es[0].UniqueID] != 1 {
 				t.Fatalf("region accepted %d sends, want exactly 1", f.sends[es[0].UniqueID])
 			}
-			it, _, _ := o2.Get(Key(es[0].SHA256, es[0].UniqueID))
 			if reached {
-				if sum.Failed != 1 || it.Retryable || !strings.Contains(it.Reason, "refuses to show") {
-					t.Fatalf("summary %+v item %+v: want a permanent failure explaining why", sum, it)
+				if sum.InDoubt != 1 || !strings.Contains(it.Reason, "already holds") {
+					t.Fatalf("after retry: summary %+v item %s %q", sum, it.State, it.Reason)
 				}
 			} else if sum.Sent != 1 || it.State != Done {
-				t.Fatalf("summary %+v item %+v: want sent", sum, it)
+				t.Fatalf("after retry: summary %+v item %+v: want sent", sum, it)
 			}
 		})
+	}
+}
+
+// TestConcurrentRunsSendOnce: two Runs of one process over the same outbox (the review saw
+// 40 sends for 20 items): each item is claimed by one of them.
+func TestConcurrentRunsSendOnce(t *testing.T) {
+	o, _ := openTemp(t)
+	f := newFakeRegion()
+	f.gate = func() { time.Sleep(2 * time.Millisecond) }
+	o.Enqueue(entries(20))
+	var wg sync.WaitGroup
+	sums := make([]Summary, 3)
+	for i := range sums {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var err error
+			if sums[i], err = o.Run(context.Background(), f, Options{Concurrency: 4}); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	total := 0
+	for id, n := range f.tx {
+		total += n
+		if n != 1 {
+			t.Errorf("%s transmitted %d times", id, n)
+		}
+	}
+	sent := sums[0].Sent + sums[1].Sent + sums[2].Sent
+	if total != 20 || sent != 20 || len(f.held) != 20 {
+		t.Fatalf("%d transmissions, %d reported sent (%+v), %d held; want 20 each", total, sent, sums, len(f.held))
+	}
+}
+
+// TestInDoubtWaitsForTheLastAttempt: an item in doubt is looked up only once its last attempt
+// can no longer arrive (InDoubtAfter). The slow region below accepts the first attempt's
+// request 150 ms after the crash; looked up at once, the item would be sent a second time.
+func TestInDoubtWaitsForTheLastAttempt(t *testing.T) {
+	for _, wait := range []time.Duration{0, 400 * time.Millisecond} {
+		t.Run(fmt.Sprint("InDoubtAfter=", wait), func(t *testing.T) {
+			o, path := openTemp(t)
+			f := newFakeRegion()
+			es := entries(1)
+			o.Enqueue(es)
+			ctx, cancel := context.WithCancel(context.Background())
+			late := make(chan struct{})
+			// The request leaves, the process dies; the region processes it a little later.
+			o.Run(ctx, &lateSender{inner: f, cancel: cancel, delay: 150 * time.Millisecond, done: late}, Options{})
+			o.Close()
+			o2, err := Open(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer o2.Close()
+			start := time.Now()
+			sum, err := o2.Run(context.Background(), f, Options{InDoubtAfter: wait})
+			if err != nil {
+				t.Fatal(err)
+			}
+			<-late
+			n := f.tx[es[0].UniqueID]
+			if wait == 0 {
+				if n != 2 {
+					t.Fatalf("without the wait: %d transmissions (%+v); the test cannot see a second send", n, sum)
+				}
+				return
+			}
+			if n != 1 || sum.AlreadyPresent != 1 {
+				t.Fatalf("%d transmissions, summary %+v: want 1 and already present", n, sum)
+			}
+			if el := time.Since(start); el < wait/2 {
+				t.Fatalf("resumed after %v: did not wait", el)
+			}
+		})
+	}
+}
+
+// lateSender hands the request to the region in the background (it arrives after delay) and
+// "dies" at once: the Run is cancelled, as a killed process would be.
+type lateSender struct {
+	inner  Sender
+	cancel func()
+	delay  time.Duration
+	done   chan struct{}
+}
+
+func (l *lateSender) Send(ctx context.Context, it Item) error {
+	go func() {
+		time.Sleep(l.delay)
+		l.inner.Send(context.Background(), it)
+		close(l.done)
+	}()
+	l.cancel()
+	return ctx.Err()
+}
+
+func (l *lateSender) Lookup(ctx context.Context, it Item) (bool, bool, error) {
+	return l.inner.Lookup(ctx, it)
+}
+
+// TestDrainLetsInFlightSendsFinish: with Drain, sends in flight when ctx ends complete and
+// are committed (nothing in doubt); items not started are counted interrupted.
+func TestDrainLetsInFlightSendsFinish(t *testing.T) {
+	for _, drain := range []time.Duration{0, 5 * time.Second} {
+		t.Run(fmt.Sprint("Drain=", drain), func(t *testing.T) {
+			o, _ := openTemp(t)
+			f := newFakeRegion()
+			o.Enqueue(entries(10))
+			ctx, cancel := context.WithCancel(context.Background())
+			// Both workers reach Send, then the user presses Ctrl-C.
+			var n atomic.Int32
+			both := make(chan struct{})
+			ds := &drainSender{inner: f, onSend: func() {
+				if n.Add(1) == 2 {
+					cancel()
+					close(both)
+				}
+				select {
+				case <-both:
+				case <-time.After(5 * time.Second):
+				}
+				time.Sleep(20 * time.Millisecond)
+			}}
+			sum, _ := o.Run(ctx, ds, Options{Concurrency: 2, Drain: drain})
+			st := states(t, o)
+			if drain > 0 {
+				if sum.InDoubt != 0 || st[InDoubt] != 0 || st[Sending] != 0 || sum.Sent != 2 || sum.Interrupted != 8 {
+					t.Fatalf("drain: summary %+v states %v: want the 2 in flight sent, 8 interrupted, none in doubt", sum, st)
+				}
+			} else if sum.InDoubt != 2 || st[InDoubt] != 2 || sum.Interrupted != 8 {
+				t.Fatalf("no drain: summary %+v states %v: want 2 in doubt, 8 interrupted", sum, st)
+			}
+		})
+	}
+}
+
+// drainSender fails a Send whose context has ended by the time the region would answer.
+type drainSender struct {
+	inner  *fakeRegion
+	onSend func()
+}
+
+func (d *drainSender) Send(ctx context.Context, it Item) error {
+	d.onSend()
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return d.inner.Send(ctx, it)
+}
+
+func (d *drainSender) Lookup(ctx context.Context, it Item) (bool, bool, error) {
+	return d.inner.Lookup(ctx, it)
+}
+
+func TestUpdateRetryRemove(t *testing.T) {
+	o, _ := openTemp(t)
+	es := entries(3)
+	o.Enqueue(es)
+	k0, k1, k2 := Key(es[0].SHA256, es[0].UniqueID), Key(es[1].SHA256, es[1].UniqueID), Key(es[2].SHA256, es[2].UniqueID)
+	it, err := o.Update(k0, func(it *Item) error {
+		it.Attrs = map[string]string{"workflow_instance_id": "wf-1"}
+		it.Key, it.Seq = "changed", 99
+		return nil
+	})
+	if err != nil || it.Key != k0 || it.Seq != 1 || it.Attrs["workflow_instance_id"] != "wf-1" {
+		t.Fatalf("Update = %+v, %v", it, err)
+	}
+	if _, err := o.Update("nope", func(*Item) error { return nil }); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("Update of a missing key: %v", err)
+	}
+	f := newFakeRegion()
+	f.failOnce[es[1].UniqueID] = errors.New("FSE-00400 invalid")
+	o.Run(context.Background(), f, Options{})
+	if _, err := o.Retry(k0); err == nil {
+		t.Fatal("Retry of a done item succeeded")
+	}
+	it, err = o.Retry(k1)
+	if err != nil || it.State != Pending || !it.ResendConfirmed {
+		t.Fatalf("Retry of a failed item: %+v %v", it, err)
+	}
+	if sum, _ := o.Run(context.Background(), f, Options{}); sum.Sent != 1 {
+		t.Fatalf("after retry: %+v", sum)
+	}
+	if got, _, _ := o.Get(k0); got.Attrs["workflow_instance_id"] != "wf-1" {
+		t.Fatalf("attrs lost by the run: %+v", got)
+	}
+	if _, err := o.Remove(k2, "nope"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("Remove with a missing key: %v", err)
+	}
+	if items, _ := o.Items(); len(items) != 3 {
+		t.Fatalf("a failed Remove removed something: %d left", len(items))
+	}
+	if rm, err := o.Remove(k2); err != nil || len(rm) != 1 {
+		t.Fatalf("Remove = %v %v", rm, err)
+	}
+	if items, _ := o.Items(); len(items) != 2 {
+		t.Fatalf("%d left, want 2", len(items))
 	}
 }
 
