@@ -113,6 +113,9 @@ type Item struct {
 	Attempts int `json:"attempts"`
 	// LastAttempt is when the item was last marked sending.
 	LastAttempt time.Time `json:"last_attempt,omitempty"`
+	// Answered says that the region answered the last attempt (a fault, an HTTP status):
+	// it cannot arrive later, so a lookup needs no wait (Options.InDoubtAfter).
+	Answered bool `json:"answered,omitempty"`
 	// ResendConfirmed is set by Retry on an item in doubt: the user accepts that it is sent
 	// again when the region refuses to show whether it holds it (a copy it holds is refused
 	// as a duplicate). Cleared once the item is done.
@@ -328,6 +331,10 @@ type Options struct {
 	// it (other items go on meanwhile). 0 means no wait (tests, or a Sender that cannot
 	// leave a request behind).
 	InDoubtAfter time.Duration
+	// Answered classifies a failed Send: true when the error is the region's answer (a
+	// fault, an HTTP status), so the attempt cannot reach the region later. nil means
+	// never: every failed attempt is waited for.
+	Answered func(error) bool
 	// Drain is how long sends already in flight may go on after ctx ends: they complete
 	// and are committed instead of being left in doubt, while no new item starts. 0 means
 	// they are cancelled with ctx.
@@ -376,7 +383,7 @@ func (o *Outbox) Run(ctx context.Context, s Sender, opts Options) (Summary, erro
 		}
 	}
 	ready := func(it Item) time.Time {
-		if it.Attempts == 0 || opts.InDoubtAfter <= 0 {
+		if it.Attempts == 0 || it.Answered || opts.InDoubtAfter <= 0 {
 			return time.Time{}
 		}
 		return it.LastAttempt.Add(opts.InDoubtAfter)
@@ -539,7 +546,7 @@ func (o *Outbox) process(ctx context.Context, s Sender, opts Options, it Item) (
 			return resFailed, o.fail(&it, opts, "the region holds a different document under this unique id", false)
 		}
 	}
-	it.State, it.Attempts, it.Reason, it.Retryable = Sending, it.Attempts+1, "", false
+	it.State, it.Attempts, it.Reason, it.Retryable, it.Answered = Sending, it.Attempts+1, "", false, false
 	it.LastAttempt = o.now().UTC()
 	if err := o.save(&it, opts); err != nil {
 		return 0, err
@@ -588,6 +595,7 @@ func (o *Outbox) process(ctx context.Context, s Sender, opts Options, it Item) (
 		// Cut off in flight: it may have reached the region. The next run checks it.
 		return resInDoubt, o.doubt(&it, opts, "interrupted while being sent: it may have reached the region; the next run checks it before sending it again")
 	}
+	it.Answered = opts.Answered != nil && opts.Answered(sendErr)
 	return resFailed, o.fail(&it, opts, sendErr.Error(), retryable(sendErr))
 }
 

@@ -10,10 +10,12 @@
 package sim
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"log"
 	"net"
 	"net/http"
@@ -80,6 +82,11 @@ type Options struct {
 	MaxBody int64
 	// Logger receives event lines; nil discards them.
 	Logger Logger
+	// OnRequest, when set, is called with the service name and the whole envelope of every
+	// POST that reaches the service itself (after fault injection let it through, before any
+	// check, whatever the answer will be): tests count transmissions with it, not
+	// acceptances. It runs on the request's goroutine and must not keep envelope.
+	OnRequest func(service string, envelope []byte)
 	// Core is passed to core.Open (PKI identities, store options, seeding).
 	Core core.Options
 	// Middleware configures the FSE 2.0 middleware served under /api/v1 (DataDir, Roots,
@@ -154,6 +161,20 @@ func Start(ctx context.Context, opt Options) (*Server, error) {
 	s.url = scheme + "://" + ln.Addr().String()
 
 	var h http.Handler = http.HandlerFunc(s.serveSOAP)
+	if opt.OnRequest != nil {
+		inner := h
+		h = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			body, err := io.ReadAll(r.Body)
+			if err != nil {
+				http.Error(w, "request body: "+err.Error(), http.StatusBadRequest)
+				return // never arrived whole: not a transmission
+			}
+			_, name, _ := splitPath(r.URL.Path)
+			opt.OnRequest(name, body)
+			r.Body = io.NopCloser(bytes.NewReader(body))
+			inner.ServeHTTP(w, r)
+		})
+	}
 	if len(opt.Inject) > 0 {
 		in, err := inject.New(inject.Config{Rules: opt.Inject, Seed: opt.InjectSeed}, h)
 		if err != nil {

@@ -259,6 +259,7 @@ func commands(a *appEnv) []*cli.Command {
 		endpointsCommand(a),
 		publishCommand(a),
 		serveCommand(a),
+		outboxCommand(a),
 		replaceCommand(a),
 		deleteCommand(a),
 		searchCommand(a),

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/url"
 
+	"github.com/fsepuglia/fsepuglia/adapter/batch"
 	"github.com/fsepuglia/fsepuglia/adapter/fault"
 	"github.com/fsepuglia/fsepuglia/adapter/gateway"
 )
@@ -84,30 +85,7 @@ func classifyRemote(err error) remoteKind {
 }
 
 // isDuplicate reports a fault saying the uniqueId is already published (FSE-00409).
-func isDuplicate(err error) bool {
-	_, class, ok := faultOf(err)
-	return ok && class == fault.Duplicate
-}
+func isDuplicate(err error) bool { return batch.IsClass(err, fault.Duplicate) }
 
 // isNotFound reports a fault saying the document does not exist (FSE-00404).
-func isNotFound(err error) bool {
-	_, class, ok := faultOf(err)
-	return ok && class == fault.NotFound
-}
-
-// isRetryable reports whether the outbox should send an item again on the next run: after a
-// transient fault (FSE-00503) or any failure of the call itself (network, TLS, timeout, HTTP
-// status). A call that failed on the way may have reached the region, but the outbox
-// reconciles such items with a lookup before sending them again, so a retry is always safe;
-// for configuration problems (a rejected certificate) it is what the user wants once fixed.
-// Faults the region answered on purpose (validation, security, duplicate …) are permanent.
-func isRetryable(err error) bool {
-	var gp *gateway.Problem
-	if errors.As(err, &gp) {
-		return gp.Transient()
-	}
-	if _, class, ok := faultOf(err); ok {
-		return class == fault.Transient
-	}
-	return classifyRemote(err) == remoteTransport
-}
+func isNotFound(err error) bool { return batch.IsClass(err, fault.NotFound) }

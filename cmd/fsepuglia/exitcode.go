@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/fsepuglia/fsepuglia/adapter"
 	"github.com/fsepuglia/fsepuglia/adapter/codicefiscale"
@@ -31,19 +32,27 @@ func (e *usageError) Error() string { return e.msg }
 
 func usagef(format string, args ...any) error { return &usageError{fmt.Sprintf(format, args...)} }
 
-// batchError reports a batch in which some items failed or were left unfinished.
+// batchError reports a batch in which some items failed, were left in doubt or unfinished,
+// or were invalid and left out (--skip-invalid).
 type batchError struct {
-	failed, interrupted int
+	failed, interrupted, inDoubt, invalid int
 }
 
 func (e *batchError) Error() string {
-	switch {
-	case e.interrupted > 0 && e.failed > 0:
-		return fmt.Sprintf("%d item(s) failed and %d were interrupted; fix the failed ones (see the reasons above) and run `fsepuglia publish --resume`", e.failed, e.interrupted)
-	case e.interrupted > 0:
-		return fmt.Sprintf("%d item(s) were interrupted before being sent; run `fsepuglia publish --resume` to finish the batch", e.interrupted)
+	var parts []string
+	if e.failed > 0 {
+		parts = append(parts, fmt.Sprintf("%d failed (see the reasons above; retryable ones are sent again by `fsepuglia publish --resume`)", e.failed))
 	}
-	return fmt.Sprintf("%d item(s) failed (see the reasons above); retryable ones are sent again by `fsepuglia publish --resume`", e.failed)
+	if e.inDoubt > 0 {
+		parts = append(parts, fmt.Sprintf("%d in doubt: they may have reached the region and are checked before any resend; see `fsepuglia outbox list`", e.inDoubt))
+	}
+	if e.interrupted > 0 {
+		parts = append(parts, fmt.Sprintf("%d interrupted before being sent: `fsepuglia publish --resume` finishes them", e.interrupted))
+	}
+	if e.invalid > 0 {
+		parts = append(parts, fmt.Sprintf("%d invalid, left out and untouched: fix them and publish them again", e.invalid))
+	}
+	return "batch not complete: " + strings.Join(parts, "; ")
 }
 
 // partialFailure is a batch error other than publish's batchError (validate of several files).

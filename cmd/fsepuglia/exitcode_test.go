@@ -234,36 +234,3 @@ func TestExitCodeConfigMistakes(t *testing.T) {
 		})
 	}
 }
-
-func TestRetryableAndDuplicateClassification(t *testing.T) {
-	tests := []struct {
-		name                     string
-		err                      error
-		retryable, dup, notFound bool
-	}{
-		{"503 fault", &fault.Fault{Code: "FSE-00503", Class: fault.Transient}, true, false, false},
-		{"409 fault", fmt.Errorf("x: %w", &fault.Fault{Code: "FSE-00409", Class: fault.Duplicate}), false, true, false},
-		{"404 fault", &fault.Fault{Code: "FSE-00404", Class: fault.NotFound}, false, false, true},
-		{"validation fault", &fault.Fault{Code: "FSE-00415", Class: fault.Validation}, false, false, false},
-		{"fake 409", &fakeFault{"FSE-00409", "dup"}, false, true, false},
-		{"connection refused", &fault.CallError{Err: syscall.ECONNREFUSED}, true, false, false},
-		{"per-call deadline", &fault.CallError{Err: context.DeadlineExceeded}, true, false, false},
-		{"TLS certificate", &fault.CallError{Err: errors.New("x509: certificate signed by unknown authority")}, true, false, false},
-		{"closed connection", &fault.CallError{Err: net.ErrClosed}, true, false, false},
-		{"security fault", &fault.Fault{Code: "FSE-00401", Class: fault.Security}, false, false, false},
-		{"plain error", errors.New("file changed"), false, false, false},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if got := isRetryable(tt.err); got != tt.retryable {
-				t.Errorf("isRetryable = %v", got)
-			}
-			if got := isDuplicate(tt.err); got != tt.dup {
-				t.Errorf("isDuplicate = %v", got)
-			}
-			if got := isNotFound(tt.err); got != tt.notFound {
-				t.Errorf("isNotFound = %v", got)
-			}
-		})
-	}
-}

@@ -39,20 +39,22 @@ func (fakeTransport) TransportFailure() bool { return true }
 
 // fakeRegion implements the three services in memory and records the calls.
 type fakeRegion struct {
-	mu         sync.Mutex
-	docs       map[string][]byte // uniqueId -> body
-	meta       map[string]adapter.Metadata
-	publishes  []string
-	publishErr map[string]error // uniqueId -> error returned by Publish (once)
-	searchQ    adapter.SearchQuery
-	searchRes  *adapter.SearchResult
-	consentCh  []adapter.ConsentChange
-	consents   map[adapter.ConsentCode]bool
-	taccQ      adapter.TaccuinoQuery
-	deleted    []string
-	replaced   []string
-	err        error       // returned by every read call when set
-	onPublish  func(n int) // called after each accepted publication (n = how many so far)
+	mu        sync.Mutex
+	docs      map[string][]byte // uniqueId -> body
+	meta      map[string]adapter.Metadata
+	publishes []string
+	// transmissions lists every Publish call that reached the region, refused or not.
+	transmissions []string
+	publishErr    map[string]error // uniqueId -> error returned by Publish (once)
+	searchQ       adapter.SearchQuery
+	searchRes     *adapter.SearchResult
+	consentCh     []adapter.ConsentChange
+	consents      map[adapter.ConsentCode]bool
+	taccQ         adapter.TaccuinoQuery
+	deleted       []string
+	replaced      []string
+	err           error       // returned by every read call when set
+	onPublish     func(n int) // called after each accepted publication (n = how many so far)
 }
 
 func newFakeRegion() *fakeRegion {
@@ -64,6 +66,7 @@ func (f *fakeRegion) Publish(ctx context.Context, req adapter.PublishRequest) (*
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	id := req.Metadata.UniqueID
+	f.transmissions = append(f.transmissions, id)
 	if err, ok := f.publishErr[id]; ok {
 		delete(f.publishErr, id)
 		return nil, err

@@ -1,161 +1,194 @@
 package main
 
 import (
+	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
-	"io"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/fsepuglia/fsepuglia/adapter/docmeta"
+	"github.com/fsepuglia/fsepuglia/adapter/outbox"
 	"github.com/fsepuglia/fsepuglia/adapter/pdfcda/pdfcdatest"
 	"github.com/fsepuglia/fsepuglia/adapter/sim"
 	"github.com/fsepuglia/fsepuglia/adapter/sim/inject"
 )
 
-// TestKillAndResume is the real crash test of the outbox (issue 6): the fsepuglia binary
-// publishes a slow batch (addDocument delayed 150 ms by the simulator), is SIGKILLed in the
-// middle, and the same command run again finishes the batch. The simulator's store must
-// then hold every document exactly once, byte for byte. publish_test.go covers the same
-// ground in-process with a cancelled context; this test kills a real process, so bbolt's
-// durability and the in-doubt lookup are exercised as they are in production.
+// uniqueIDElem finds the uniqueId of an addDocument envelope.
+var uniqueIDElem = regexp.MustCompile(`<(?:[A-Za-z0-9_]+:)?uniqueId(?:\s[^>]*)?>([^<]+)</`)
+
+// transmissionCounter counts, at the simulator, every addDocument request that reached the
+// service (sim.Options.OnRequest: after the whole envelope arrived, before any check,
+// whatever the answer): a second copy refused as a duplicate counts too.
+type transmissionCounter struct {
+	mu sync.Mutex
+	n  map[string]int
+}
+
+func (c *transmissionCounter) observe(service string, env []byte) {
+	if service != sim.ServiceDocument || !bytes.Contains(env, []byte("addDocument")) {
+		return
+	}
+	m := uniqueIDElem.FindSubmatch(env)
+	if m == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.n[string(m[1])]++
+}
+
+func (c *transmissionCounter) snapshot() map[string]int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make(map[string]int, len(c.n))
+	for k, v := range c.n {
+		out[k] = v
+	}
+	return out
+}
+
+// TestKillAndResume is the crash test of the durable publication with the real binary and
+// the simulator (addDocument delayed 150 ms, so requests are in flight when the process
+// dies). Twenty times, a few new documents are added to the directory and `publish --dir`
+// is started and SIGKILLed after a random delay (seeded, logged); each run resumes what the
+// previous one left. A last run finishes the batch. Every document must then be in the
+// store once, byte for byte, and — counted at the simulator, not as acceptances — no
+// document may have been transmitted twice: an item in doubt is looked up only once its last
+// attempt can no longer arrive (the call timeout, 1 s here, plus 1 s).
 func TestKillAndResume(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary and starts the simulator")
 	}
-	const nDocs = 12
+	const kills, perRound = 20, 3
+	seed := uint64(time.Now().UnixNano())
+	rng := rand.New(rand.NewPCG(seed, 12))
+	t.Logf("seed %d", seed)
+
 	bin := filepath.Join(t.TempDir(), "fsepuglia")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	if out, err := build.CombinedOutput(); err != nil {
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
-
-	s, err := sim.Start(context.Background(), sim.Options{DataDir: t.TempDir(),
+	tx := &transmissionCounter{n: map[string]int{}}
+	s, err := sim.Start(context.Background(), sim.Options{DataDir: t.TempDir(), OnRequest: tx.observe,
 		Inject: []inject.Rule{{Operation: "addDocument", Latency: 150 * time.Millisecond}}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer s.Close()
 	cfg := s.ClientConfigPath()
-
-	// Consultation consent, so that the resumed run can confirm in-doubt items by retrieve.
+	// Consultation consent, so that in-doubt items can be confirmed by retrieve.
 	if _, e, code := runReal(t, cfg, t.TempDir(), "consent", "set", "--patient", cfA, "--c2=true", "--c3=true"); code != 0 {
 		t.Fatalf("consent: exit %d\n%s", code, e)
 	}
 
-	docs := t.TempDir()
+	docs, data := t.TempDir(), t.TempDir()
 	want := map[string]string{} // uniqueId -> sha256 of the file
-	for i := range nDocs {
-		body := pdfcdatest.PDF{Sign: true, Attachment: pdfcdatest.CDA{PatientCF: cfA, IDExtension: fmt.Sprintf("KILL.%02d", i)}.Bytes()}.Bytes()
-		name := fmt.Sprintf("doc%02d.pdf", i)
-		rep := docmeta.InspectBytes(body, name, docmeta.Options{})
-		if err := rep.Err(); err != nil {
-			t.Fatal(err)
-		}
-		want[rep.Metadata.UniqueID] = rep.SHA256
-		if err := os.WriteFile(filepath.Join(docs, name), body, 0o600); err != nil {
-			t.Fatal(err)
+	addDocs := func(round int) {
+		for i := range perRound {
+			body := pdfcdatest.PDF{Sign: true, Attachment: pdfcdatest.CDA{PatientCF: cfA, IDExtension: fmt.Sprintf("KILL.%02d.%d", round, i)}.Bytes()}.Bytes()
+			name := fmt.Sprintf("doc%02d-%d.pdf", round, i)
+			rep := docmeta.InspectBytes(body, name, docmeta.Options{})
+			if err := rep.Err(); err != nil {
+				t.Fatal(err)
+			}
+			want[rep.Metadata.UniqueID] = rep.SHA256
+			if err := os.WriteFile(filepath.Join(docs, name), body, 0o600); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
-
-	data := t.TempDir()
 	command := func() *exec.Cmd {
-		cmd := exec.Command(bin, "--config", cfg, "--data-dir", data, "publish", "--dir", docs, "--concurrency", "3")
+		cmd := exec.Command(bin, "--config", cfg, "--data-dir", data, "--timeout", "1s", "publish", "--dir", docs, "--concurrency", "3")
 		cmd.Env = []string{"HOME=" + t.TempDir(), "PATH=" + os.Getenv("PATH")}
 		return cmd
 	}
-	store := s.Data().Store
-	count := func() int {
-		n, err := store.Count()
-		if err != nil {
+
+	start := time.Now()
+	leftInDoubt := map[string]bool{}
+	for round := range kills {
+		addDocs(round)
+		cmd := command()
+		var out bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &out
+		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		return n
-	}
-
-	first := command()
-	var firstOut strings.Builder
-	first.Stdout, first.Stderr = &firstOut, &firstOut
-	if err := first.Start(); err != nil {
-		t.Fatal(err)
-	}
-	deadline := time.Now().Add(30 * time.Second)
-	for count() < 3 {
-		if time.Now().After(deadline) {
-			first.Process.Kill()
-			first.Wait()
-			t.Fatalf("fewer than 3 documents published after 30s\n%s", firstOut.String())
+		delay := time.Duration(50+rng.IntN(400)) * time.Millisecond
+		time.Sleep(delay)
+		cmd.Process.Signal(syscall.SIGKILL)
+		cmd.Wait()
+		ws, _ := cmd.ProcessState.Sys().(syscall.WaitStatus)
+		if !ws.Signaled() {
+			t.Logf("round %d: the run ended by itself before the kill at %v", round, delay)
 		}
-		time.Sleep(5 * time.Millisecond)
+		// No pause: the next run starts while the simulator may still be handling the dead
+		// process's requests, the race in which a lookup finds nothing and a resend follows.
+		// What the kill left in doubt (state sending): the next run must not send it twice.
+		ob, err := outbox.Open(filepath.Join(data, "outbox.db"))
+		if err != nil {
+			if os.IsNotExist(err) {
+				continue
+			}
+			t.Fatal(err)
+		}
+		items, _ := ob.Items()
+		ob.Close()
+		for _, it := range items {
+			if it.State == outbox.Sending {
+				leftInDoubt[it.Key] = true
+			}
+		}
 	}
-	if err := first.Process.Signal(syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	err = first.Wait()
-	if ws, ok := first.ProcessState.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() || ws.Signal() != syscall.SIGKILL {
-		t.Fatalf("first run was not killed (it ended by itself: %v)\n%s", err, firstOut.String())
-	}
-	// Requests already in flight may still land after the kill; give them the latency.
-	time.Sleep(400 * time.Millisecond)
-	atKill := count()
-	if atKill >= nDocs {
-		t.Fatalf("all %d documents were published before the kill: the batch is not slow enough to test resume", atKill)
-	}
-	t.Logf("killed with %d of %d documents in the store", atKill, nDocs)
-
-	second := command()
-	out, err := second.CombinedOutput()
+	final := command()
+	out, err := final.CombinedOutput()
 	if err != nil {
-		t.Fatalf("resumed run: %v\n%s", err, out)
+		t.Fatalf("final run: %v\n%s", err, out)
 	}
-	for _, line := range strings.Split(string(out), "\n") {
-		if strings.HasPrefix(line, "sent ") {
-			t.Logf("resumed run: %s", line)
-		}
+	t.Logf("%d kills, %d documents, %d items left in doubt (sending) by the kills, total %v",
+		kills, len(want), len(leftInDoubt), time.Since(start).Round(time.Millisecond))
+	if len(leftInDoubt) == 0 {
+		t.Errorf("no kill left an item in doubt: the test did not exercise the in-doubt path")
 	}
 
-	list, err := store.List()
+	// Counted at the simulator: every document transmitted exactly once.
+	counts := tx.snapshot()
+	total := 0
+	for id := range want {
+		total += counts[id]
+		if counts[id] != 1 {
+			t.Errorf("%s transmitted %d times", id, counts[id])
+		}
+	}
+	t.Logf("transmissions counted at the simulator: %d for %d documents", total, len(want))
+	list, err := s.Data().Store.List()
 	if err != nil {
 		t.Fatal(err)
 	}
 	seen := map[string]int{}
 	for _, m := range list {
 		seen[m.UniqueID]++
-		if wantHash, ok := want[m.UniqueID]; !ok {
-			t.Errorf("unexpected document %s in the store", m.UniqueID)
-		} else if m.Hash != wantHash {
-			t.Errorf("%s: stored hash %s, file %s", m.UniqueID, m.Hash, wantHash)
+		if h, ok := want[m.UniqueID]; !ok || m.Hash != h {
+			t.Errorf("store: %s hash %s, want %s", m.UniqueID, m.Hash, h)
 		}
+	}
+	if len(list) != len(want) {
+		t.Errorf("store holds %d documents, want %d", len(list), len(want))
 	}
 	for id := range want {
 		if seen[id] != 1 {
-			t.Errorf("%s published %d times, want exactly once", id, seen[id])
+			t.Errorf("%s stored %d times", id, seen[id])
 		}
 	}
-	if len(list) != nDocs {
-		t.Errorf("store holds %d documents, want %d", len(list), nDocs)
-	}
-	// And the stored bytes are the files' bytes (the store computed Hash; read one back).
-	for _, m := range list[:1] {
-		_, rc, err := store.Get(m.UniqueID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		h := sha256.New()
-		_, err = io.Copy(h, rc)
-		rc.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got := hex.EncodeToString(h.Sum(nil)); got != want[m.UniqueID] {
-			t.Errorf("%s: stored bytes hash %s, want %s", m.UniqueID, got, want[m.UniqueID])
-		}
+	if !strings.Contains(string(out), "sent ") {
+		t.Errorf("final run printed no summary:\n%s", out)
 	}
 }

@@ -34,7 +34,7 @@ func (p *progress) update(it outbox.Item) {
 		return
 	case outbox.Done:
 		p.done++
-	case outbox.Failed:
+	case outbox.Failed, outbox.InDoubt:
 		p.failed++
 	default:
 		return
@@ -47,7 +47,7 @@ func (p *progress) update(it outbox.Item) {
 		return
 	}
 	detail := string(it.Outcome)
-	if it.State == outbox.Failed {
+	if it.State != outbox.Done {
 		detail = it.Reason
 	}
 	// File names may carry a fiscal code (FSEPGL01E41A145J_referto.pdf): masked like logs.
@@ -61,7 +61,7 @@ func (p *progress) draw() {
 	if p.total > 0 {
 		fill = n * width / p.total
 	}
-	fmt.Fprintf(p.w, "\r[%s%s] %d/%d  failed %d  in flight %d ", strings.Repeat("#", fill), strings.Repeat(".", width-fill), n, p.total, p.failed, p.busy)
+	fmt.Fprintf(p.w, "\r[%s%s] %d/%d  failed or in doubt %d  in flight %d ", strings.Repeat("#", fill), strings.Repeat(".", width-fill), n, p.total, p.failed, p.busy)
 }
 
 func (p *progress) finish() {

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"sync"
 
+	"github.com/fsepuglia/fsepuglia/adapter/batch"
 	"github.com/fsepuglia/fsepuglia/adapter/docmeta"
 	"github.com/fsepuglia/fsepuglia/adapter/gateway"
 	"github.com/fsepuglia/fsepuglia/adapter/outbox"
@@ -116,10 +117,12 @@ func (r *router) gateway() (gatewayAPI, error) {
 // middleware (the publication of the validated, signed PDF, workflowInstanceId attached).
 type routedSender struct {
 	r      *router
-	legacy *docSender
+	legacy outbox.Sender
 }
 
-func (r *router) sender(legacy *docSender) outbox.Sender { return &routedSender{r: r, legacy: legacy} }
+func (r *router) sender(legacy outbox.Sender) outbox.Sender {
+	return &routedSender{r: r, legacy: legacy}
+}
 
 // Send implements outbox.Sender. The workflow is checked again at send time: a resumed
 // batch may come after the 5 days or find the file changed.
@@ -128,7 +131,7 @@ func (s *routedSender) Send(ctx context.Context, it outbox.Item) error {
 	if m.Route != gateway.ViaMiddleware {
 		return s.legacy.Send(ctx, it)
 	}
-	req, err := s.legacy.request(it) // the file, checked against the recorded hash
+	req, err := batch.Request(it) // the file, checked against the recorded hash
 	if err != nil {
 		return err
 	}
