@@ -26,6 +26,8 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -269,15 +271,22 @@ func IsClass(err error, c fault.Class) bool {
 	return false
 }
 
-// Answered reports whether err is the region's answer to a call (a fault, an HTTP status):
-// such an attempt is over and cannot reach the region later. A call cut off on the way (reset,
-// timeout, truncated answer) is not.
+// Answered reports whether err is the region's answer to a call (a fault, an HTTP status, a
+// middleware problem): such an attempt is over and cannot reach the region later. A call cut
+// off on the way (reset, timeout, truncated answer) is not.
 func Answered(err error) bool {
 	var f *fault.Fault
 	var fc faultCoder
 	var se *fault.StatusError
+	if errors.As(err, &f) || errors.As(err, &fc) || errors.As(err, &se) {
+		return true
+	}
+	var ce *fault.CallError
+	if errors.As(err, &ce) {
+		return false // cut off on the way (a status would have matched above)
+	}
 	var ta transientAnswer
-	return errors.As(err, &f) || errors.As(err, &fc) || errors.As(err, &se) || errors.As(err, &ta)
+	return errors.As(err, &ta)
 }
 
 // Retryable reports whether an item that failed with err is sent again by the next Run: after
@@ -287,19 +296,25 @@ func Answered(err error) bool {
 // have reached the region; the next Run looks the item up first. Faults the region answered
 // on purpose (validation, security, duplicate …) are permanent.
 func Retryable(err error) bool {
-	var ta transientAnswer
-	if errors.As(err, &ta) {
-		return ta.Transient() // a middleware problem (mw/io_error, 502/503/504, 429)
+	var ce *fault.CallError
+	if errors.As(err, &ce) {
+		return true // the call failed on the way (its own status or cut off)
 	}
 	var f *fault.Fault
 	var fc faultCoder
 	if errors.As(err, &f) || errors.As(err, &fc) {
 		return IsClass(err, fault.Transient)
 	}
-	var ce *fault.CallError
-	if errors.As(err, &ce) {
-		return true
+	var ta transientAnswer
+	if errors.As(err, &ta) {
+		return ta.Transient() // a middleware problem (mw/io_error, 502/503/504, 429)
 	}
 	var tf transportFailure
-	return errors.As(err, &tf) && tf.TransportFailure()
+	if errors.As(err, &tf) {
+		return tf.TransportFailure()
+	}
+	var ue *url.Error
+	var oe *net.OpError
+	return errors.As(err, &ue) || errors.As(err, &oe) || errors.Is(err, net.ErrClosed) ||
+		errors.Is(err, context.DeadlineExceeded) || errors.Is(err, io.ErrUnexpectedEOF)
 }

@@ -3,6 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -22,28 +25,34 @@ import (
 	"github.com/fsepuglia/fsepuglia/adapter/sim/inject"
 )
 
-// uniqueIDElem finds the uniqueId of an addDocument envelope.
-var uniqueIDElem = regexp.MustCompile(`<(?:[A-Za-z0-9_]+:)?uniqueId(?:\s[^>]*)?>([^<]+)</`)
+// pdfBase64 finds the document of an addDocument envelope (a PDF, base64: "%PDF" is JVBER).
+var pdfBase64 = regexp.MustCompile(`JVBER[A-Za-z0-9+/=\s]*`)
 
 // transmissionCounter counts, at the simulator, every addDocument request that reached the
 // service (sim.Options.OnRequest: after the whole envelope arrived, before any check,
-// whatever the answer): a second copy refused as a duplicate counts too.
+// whatever the answer): a second copy refused as a duplicate counts too. Requests are told
+// apart by the SHA-256 of the document they carry.
 type transmissionCounter struct {
 	mu sync.Mutex
-	n  map[string]int
+	n  map[string]int // sha256 of the document -> transmissions
 }
 
 func (c *transmissionCounter) observe(service string, env []byte) {
 	if service != sim.ServiceDocument || !bytes.Contains(env, []byte("addDocument")) {
 		return
 	}
-	m := uniqueIDElem.FindSubmatch(env)
+	m := pdfBase64.Find(env)
 	if m == nil {
 		return
 	}
+	body, err := base64.StdEncoding.DecodeString(string(bytes.Join(bytes.Fields(m), nil)))
+	if err != nil {
+		return
+	}
+	h := sha256.Sum256(body)
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.n[string(m[1])]++
+	c.n[hex.EncodeToString(h[:])]++
 }
 
 func (c *transmissionCounter) snapshot() map[string]int {
@@ -162,10 +171,10 @@ func TestKillAndResume(t *testing.T) {
 	// Counted at the simulator: every document transmitted exactly once.
 	counts := tx.snapshot()
 	total := 0
-	for id := range want {
-		total += counts[id]
-		if counts[id] != 1 {
-			t.Errorf("%s transmitted %d times", id, counts[id])
+	for id, h := range want {
+		total += counts[h]
+		if counts[h] != 1 {
+			t.Errorf("%s transmitted %d times", id, counts[h])
 		}
 	}
 	t.Logf("transmissions counted at the simulator: %d for %d documents", total, len(want))
