@@ -27,7 +27,6 @@ type demoDoc struct {
 	what     string // for the reader
 	cda      pdfcdatest.CDA
 	uniqueID string // derived by docmeta, as publish does
-	sha256   string
 }
 
 // demoDocs are the three documents: two recent ones and one produced before 2020-05-19,
@@ -75,8 +74,9 @@ func demoCommand(a *appEnv) *cli.Command {
 		Name:  "demo",
 		Usage: "run the whole scenario against a private, in-process simulator (nothing leaves this machine)",
 		Description: "Starts the simulator on 127.0.0.1 (mutual TLS and WS-Security) with a fresh temporary\n" +
-			"data directory, then runs fsepuglia's own commands against it: privacy notice, consents, a\n" +
-			"search refused without consent, publication of three generated documents, search, retrieve,\n" +
+			"data directory, then runs fsepuglia's own commands against it: the three documents made as a\n" +
+			"producer makes them (sign the CDA, inject it, sign the PDF), a CDA left unsigned refused before\n" +
+			"sending, privacy notice, consents, a search refused without consent, publication, search, retrieve,\n" +
 			"Taccuino, revocation; then FSE 2.0: the intermediate scenario (validate at the middleware, sign,\n" +
 			"publish on the legacy service) and the final one (validate, sign, publish through the middleware,\n" +
 			"status). Exit 0 only when every step ends with its expected exit code.",
@@ -147,7 +147,9 @@ func (a *appEnv) demo(ctx context.Context, keep bool) (err error) {
 	if err != nil {
 		return err
 	}
-	srv, err := sim.Start(ctx, sim.Options{DataDir: filepath.Join(tmp, "sim")})
+	// The simulator applies the legacy FSE-10001 rule: the documents must carry a signed CDA,
+	// and the demo makes them so with fsepuglia's own sign and inject commands.
+	srv, err := sim.Start(ctx, sim.Options{DataDir: filepath.Join(tmp, "sim"), RequireSignedCDA: true})
 	if err != nil {
 		return fmt.Errorf("demo: starting the simulator: %w", err)
 	}
@@ -157,7 +159,7 @@ func (a *appEnv) demo(ctx context.Context, keep bool) (err error) {
 	fmt.Fprintf(text, "documents: %s\n", docsDir)
 	for _, d := range docs {
 		fmt.Fprintf(text, "  %s  %s  %s\n", d.file, d.uniqueID, d.what)
-		out.Documents = append(out.Documents, demoDocOutput{File: d.file, UniqueID: d.uniqueID, SHA256: d.sha256, What: d.what})
+		out.Documents = append(out.Documents, demoDocOutput{File: d.file, UniqueID: d.uniqueID, What: d.what})
 	}
 
 	global := []string{"fsepuglia", "--config", srv.ClientConfigPath(), "--data-dir", filepath.Join(tmp, "outbox")}
@@ -165,7 +167,7 @@ func (a *appEnv) demo(ctx context.Context, keep bool) (err error) {
 		global = append(global, "--log-level", a.opts.LogLevel) // the steps log as the demo was asked to
 	}
 	var notes bytes.Buffer // what the steps' checks print
-	steps := demoSteps(&notes, tmp, docsDir, docs)
+	steps := append(makeSteps(tmp, docsDir, docs), demoSteps(&notes, tmp, docsDir, docs)...)
 	fse2, err := fse2Steps(srv, tmp)
 	if err != nil {
 		return err
@@ -216,6 +218,9 @@ func (a *appEnv) demo(ctx context.Context, keep bool) (err error) {
 		if ctx.Err() != nil {
 			return fmt.Errorf("demo interrupted at step %d: %w", i+1, ctx.Err())
 		}
+	}
+	for i := range out.Documents {
+		out.Documents[i].SHA256, _ = fileSHA256(filepath.Join(docsDir, out.Documents[i].File))
 	}
 	out.Total, out.NotAsExpected = len(steps), len(failed)
 	if len(failed) > 0 {
@@ -307,10 +312,14 @@ func demoSteps(w io.Writer, tmp, docsDir string, docs []demoDoc) []demoStep {
 				if err != nil {
 					return err
 				}
-				if got != old.sha256 {
-					return fmt.Errorf("retrieved sha256 %s, published %s", got, old.sha256)
+				published, err := fileSHA256(filepath.Join(docsDir, old.file))
+				if err != nil {
+					return err
 				}
-				fmt.Fprintf(w, "sha256 published %s = retrieved %s\n", old.sha256, got)
+				if got != published {
+					return fmt.Errorf("retrieved sha256 %s, published %s", got, published)
+				}
+				fmt.Fprintf(w, "sha256 published %s = retrieved %s\n", published, got)
 				return nil
 			}},
 		{title: "Taccuino summary", args: []string{"taccuino", "summary", "--patient", p}, want: exitOK},
@@ -320,26 +329,75 @@ func demoSteps(w io.Writer, tmp, docsDir string, docs []demoDoc) []demoStep {
 	}
 }
 
-// writeDemoDocs generates the demo documents into dir and derives their unique ids and
-// hashes with docmeta, as publish does.
+// srcDir holds what the demo makes its documents from: the CDAs and the base PDF.
+func srcDir(tmp string) string { return filepath.Join(tmp, "src") }
+
+// cdaName is a document's CDA file in srcDir.
+func cdaName(d demoDoc) string { return strings.TrimSuffix(d.file, ".pdf") + ".xml" }
+
+// writeDemoDocs writes what the documents are made from (each CDA, and a PDF/A-3 base
+// page) and derives their unique ids from the CDA with docmeta, as publish does. The
+// documents themselves are made by the first steps, with fsepuglia sign and inject.
 func writeDemoDocs(dir string) ([]demoDoc, error) {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("demo: documents directory: %w", err)
+	src := srcDir(filepath.Dir(dir))
+	for _, d := range []string{dir, src} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			return nil, fmt.Errorf("demo: documents directory: %w", err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(src, "base.pdf"), pdfcdatest.PDF{PDFA: 3}.Bytes(), 0o600); err != nil {
+		return nil, fmt.Errorf("demo: %w", err)
 	}
 	docs := demoDocs()
 	for i := range docs {
 		d := &docs[i]
-		body := pdfcdatest.PDF{Attachment: d.cda.Bytes(), Sign: true}.Bytes()
-		rep := docmeta.InspectBytes(body, d.file, docmeta.Options{})
+		cdaXML := d.cda.Bytes()
+		rep := docmeta.InspectBytes(cdaXML, cdaName(*d), docmeta.Options{AllowXML: true})
 		if err := rep.Err(); err != nil {
-			return nil, fmt.Errorf("demo: generated document %s: %w", d.file, err)
+			return nil, fmt.Errorf("demo: generated CDA %s: %w", cdaName(*d), err)
 		}
-		d.uniqueID, d.sha256 = rep.Metadata.UniqueID, rep.SHA256
-		if err := os.WriteFile(filepath.Join(dir, d.file), body, 0o600); err != nil {
+		d.uniqueID = rep.Metadata.UniqueID
+		if err := os.WriteFile(filepath.Join(src, cdaName(*d)), cdaXML, 0o600); err != nil {
 			return nil, fmt.Errorf("demo: %w", err)
 		}
 	}
 	return docs, nil
+}
+
+// makeSteps make the documents as a producer does, with the operator's certificate (the
+// configuration's signer): sign each CDA (XAdES-BES), inject it into the base PDF as
+// cda.xml, sign the PDF (PAdES). Then a CDA left unsigned is refused before it is sent.
+func makeSteps(tmp, docsDir string, docs []demoDoc) []demoStep {
+	src := srcDir(tmp)
+	var steps []demoStep
+	for _, d := range docs {
+		cdaFile := filepath.Join(src, cdaName(d))
+		signedCDA := strings.TrimSuffix(cdaFile, ".xml") + ".signed.xml"
+		injected := filepath.Join(src, d.file)
+		steps = append(steps,
+			demoStep{title: "sign the CDA of " + d.file + " (XAdES-BES, the operator's certificate)", args: []string{"sign", "--cda", cdaFile, "-o", signedCDA}, want: exitOK},
+			demoStep{title: "inject it into the PDF as cda.xml", args: []string{"inject", signedCDA, "--pdf", filepath.Join(src, "base.pdf"), "-o", injected}, want: exitOK},
+			demoStep{title: "sign the PDF (PAdES B-B, incremental update)", args: []string{"sign", "--pdf", injected, "-o", filepath.Join(docsDir, d.file)}, want: exitOK},
+		)
+	}
+	unsigned := filepath.Join(src, "unsigned-cda.pdf")
+	steps = append(steps,
+		demoStep{title: "inject a CDA left unsigned (a warning names FSE-10001)", args: []string{"inject", filepath.Join(src, cdaName(docs[0])), "--pdf", filepath.Join(src, "base.pdf"), "-o", unsigned}, want: exitOK,
+			check: func(_, stderr string) error {
+				if !strings.Contains(stderr, "FSE-10001") {
+					return fmt.Errorf("no warning about the unsigned CDA")
+				}
+				return nil
+			}},
+		demoStep{title: "publish it as the region requires (--cda-signature require): refused before sending (exit 3)", args: []string{"--cda-signature", "require", "publish", unsigned}, want: exitInput,
+			check: func(_, stderr string) error {
+				if !strings.Contains(stderr, "cda.signature") {
+					return fmt.Errorf("the refusal does not name the cda.signature check")
+				}
+				return nil
+			}},
+	)
+	return steps
 }
 
 func fileSHA256(path string) (string, error) {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/fsepuglia/fsepuglia/adapter/pdfcda/pdfcdatest"
 	"github.com/fsepuglia/fsepuglia/adapter/sim"
+	"github.com/fsepuglia/fsepuglia/adapter/xades"
 )
 
 // fse2Steps are the FSE 2.0 part of the demo (seed 000 §4.1): in the intermediate scenario a
@@ -48,9 +49,20 @@ func fse2Steps(srv *sim.Server, tmp string) ([]demoStep, error) {
 	if err != nil {
 		return nil, fmt.Errorf("demo: %w", err)
 	}
+	operator, err := sign.New(srv.Data().PKI.Operator.Key, srv.Data().PKI.Operator.Cert)
+	if err != nil {
+		return nil, fmt.Errorf("demo: %w", err)
+	}
 	write := func(name string, c pdfcdatest.CDA) (string, error) {
+		// The CDA is signed (XAdES) before anything else: the legacy route refuses an
+		// unsigned one (FSE-10001), and the gateway compares it between validation and
+		// publication.
+		cda, err := xades.Sign(c.Bytes(), operator, xades.SignOptions{})
+		if err != nil {
+			return "", err
+		}
 		p := filepath.Join(dir, name)
-		return p, os.WriteFile(p, pdfcdatest.PDF{Attachment: c.Bytes()}.Bytes(), 0o600)
+		return p, os.WriteFile(p, pdfcdatest.PDF{Attachment: cda}.Bytes(), 0o600)
 	}
 	rsa, err := write("4-referto-specialistico.pdf", pdfcdatest.CDA{PatientCF: demoPatient, TypeCode: "11488-4", TypeDisplay: "Referto specialistico",
 		TemplateRoot: "2.16.840.1.113883.2.9.10.1.9.1", IDExtension: "DEMO.RSA.2026.0004", EffectiveTime: "20260410120000+0200"})

@@ -45,7 +45,10 @@ func TestDemo(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("demo exit %d\n%s\n%s", code, out, errOut)
 	}
-	wantCodes := []string{"0", "0", "5", "0", "0", "0", "0", "0", "0", "0", "0", "0", "5",
+	// 9 steps make the documents (sign the CDA, inject, sign the PDF, for each of three), an
+	// unsigned CDA is injected then refused before sending (3), then the scenario.
+	wantCodes := []string{"0", "0", "0", "0", "0", "0", "0", "0", "0", "0", "3",
+		"0", "0", "5", "0", "0", "0", "0", "0", "0", "0", "0", "0", "5",
 		"0", "0", "0", "0", "0", "0", "0", "3"} // FSE 2.0: intermediate and final scenarios
 	lines := demoExitLine.FindAllStringSubmatch(out, -1)
 	if len(lines) != len(wantCodes) {
@@ -67,7 +70,7 @@ func TestDemo(t *testing.T) {
 	if !regexp.MustCompile(`sha256 published ([0-9a-f]{64}) = retrieved ([0-9a-f]{64})`).MatchString(out) {
 		t.Error("the retrieve step does not show the two hashes")
 	}
-	if !strings.Contains(out, "\ndemo: 21 steps, all as expected\n") {
+	if !strings.Contains(out, "\ndemo: 32 steps, all as expected\n") {
 		t.Errorf("no summary line:\n%s", out)
 	}
 	// --keep leaves the directory and says where; the published files are inside.

@@ -18,6 +18,7 @@ import (
 	"github.com/fsepuglia/fsepuglia/adapter/pdfupdate"
 	"github.com/fsepuglia/fsepuglia/adapter/sign"
 	"github.com/fsepuglia/fsepuglia/adapter/xades"
+	"github.com/fsepuglia/fsepuglia/cmd/fsepuglia/internal/redact"
 )
 
 // signOutput is the JSON of `sign`.
@@ -190,7 +191,8 @@ func (a *appEnv) sign(c *cli.Context) error {
 		fmt.Fprintf(w, "SIGNED\t%s\n", res.Output)
 		fmt.Fprintf(w, "FROM\t%s\n", res.Input)
 		fmt.Fprintf(w, "FORMAT\t%s %s\n", res.Format, res.Algorithm)
-		fmt.Fprintf(w, "SIGNER\t%s\n", res.Signer)
+		// The table is for people and ends up in transcripts: the CF in the name is masked.
+		fmt.Fprintf(w, "SIGNER\t%s\n", redact.Text(res.Signer))
 		fmt.Fprintf(w, "TIME\t%s\n", stamp(res.SigningTime))
 		fmt.Fprintf(w, "SHA-256\t%s\n", res.SHA256)
 	})

@@ -108,6 +108,7 @@ func TestSignInjectRefuse(t *testing.T) {
 		{"truncated CDA", []string{"sign", "--cda", truncated, "--pkcs12", p12}, exitInput, "not well-formed"},
 		{"output exists", []string{"sign", "--pdf", basePath, "-o", exists, "--pkcs12", p12}, exitInput, "file exists"},
 		{"not a PDF", []string{"sign", "--pdf", cdaPath, "--pkcs12", p12, "-o", filepath.Join(dir, "x.pdf")}, exitInput, "--pdf"},
+		{"smart card in a build without pkcs11", []string{"sign", "--cda", cdaPath, "--pkcs11-module", "/usr/lib/softhsm/libsofthsm2.so"}, exitInput, "-tags pkcs11"},
 		{"inject without --pdf", []string{"inject", cdaPath, "-o", filepath.Join(dir, "y.pdf")}, exitInput, "--pdf: missing"},
 		{"inject truncated CDA", []string{"inject", truncated, "--pdf", basePath, "-o", filepath.Join(dir, "z.pdf")}, exitInput, "not well-formed"},
 		{"inject twice", []string{"inject", cdaPath, "--pdf", filepath.Join("..", "..", "fixtures", "documents", "lab-unsigned.pdf"), "-o", filepath.Join(dir, "w.pdf")}, exitInput, "already embeds cda.xml"},
