@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/fsepuglia/fsepuglia/adapter/pdfcda/pdfcdatest"
+	"github.com/fsepuglia/fsepuglia/adapter/sign"
 	"github.com/fsepuglia/fsepuglia/adapter/sim"
 	"github.com/fsepuglia/fsepuglia/adapter/xades"
 )
