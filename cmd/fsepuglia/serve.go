@@ -68,6 +68,7 @@ type server struct {
 	metrics  *serveMetrics
 	wake     chan struct{}
 	token    []byte
+	router   *router
 	draining atomic.Bool
 	reloadMu sync.Mutex
 }
@@ -144,6 +145,10 @@ func (a *appEnv) serve(c *cli.Context) error {
 		return err
 	}
 	s.be.Store(be)
+	if s.router, err = a.newRouter(); err != nil {
+		return err
+	}
+	defer s.router.close()
 
 	ctx, stop := signal.NotifyContext(c.Context, syscall.SIGTERM, os.Interrupt)
 	defer stop()
@@ -222,7 +227,7 @@ func (a *appEnv) serve(c *cli.Context) error {
 	workDone := make(chan struct{})
 	go func() {
 		defer close(workDone)
-		_ = queue.Work(ctx, st, &queueSender{backend: s.backend}, queue.Options{
+		_ = queue.Work(ctx, st, &queueSender{backend: s.backend, router: s.router}, queue.Options{
 			Owner: s.owner, Concurrency: n, CallTimeout: c.Duration("call-timeout"), Lease: c.Duration("lease"), Poll: c.Duration("poll"), Wake: s.wake,
 			Classify: classifyQueueError, Backoff: queue.Backoff{Base: time.Second, Max: c.Duration("backoff-max")},
 			Drain: c.Duration("drain"),

@@ -14,6 +14,7 @@ import (
 
 	"github.com/fsepuglia/fsepuglia/adapter"
 	"github.com/fsepuglia/fsepuglia/adapter/docmeta"
+	"github.com/fsepuglia/fsepuglia/adapter/gateway"
 	"github.com/fsepuglia/fsepuglia/adapter/queue"
 	"github.com/fsepuglia/fsepuglia/cmd/fsepuglia/internal/redact"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -148,6 +149,8 @@ func (s *server) writeErr(w http.ResponseWriter, err error) {
 	var ie *adapter.InputError
 	var fe *fieldError
 	var ue *usageError
+	var gf *gateway.FieldError
+	var gw *gateway.WorkflowError
 	body := apiErrorBody{Message: redact.Text(err.Error())}
 	code := http.StatusInternalServerError
 	switch {
@@ -155,6 +158,10 @@ func (s *server) writeErr(w http.ResponseWriter, err error) {
 		code, body.Code, body.Field, body.Fix = http.StatusBadRequest, "input", ie.Field, ie.Fix
 	case errors.As(err, &fe):
 		code, body.Code, body.Field, body.Fix = http.StatusBadRequest, "input", strings.TrimPrefix(fe.field, "--"), fe.fix
+	case errors.As(err, &gf):
+		code, body.Code, body.Field, body.Fix = http.StatusBadRequest, "input", gf.Field, gf.Fix
+	case errors.As(err, &gw):
+		code, body.Code, body.Field, body.Fix = http.StatusBadRequest, "workflow", "file", gw.Fix
 	case errors.As(err, &ue):
 		code, body.Code = http.StatusBadRequest, "input"
 	case errors.Is(err, queue.ErrNotFound):

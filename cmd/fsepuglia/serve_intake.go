@@ -77,9 +77,12 @@ func (s *server) enqueueDocument(ctx context.Context, name string, body, overrid
 	if err != nil {
 		return queue.Item{}, false, err
 	}
-	raw, err := json.Marshal(meta)
+	// The route (legacy or middleware) is decided as publish decides it, and what the gateway
+	// would refuse (never validated, CDA changed, too late, unsigned in the final scenario) is
+	// refused here, before anything is recorded.
+	raw, _, err := s.router.metadata(&loadedDoc{path: name, body: body, sum: meta.Hash, meta: meta})
 	if err != nil {
-		return queue.Item{}, false, fmt.Errorf("encoding metadata of %s: %w", name, err)
+		return queue.Item{}, false, err
 	}
 	e := queue.Entry{UniqueID: meta.UniqueID, SHA256: meta.Hash, Size: meta.Size, Path: name, Source: source, Metadata: raw, Body: body}
 	res, err := s.st.Enqueue(ctx, []queue.Entry{e})

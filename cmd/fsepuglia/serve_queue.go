@@ -15,6 +15,8 @@ import (
 
 	"github.com/fsepuglia/fsepuglia/adapter"
 	"github.com/fsepuglia/fsepuglia/adapter/fault"
+	"github.com/fsepuglia/fsepuglia/adapter/gateway"
+	"github.com/fsepuglia/fsepuglia/adapter/outbox"
 	"github.com/fsepuglia/fsepuglia/adapter/queue"
 	"github.com/fsepuglia/fsepuglia/adapter/queue/boltq"
 	"github.com/fsepuglia/fsepuglia/adapter/queue/pgqueue"
@@ -94,6 +96,7 @@ func openQueue(ctx context.Context, q queueSpec) (queue.Store, error) {
 // reloaded).
 type queueSender struct {
 	backend func() *backend
+	router  *router
 }
 
 func itemMetadata(it queue.Item) (adapter.Metadata, error) {
@@ -104,13 +107,17 @@ func itemMetadata(it queue.Item) (adapter.Metadata, error) {
 	return meta, nil
 }
 
-// Send implements queue.Sender: the legacy IDocumentService publication.
+// Send implements queue.Sender: the route recorded at enqueue (publish's router): legacy
+// IDocumentService, or the FSE 2.0 middleware with the validation's workflowInstanceId.
 func (s *queueSender) Send(ctx context.Context, it queue.Item) (queue.Result, error) {
 	meta, err := itemMetadata(it)
 	if err != nil {
 		return queue.Result{}, err
 	}
 	body := it.Body
+	if rm := decodeRoute(it.Metadata); rm.Route == gateway.ViaMiddleware {
+		return s.sendMiddleware(ctx, it, body)
+	}
 	if len(body) == 0 && it.Path != "" {
 		if body, err = os.ReadFile(it.Path); err != nil {
 			return queue.Result{}, fmt.Errorf("%s: %w", it.Path, unwrapPath(err))
@@ -130,8 +137,42 @@ func (s *queueSender) Send(ctx context.Context, it queue.Item) (queue.Result, er
 	return res, nil
 }
 
-// Lookup implements queue.Sender: retrieve, then compare hashes.
+// sendMiddleware publishes a validated, signed document through the middleware; the
+// workflow is checked again at send time (5 days, same CDA), as publish does.
+func (s *queueSender) sendMiddleware(ctx context.Context, it queue.Item, body []byte) (queue.Result, error) {
+	d, err := s.router.document(it.Path, body)
+	if err != nil {
+		return queue.Result{}, err
+	}
+	v, err := s.router.journal.Get(it.UniqueID)
+	if err != nil {
+		return queue.Result{}, err
+	}
+	res := queue.Result{Route: gateway.ViaMiddleware, WorkflowID: v.WorkflowInstanceID}
+	if err := gateway.CheckPublishable(v, d, time.Now()); err != nil {
+		return res, err
+	}
+	g, err := s.router.gateway()
+	if err != nil {
+		return res, err
+	}
+	if _, err := g.Publish(ctx, gateway.PublishRequest{Document: d, WorkflowInstanceID: v.WorkflowInstanceID}); err != nil {
+		var p *gateway.Problem
+		if errors.As(err, &p) && p.Class() == gateway.ClassConflict {
+			return res, fmt.Errorf("%w: %w", queue.ErrDuplicate, err)
+		}
+		return res, err
+	}
+	return res, nil
+}
+
+// Lookup implements queue.Sender: for the legacy route retrieve, then compare hashes; for the
+// middleware route the workflow's status (publish's routedSender.Lookup).
 func (s *queueSender) Lookup(ctx context.Context, it queue.Item) (bool, bool, error) {
+	if rm := decodeRoute(it.Metadata); rm.Route == gateway.ViaMiddleware {
+		found, same, err := (&routedSender{r: s.router}).Lookup(ctx, outbox.Item{Entry: outbox.Entry{UniqueID: it.UniqueID, SHA256: it.SHA256, Metadata: it.Metadata}})
+		return found, same, err
+	}
 	meta, err := itemMetadata(it)
 	if err != nil {
 		return false, false, err
@@ -157,6 +198,17 @@ func (s *queueSender) Lookup(ctx context.Context, it queue.Item) (bool, bool, er
 // region answered (its class; transient ones are retried), a failure on the way (retried, and
 // the item is in doubt), or a local problem (permanent: fix it and retry).
 func classifyQueueError(err error) queue.Class {
+	var gp *gateway.Problem
+	if errors.As(err, &gp) {
+		st := gp.HTTPStatus
+		if st == 0 {
+			st = gp.Status
+		}
+		// A problem the middleware answered; a transient one at the door (429, 503) means the
+		// document did not go in, other transient ones (502, 504, mw/io_error) leave it in doubt.
+		return queue.Class{Retryable: gp.Transient(), Answered: !gp.Transient() || st == http.StatusTooManyRequests || st == http.StatusServiceUnavailable,
+			Name: "middleware-" + string(gp.Class()), Code: gp.Type}
+	}
 	if code, class, ok := faultOf(err); ok {
 		return queue.Class{Retryable: class == fault.Transient, Answered: true, Name: class.String(), Code: code}
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/fsepuglia/fsepuglia/adapter/docmeta"
+	"github.com/fsepuglia/fsepuglia/adapter/gateway"
 	"github.com/fsepuglia/fsepuglia/adapter/pdfcda/pdfcdatest"
 	"github.com/fsepuglia/fsepuglia/adapter/sim"
 	"github.com/fsepuglia/fsepuglia/adapter/sim/inject"
@@ -193,4 +195,74 @@ func TestServeRefusesOpenListen(t *testing.T) {
 	if !strings.Contains(string(out), "--listen") || !strings.Contains(string(out), "--token-file") {
 		t.Errorf("message does not name the flag and the fix:\n%s", out)
 	}
+}
+
+// TestServeRoutes: in the final scenario serve routes as publish does: a validated, signed LAB
+// report goes through the FSE 2.0 middleware (its item shows route middleware and the
+// workflowInstanceId), a type the gateway does not support to the legacy service, and a
+// document never validated is refused at submission, naming why.
+func TestServeRoutes(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary and starts the simulator")
+	}
+	bin := buildServeBinary(t)
+	s := startSimWith(t, sim.Options{})
+	cfg := withScenario(t, s, "final")
+	data, dir := t.TempDir(), t.TempDir()
+	lab := writeCDADoc(t, dir, "lab.pdf", pdfcdatest.CDA{IDExtension: "SERVE.LAB.1"}, false)
+	presc := writeCDADoc(t, dir, "prescrizione.pdf", pdfcdatest.CDA{IDExtension: "SERVE.PRS.1", TypeCode: "57833-6", TypeDisplay: "Prescrizione farmaceutica"}, true)
+	never := writeCDADoc(t, dir, "never.pdf", pdfcdatest.CDA{IDExtension: "SERVE.LAB.2"}, true)
+	if _, e, code := runReal(t, cfg, data, "--data-dir", data, "validate", lab); code != 0 {
+		t.Fatalf("validate: exit %d %s", code, e)
+	}
+	padesSign(t, s, lab)
+
+	p := startServe(t, bin, cfg, data, "--poll", "100ms")
+	read := func(path string) []byte {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	code, body, err := p.post("never.pdf", read(never))
+	if err != nil || code != 400 || !strings.Contains(fmt.Sprint(body), "never validated") {
+		t.Fatalf("never validated: %d %v %v", code, body, err)
+	}
+	ids := map[string]string{}
+	for _, f := range []string{lab, presc} {
+		code, body, err := p.post(filepath.Base(f), read(f))
+		if err != nil || code != 202 {
+			t.Fatalf("%s: %d %v %v", f, code, body, err)
+		}
+		ids[filepath.Base(f)] = body["id"].(string)
+	}
+	got := map[string]apiItem{}
+	deadline := time.Now().Add(60 * time.Second)
+	for len(got) < 2 {
+		if time.Now().After(deadline) {
+			t.Fatalf("not done: %+v\n%s", got, tail(p.logs.String()))
+		}
+		for name, id := range ids {
+			var it apiItem
+			p.getJSON("/v1/documents/"+pathEscapeID(id), &it)
+			if it.State == "done" || it.State == "failed" {
+				got[name] = it
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if it := got["lab.pdf"]; it.State != "done" || it.Route != "middleware" || it.WorkflowID == "" {
+		t.Errorf("LAB report: %+v", it)
+	}
+	if it := got["prescrizione.pdf"]; it.State != "done" || it.Route != "legacy" || it.WorkflowID != "" {
+		t.Errorf("prescription: %+v", it)
+	}
+	if n := s.Middleware().Calls(gateway.OpCreate); n != 1 || !s.Middleware().Published("2.16.840.1.113883.2.9.2.160.4.4^SERVE.LAB.1") {
+		t.Errorf("middleware publications: %d calls", n)
+	}
+	if n := s.Calls("addDocument"); n != 1 {
+		t.Errorf("legacy addDocument: %d calls, want 1 (the prescription)", n)
+	}
+	p.stop()
 }
