@@ -260,6 +260,7 @@ func commands(a *appEnv) []*cli.Command {
 		publishCommand(a),
 		serveCommand(a),
 		outboxCommand(a),
+		queueCommand(a),
 		replaceCommand(a),
 		deleteCommand(a),
 		searchCommand(a),

@@ -21,11 +21,16 @@ var examples = map[string][]string{
 		"fsepuglia publish --dir ./outgoing --concurrency 4",
 		"fsepuglia publish --resume                         # finish a batch that was interrupted",
 		"fsepuglia publish --dir ./outgoing --format json > result.json",
+		"fsepuglia publish --queue postgres://fsepuglia@db/fsepuglia --enqueue-only --dir ./outgoing  # serve sends them",
 	},
 	"serve": {
 		"fsepuglia serve --watch /var/spool/fsepuglia                 # API on 127.0.0.1:8470, embedded queue",
 		"fsepuglia serve --queue postgres://fsepuglia@db/fsepuglia --instance a1",
 		"fsepuglia serve --listen 0.0.0.0:8470 --token-file /etc/fsepuglia/token",
+	},
+	"queue list": {
+		"fsepuglia queue list --state failed,in-doubt                 # the embedded queue of serve (stopped)",
+		"fsepuglia queue list --queue postgres://fsepuglia@db/fsepuglia --format json",
 	},
 	"replace": {
 		"fsepuglia replace 2.16.840.1.113883.2.9.2.160.4.4^OLD nuovo-referto.pdf",

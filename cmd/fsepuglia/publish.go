@@ -88,6 +88,8 @@ func publishCommand(a *appEnv) *cli.Command {
 		&cli.IntFlag{Name: "concurrency", Value: 4, Usage: "documents in flight at once (1-32)"},
 		&cli.BoolFlag{Name: "skip-invalid", Usage: "publish the valid files and report the invalid ones (left untouched, exit 7) instead of refusing the whole batch"},
 		&cli.BoolFlag{Name: "json-lines", Usage: "print one JSON object per line as the batch advances, then a summary line (like restic --json)"},
+		queueFlag(),
+		&cli.BoolFlag{Name: "enqueue-only", Usage: "with --queue: record the documents and return; fsepuglia serve sends them"},
 	)
 	return &cli.Command{
 		Name:      "publish",
@@ -149,6 +151,12 @@ func (a *appEnv) publish(c *cli.Context) error {
 	}
 	if len(files) > 0 && c.Bool("resume") {
 		return usagef("--resume takes no files: it finishes what is already in the outbox")
+	}
+	if c.IsSet("queue") { // serve's queue instead of the outbox (serve_cli.go)
+		if c.Bool("resume") {
+			return usagef("--resume is for the outbox; with --queue, fsepuglia serve (or publish --queue again) finishes the items")
+		}
+		return a.publishQueue(c, files)
 	}
 	skipInvalid, jsonLines := c.Bool("skip-invalid"), c.Bool("json-lines")
 	var linesMu sync.Mutex

@@ -15,6 +15,7 @@ import (
 	"github.com/fsepuglia/fsepuglia/adapter/docmeta"
 	"github.com/fsepuglia/fsepuglia/adapter/gateway"
 	"github.com/fsepuglia/fsepuglia/adapter/pdfcda/pdfcdatest"
+	"github.com/fsepuglia/fsepuglia/adapter/queue/pgqueue/pgtest"
 	"github.com/fsepuglia/fsepuglia/adapter/sim"
 	"github.com/fsepuglia/fsepuglia/adapter/sim/inject"
 )
@@ -265,4 +266,95 @@ func TestServeRoutes(t *testing.T) {
 		t.Errorf("legacy addDocument: %d calls, want 1 (the prescription)", n)
 	}
 	p.stop()
+}
+
+// TestQueueCLI: publish --queue and the queue commands work on serve's queues. On
+// PostgreSQL: the CLI records two documents (--enqueue-only), a serve instance sends them,
+// the CLI sees them done while serve runs, then publishes a third itself; on the embedded
+// queue a running serve holds the file and the CLI says to use its API.
+func TestQueueCLI(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary and starts the simulator")
+	}
+	dsn := pgtest.DSN(t)
+	bin := buildServeBinary(t)
+	s := startSimWith(t, sim.Options{})
+	cfg := s.ClientConfigPath()
+	data, dir := t.TempDir(), t.TempDir()
+	var files []string
+	for i := range 3 {
+		f := filepath.Join(dir, fmt.Sprintf("q%d.pdf", i))
+		if err := os.WriteFile(f, serveDoc("QCLI", i), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, f)
+	}
+	cli := func(args ...string) (string, string, int) {
+		t.Helper()
+		return runReal(t, cfg, data, append([]string{"--data-dir", data}, args...)...)
+	}
+	items := func(out string) []apiItem {
+		t.Helper()
+		var v struct {
+			Items []apiItem `json:"items"`
+		}
+		if err := json.Unmarshal([]byte(out), &v); err != nil {
+			t.Fatalf("%v: %s", err, out)
+		}
+		return v.Items
+	}
+	out, e, code := cli("publish", "--queue", dsn, "--enqueue-only", files[0], files[1])
+	if code != 0 || len(items(out)) != 2 || items(out)[0].State != "queued" || items(out)[0].Source != "cli" {
+		t.Fatalf("publish --enqueue-only: exit %d %s %s", code, out, e)
+	}
+	if s.Calls("addDocument") != 0 {
+		t.Fatal("--enqueue-only sent something")
+	}
+	out, _, _ = cli("queue", "list", "--queue", dsn, "--state", "queued")
+	if len(items(out)) != 2 {
+		t.Fatalf("queue list: %s", out)
+	}
+
+	p := startServe(t, bin, cfg, t.TempDir(), "--queue", dsn, "--poll", "100ms")
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		out, _, _ = cli("queue", "list", "--queue", dsn, "--state", "done")
+		if len(items(out)) == 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("serve did not send the CLI's items: %s\n%s", out, tail(p.logs.String()))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	p.stop()
+	out, e, code = cli("publish", "--queue", dsn, files[2])
+	if code != 0 || len(items(out)) != 1 || items(out)[0].State != "done" || items(out)[0].Route != "legacy" {
+		t.Fatalf("publish --queue (sent by the CLI): exit %d %s %s", code, out, e)
+	}
+	if n := s.Calls("addDocument"); n != 3 {
+		t.Errorf("%d transmissions for 3 documents", n)
+	}
+	id := items(out)[0].UniqueID
+	if out, _, code = cli("queue", "show", "--queue", dsn, id); code != 0 || items(out)[0].UniqueID != id {
+		t.Errorf("queue show: %d %s", code, out)
+	}
+	if _, e, code = cli("queue", "forget", "--queue", dsn, id); code != 0 {
+		t.Errorf("queue forget: %d %s", code, e)
+	}
+	if _, e, code = cli("queue", "show", "--queue", dsn, id); code != exitInput || !strings.Contains(e, "no such item") {
+		t.Errorf("show forgotten: %d %s", code, e)
+	}
+
+	// Embedded queue held by a running serve.
+	emb := t.TempDir()
+	p = startServe(t, bin, cfg, emb)
+	_, e, code = runReal(t, cfg, emb, "--data-dir", emb, "queue", "list")
+	if code != exitInput || !strings.Contains(e, "running fsepuglia serve") {
+		t.Errorf("queue list on a busy embedded queue: exit %d %s", code, e)
+	}
+	p.stop()
+	if _, e, code = runReal(t, cfg, emb, "--data-dir", emb, "queue", "list"); code != 0 {
+		t.Errorf("queue list once serve stopped: exit %d %s", code, e)
+	}
 }
