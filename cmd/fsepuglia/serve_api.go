@@ -553,21 +553,32 @@ func (s *server) taccuino(w http.ResponseWriter, r *http.Request) {
 }
 
 // validate inspects a document as publish would (the CDA, the checks, the metadata after the
-// overrides) without recording or sending it.
+// overrides) without recording or sending it. In the intermediate and final scenarios (or
+// with ?middleware=true) it is also validated by the FSE 2.0 middleware (VALIDATION), and a
+// positive answer is journalled as `fsepuglia validate` does: the publication that follows
+// (signed, within 5 days, same CDA) is then accepted.
 func (s *server) validate(w http.ResponseWriter, r *http.Request) {
 	name, body, meta, err := readUpload(w, r)
 	if err != nil {
 		s.writeErr(w, err)
 		return
 	}
-	cfg := s.a.cfg
-	rep := docmeta.InspectBytes(body, name, docmeta.Options{Profile: docmeta.Profile{StructureName: cfg.Structure.Name, StructureCode: cfg.Structure.Code,
-		HealthcareFacilityType: cfg.Structure.FacilityType, PracticeSettingCode: cfg.Structure.PracticeSetting, RepositoryUniqueID: cfg.Structure.RepositoryID}})
+	rep := docmeta.InspectBytes(body, name, docmeta.Options{Profile: docProfile(s.a.cfg)})
+	type mwResult struct {
+		Outcome            string            `json:"outcome"` // valid, invalid, error
+		WorkflowInstanceID string            `json:"workflow_instance_id,omitempty"`
+		TraceID            string            `json:"trace_id,omitempty"`
+		Warnings           []gateway.Warning `json:"warnings,omitempty"`
+		Problem            *gateway.Problem  `json:"problem,omitempty"`
+		Error              string            `json:"error,omitempty"`
+		Journalled         bool              `json:"journalled,omitempty"`
+	}
 	out := struct {
-		Valid    bool              `json:"valid"`
-		Error    *apiErrorBody     `json:"error,omitempty"`
-		Metadata *adapter.Metadata `json:"metadata,omitempty"`
-		Report   *docmeta.Report   `json:"report"`
+		Valid      bool              `json:"valid"`
+		Error      *apiErrorBody     `json:"error,omitempty"`
+		Metadata   *adapter.Metadata `json:"metadata,omitempty"`
+		Middleware *mwResult         `json:"middleware,omitempty"`
+		Report     *docmeta.Report   `json:"report"`
 	}{Report: rep}
 	m, err := s.a.documentMetadata(name, body, meta, "metadata part")
 	if err == nil {
@@ -579,6 +590,37 @@ func (s *server) validate(w http.ResponseWriter, r *http.Request) {
 			b.Field, b.Fix = ie.Field, ie.Fix
 		}
 		out.Error = b
+	}
+	if out.Valid && (s.router.journal != nil || r.URL.Query().Get("middleware") == "true") {
+		mr := &mwResult{Outcome: "valid"}
+		out.Middleware = mr
+		d, err := s.router.document(name, body)
+		var res *gateway.Result
+		if err == nil {
+			var g gatewayAPI
+			if g, err = s.router.gateway(); err == nil {
+				res, err = g.Validate(r.Context(), gateway.ValidateRequest{Document: d, Activity: gateway.ActivityValidation})
+			}
+		}
+		if err == nil {
+			mr.WorkflowInstanceID, mr.TraceID, mr.Warnings = res.WorkflowInstanceID, res.TraceID, res.Warnings
+			if s.router.journal != nil {
+				if err = s.a.recordValidation(s.router.journal, d, res); err == nil {
+					mr.Journalled = true
+				}
+			}
+		}
+		if err != nil {
+			out.Valid = false
+			mr.Outcome, mr.Error = "error", redact.Text(err.Error())
+			var p *gateway.Problem
+			if errors.As(err, &p) {
+				mr.Problem = p
+				if !p.Transient() {
+					mr.Outcome = "invalid"
+				}
+			}
+		}
 	}
 	apiJSON(w, http.StatusOK, out)
 }

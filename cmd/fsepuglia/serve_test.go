@@ -1,9 +1,12 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"mime/multipart"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -213,11 +216,6 @@ func TestServeRoutes(t *testing.T) {
 	lab := writeCDADoc(t, dir, "lab.pdf", pdfcdatest.CDA{IDExtension: "SERVE.LAB.1"}, false)
 	presc := writeCDADoc(t, dir, "prescrizione.pdf", pdfcdatest.CDA{IDExtension: "SERVE.PRS.1", TypeCode: "57833-6", TypeDisplay: "Prescrizione farmaceutica"}, true)
 	never := writeCDADoc(t, dir, "never.pdf", pdfcdatest.CDA{IDExtension: "SERVE.LAB.2"}, true)
-	if _, e, code := runReal(t, cfg, data, "--data-dir", data, "validate", lab); code != 0 {
-		t.Fatalf("validate: exit %d %s", code, e)
-	}
-	padesSign(t, s, lab)
-
 	p := startServe(t, bin, cfg, data, "--poll", "100ms")
 	read := func(path string) []byte {
 		b, err := os.ReadFile(path)
@@ -226,6 +224,34 @@ func TestServeRoutes(t *testing.T) {
 		}
 		return b
 	}
+	// Validated at the middleware through serve's API (the journal is serve's), then signed.
+	var vbuf bytes.Buffer
+	mw := multipart.NewWriter(&vbuf)
+	fw, _ := mw.CreateFormFile("file", "lab.pdf")
+	_, _ = fw.Write(read(lab))
+	_ = mw.Close()
+	req, _ := http.NewRequest(http.MethodPost, p.url+"/v1/validate", &vbuf)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	res, err := p.do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v struct {
+		Valid      bool `json:"valid"`
+		Middleware struct {
+			Outcome    string `json:"outcome"`
+			WII        string `json:"workflow_instance_id"`
+			Journalled bool   `json:"journalled"`
+		} `json:"middleware"`
+	}
+	if err := json.NewDecoder(res.Body).Decode(&v); err != nil || !v.Valid || v.Middleware.Outcome != "valid" || v.Middleware.WII == "" || !v.Middleware.Journalled {
+		t.Fatalf("validate through the API: %+v %v", v, err)
+	}
+	res.Body.Close()
+	if n := s.Middleware().Calls(gateway.OpValidation); n != 1 {
+		t.Errorf("middleware validations: %d", n)
+	}
+	padesSign(t, s, lab)
 	code, body, err := p.post("never.pdf", read(never))
 	if err != nil || code != 400 || !strings.Contains(fmt.Sprint(body), "never validated") {
 		t.Fatalf("never validated: %d %v %v", code, body, err)
@@ -253,7 +279,7 @@ func TestServeRoutes(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	if it := got["lab.pdf"]; it.State != "done" || it.Route != "middleware" || it.WorkflowID == "" {
+	if it := got["lab.pdf"]; it.State != "done" || it.Route != "middleware" || it.WorkflowID != v.Middleware.WII {
 		t.Errorf("LAB report: %+v", it)
 	}
 	if it := got["prescrizione.pdf"]; it.State != "done" || it.Route != "legacy" || it.WorkflowID != "" {
