@@ -12,6 +12,8 @@ import (
 	"github.com/fsepuglia/fsepuglia/adapter/docmeta"
 	"github.com/fsepuglia/fsepuglia/adapter/gateway"
 	"github.com/fsepuglia/fsepuglia/adapter/outbox"
+	"github.com/fsepuglia/fsepuglia/adapter/pades"
+	"github.com/fsepuglia/fsepuglia/adapter/sign"
 )
 
 // routedMeta is what the outbox keeps of an item: its metadata and the route decided when it
@@ -97,8 +99,8 @@ func (r *router) metadata(doc *loadedDoc) (json.RawMessage, gateway.Route, error
 			return nil, rt, fmt.Errorf("%s (%s): %w", doc.path, rt.Reason, err)
 		}
 		if rt.Via == gateway.ViaMiddleware {
-			if !d.Signed {
-				return nil, rt, &gateway.FieldError{Field: "file", Value: filepath.Base(doc.path), Msg: "not PAdES-signed: the middleware refuses it (/msg/sign-error)", Fix: "sign the validated PDF, then publish"}
+			if msg := padesProblem(doc.body, d.Signed); msg != "" && r.a.cfg.Signatures.RequirePDF() {
+				return nil, rt, &gateway.FieldError{Field: "file", Value: filepath.Base(doc.path), Msg: msg + ": the middleware refuses it (/msg/sign-error)", Fix: "sign the validated PDF (fsepuglia sign --pdf) after its last change, then publish"}
 			}
 			m.WorkflowInstanceID = v.WorkflowInstanceID
 			r.used = true
@@ -186,4 +188,24 @@ func (s *routedSender) Lookup(ctx context.Context, it outbox.Item) (bool, bool, 
 		}
 	}
 	return false, false, nil
+}
+
+// padesProblem says why the PDF would fail the gateway's signature check at publication
+// (no PAdES signature, or none that verifies over the whole file), "" when it passes.
+func padesProblem(body []byte, signed bool) string {
+	if !signed {
+		return "not PAdES-signed"
+	}
+	sigs, err := pades.Verify(body, sign.VerifyOptions{})
+	if err != nil {
+		return "its signature cannot be read (" + err.Error() + ")"
+	}
+	if pades.Intact(sigs) {
+		return ""
+	}
+	last := sigs[len(sigs)-1]
+	if len(last.Problems) > 0 {
+		return "its PAdES signature does not verify over the whole file: " + last.Problems[0]
+	}
+	return "its PAdES signature does not verify over the whole file"
 }

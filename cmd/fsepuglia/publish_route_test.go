@@ -101,6 +101,19 @@ func TestRoutedPublish(t *testing.T) {
 		t.Fatalf("unsigned publication: exit %d %s", code, e)
 	}
 	padesSign(t, s, lab)
+	// Signed, then changed by an incremental update: the signature no longer covers the
+	// whole file, the gateway refuses it (/msg/sign-error), so publish refuses it first.
+	signedLab, err := os.ReadFile(lab)
+	if err != nil {
+		t.Fatal(err)
+	}
+	appended := filepath.Join(dir, "lab-changed.pdf")
+	if err := os.WriteFile(appended, append(signedLab, []byte("99 0 obj\n<< /Producer (altro) >>\nendobj\n%%EOF\n")...), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, e, code = runReal(t, cfg, data, "publish", appended); code != exitInput || !strings.Contains(e, "does not verify over the whole file") {
+		t.Fatalf("publication changed after signing: exit %d %s", code, e)
+	}
 	// Day 6 after the validation: refused here with the reason.
 	if _, e, code = runAt(t, time.Now().Add(6*24*time.Hour), cfg, data, "publish", lab); code != exitInput || !strings.Contains(e, "more than 5 days") {
 		t.Fatalf("day 6: exit %d %s", code, e)
