@@ -114,6 +114,8 @@ func describeError(err error, code int) errorBody {
 		e.Fix = "run `fsepuglia inspect FILE` for every check; fix the document or its sidecar"
 	case errors.As(err, &ue):
 		e.Code, e.Fix = "usage", "fsepuglia help COMMAND shows the command's flags and examples"
+	default:
+		describeGatewayError(err, &e)
 	}
 	if e.Code == "" {
 		if fc, _, ok := faultOf(err); ok {

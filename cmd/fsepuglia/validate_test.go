@@ -108,9 +108,17 @@ func TestValidateExitCodes(t *testing.T) {
 	s := startSimWith(t, sim.Options{Inject: rules})
 	dir := t.TempDir()
 	doc := writeCDADoc(t, dir, "referto.pdf", pdfcdatest.CDA{}, false)
-	_, e, code := runReal(t, s.ClientConfigPath(), t.TempDir(), "validate", doc)
+	out, e, code := runReal(t, s.ClientConfigPath(), t.TempDir(), "validate", doc)
 	if code != exitTransport || !strings.Contains(e, "mw/io_error") {
 		t.Fatalf("injected mw/io_error: exit %d %s", code, e)
+	}
+	if !strings.Contains(out, `"type": "mw/io_error"`) || !strings.Contains(out, `"outcome": "error"`) {
+		t.Fatalf("validate output: %s", out)
+	}
+	// A claim refused before sending: exit 3, nothing sent.
+	bad := editConfig(t, s.ClientConfigPath(), func(m map[string]any) { m["operator"].(map[string]any)["role"] = "MEDICO" })
+	if _, e, code = runReal(t, bad, t.TempDir(), "validate", doc); code != exitInput || !strings.Contains(e, "subject_role") {
+		t.Fatalf("refused claim: exit %d %s", code, e)
 	}
 
 	// The audience is configurable; one the frontier does not accept is refused by GovWay
@@ -160,6 +168,27 @@ func TestValidateTraceDir(t *testing.T) {
 		}
 		if raw != strings.Contains(got, pdfcdatest.PatientCF) || raw != strings.Contains(got, `"token"`) {
 			t.Fatalf("raw=%v, but CF present %v, token present %v", raw, strings.Contains(got, pdfcdatest.PatientCF), strings.Contains(got, `"token"`))
+		}
+	}
+}
+
+// TestDescribeGatewayErrors: the JSON error object of the middleware's errors (status, and
+// any command that does not print its own JSON) names the problem type or the claim.
+func TestDescribeGatewayErrors(t *testing.T) {
+	for _, tc := range []struct {
+		err                error
+		code, class, field string
+	}{
+		{&gateway.Problem{Type: "mw/io_error", HTTPStatus: 504}, "mw/io_error", "transport", ""},
+		{&gateway.Problem{Type: "/msg/record-not-found", HTTPStatus: 404}, "/msg/record-not-found", "fault", ""},
+		{&gateway.Problem{HTTPStatus: 502}, "http-502", "transport", ""},
+		{&gateway.ClaimError{Claim: "locality", Msg: "x"}, "invalid-input", "input", "jwt.locality"},
+		{&gateway.FieldError{Field: "tipologiaStruttura", Msg: "x"}, "invalid-input", "input", "requestBody.tipologiaStruttura"},
+		{&gateway.WorkflowError{Reason: "x", Fix: "y"}, "workflow", "input", "file"},
+	} {
+		b := describeError(tc.err, exitCode(tc.err))
+		if b.Code != tc.code || b.Class != tc.class || b.Field != tc.field {
+			t.Errorf("%T: %+v, want code %s class %s field %s", tc.err, b, tc.code, tc.class, tc.field)
 		}
 	}
 }
