@@ -4,7 +4,9 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
+	"os"
 	"strings"
 
 	"github.com/hooklift/gowsdl/soap"
@@ -30,7 +32,7 @@ func (s *DocumentService) Publish(ctx context.Context, req PublishRequest) (*Pub
 	}
 	in := &document.AddDocument{Document: doc.DocumentType}
 	var out *document.AddDocumentResponse
-	id, err := s.c.do(ctx, opAddDocument, &saml.Attributes{PatientCF: patient, DocumentType: doc.Metadata.TypeCode, TypeOfCare: doc.Metadata.ClassCode},
+	id, err := s.c.do(withStream(ctx, doc.stream), opAddDocument, &saml.Attributes{PatientCF: patient, DocumentType: doc.Metadata.TypeCode, TypeOfCare: doc.Metadata.ClassCode},
 		func(ctx context.Context, sc *soap.Client) (err error) {
 			out, err = document.NewIDocument(sc).AddDocumentContext(ctx, in)
 			return err
@@ -52,7 +54,7 @@ func (s *DocumentService) Replace(ctx context.Context, oldID string, req Publish
 	}
 	in := &document.ReplaceDocument{ReplacedUniqueId: oldID, Document: doc.DocumentType}
 	var out *document.ReplaceDocumentResponse
-	id, err := s.c.do(ctx, opReplaceDocument, &saml.Attributes{PatientCF: patient, DocumentType: doc.Metadata.TypeCode, TypeOfCare: doc.Metadata.ClassCode},
+	id, err := s.c.do(withStream(ctx, doc.stream), opReplaceDocument, &saml.Attributes{PatientCF: patient, DocumentType: doc.Metadata.TypeCode, TypeOfCare: doc.Metadata.ClassCode},
 		func(ctx context.Context, sc *soap.Client) (err error) {
 			out, err = document.NewIDocument(sc).ReplaceDocumentContext(ctx, in)
 			return err
@@ -152,6 +154,7 @@ func (s *DocumentService) Retrieve(ctx context.Context, patientCF, id string) (*
 type wireDocument struct {
 	*document.DocumentType
 	Metadata Metadata
+	stream   *streamDoc // the file to stream in place of Document's placeholder, or nil
 }
 
 // documentType validates a PublishRequest and maps it to the wire type. The body is not
@@ -163,7 +166,20 @@ func (c *Client) documentType(req PublishRequest) (wireDocument, string, error) 
 		return wireDocument{}, "", err
 	}
 	m.PatientCF = cf
-	if len(req.Body) == 0 {
+	body, size, h := req.Body, int64(len(req.Body)), ""
+	if len(body) == 0 && req.Path != "" {
+		var err error
+		if c.cfg.Security.SignBody {
+			body, err = os.ReadFile(req.Path)
+			size = int64(len(body))
+		} else {
+			size, h, err = hashFile(req.Path)
+		}
+		if err != nil {
+			return wireDocument{}, "", &InputError{Field: "path", Msg: fmt.Sprintf("cannot read the document: %v", errors.Unwrap(err)), Fix: "give a readable file"}
+		}
+	}
+	if size == 0 {
 		return wireDocument{}, "", &InputError{Field: "body", Msg: "the document is empty", Fix: "give the signed PDF to publish"}
 	}
 	required := []struct{ field, v, fix string }{
@@ -176,17 +192,19 @@ func (c *Client) documentType(req PublishRequest) (wireDocument, string, error) 
 			return wireDocument{}, "", &InputError{Field: r.field, Msg: "is required", Fix: r.fix}
 		}
 	}
-	sum := sha256.Sum256(req.Body)
-	h := hex.EncodeToString(sum[:])
+	if h == "" {
+		sum := sha256.Sum256(body)
+		h = hex.EncodeToString(sum[:])
+	}
 	if m.Hash != "" && !strings.EqualFold(m.Hash, h) {
 		return wireDocument{}, "", &InputError{Field: "metadata.hash", Value: m.Hash, Msg: "does not match the document's SHA-256 " + h,
 			Fix: "leave hash empty to have it computed, or send the exact bytes it was computed on"}
 	}
-	if m.Size != 0 && m.Size != int64(len(req.Body)) {
-		return wireDocument{}, "", &InputError{Field: "metadata.size", Value: fmt.Sprint(m.Size), Msg: fmt.Sprintf("does not match the document's %d bytes", len(req.Body)),
+	if m.Size != 0 && m.Size != size {
+		return wireDocument{}, "", &InputError{Field: "metadata.size", Value: fmt.Sprint(m.Size), Msg: fmt.Sprintf("does not match the document's %d bytes", size),
 			Fix: "leave size empty to have it computed"}
 	}
-	m.Hash, m.Size = h, int64(len(req.Body))
+	m.Hash, m.Size = h, size
 	if m.RepositoryUniqueID == "" {
 		m.RepositoryUniqueID = c.cfg.Structure.RepositoryID
 	}
@@ -225,13 +243,19 @@ func (c *Client) documentType(req PublishRequest) (wireDocument, string, error) 
 	if name == "" {
 		name = "Documento"
 	}
+	var stream *streamDoc
+	if len(body) == 0 {
+		// Streamed: gowsdl marshals a placeholder, the hook sends the file in its place.
+		stream, body = newStreamDoc(req.Path, size, h)
+	}
 	return wireDocument{
 		DocumentType: &document.DocumentType{
-			Document:     document.Base64Binary(req.Body),
+			Document:     document.Base64Binary(body),
 			DocumentName: name,
 			Status:       document.DocumentStatusTypeApproved,
 		},
 		Metadata: m,
+		stream:   stream,
 	}, cf, nil
 }
 

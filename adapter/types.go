@@ -15,6 +15,12 @@ type PublishRequest struct {
 	Metadata Metadata
 	// Body is the exact file to send (a signed PDF with cda.xml inside).
 	Body []byte
+	// Path, when Body is empty, names the file to send instead: it is streamed (its base64
+	// is encoded from the file while the request is written, so memory does not grow with
+	// its size) and its SHA-256 is checked on the way. Metadata.Hash and Size are computed
+	// from the file when empty. With security.sign_body the file is read into memory (the
+	// Body's digest needs it whole).
+	Path string
 	// DocumentName is the file name sent with the document.
 	DocumentName string
 }

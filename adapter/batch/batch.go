@@ -211,8 +211,40 @@ func Request(it outbox.Item) (adapter.PublishRequest, error) {
 	return adapter.PublishRequest{Metadata: meta, Body: body, DocumentName: meta.DocumentName}, nil
 }
 
+// streamRequest is Request without reading the file into memory: the file is checked
+// against the recorded hash by streaming it, and the library streams it again as it sends
+// it (PublishRequest.Path), checking the same hash on the way.
+func streamRequest(it outbox.Item) (adapter.PublishRequest, error) {
+	var meta adapter.Metadata
+	if err := json.Unmarshal(it.Metadata, &meta); err != nil {
+		return adapter.PublishRequest{}, fmt.Errorf("metadata of %s in the outbox: %w", it.Path, err)
+	}
+	f, err := os.Open(it.Path)
+	if err != nil {
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return adapter.PublishRequest{}, fmt.Errorf("%s: %w (the file was recorded in the outbox but is gone: restore it, or publish it again from its new place)", it.Path, err)
+	}
+	h := sha256.New()
+	_, err = io.Copy(h, f)
+	f.Close()
+	if err != nil {
+		return adapter.PublishRequest{}, fmt.Errorf("%s: %w", it.Path, err)
+	}
+	if hex.EncodeToString(h.Sum(nil)) != it.SHA256 {
+		return adapter.PublishRequest{}, fmt.Errorf("%s changed since it was recorded in the outbox: publish it again (it becomes a new item)", it.Path)
+	}
+	if meta.Hash == "" {
+		meta.Hash = it.SHA256
+	}
+	return adapter.PublishRequest{Metadata: meta, Path: it.Path, DocumentName: meta.DocumentName}, nil
+}
+
+// Send publishes the item's file, streamed (its bytes never sit in memory whole).
 func (s *sender) Send(ctx context.Context, it outbox.Item) error {
-	req, err := Request(it)
+	req, err := streamRequest(it)
 	if err != nil {
 		return err
 	}

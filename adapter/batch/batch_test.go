@@ -87,7 +87,15 @@ func (r *region) Publish(_ context.Context, req adapter.PublishRequest) (*adapte
 	if _, ok := r.docs[id]; ok {
 		return nil, &fault.Fault{Code: "FSE-00409", Class: fault.Duplicate}
 	}
-	r.docs[id] = req.Body
+	body := req.Body
+	if len(body) == 0 && req.Path != "" { // streamed by the library: the fake reads the file
+		b, err := os.ReadFile(req.Path)
+		if err != nil {
+			return nil, err
+		}
+		body = b
+	}
+	r.docs[id] = body
 	return &adapter.PublishResult{UniqueID: id}, nil
 }
 

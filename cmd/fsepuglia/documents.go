@@ -1,10 +1,13 @@
 package main
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 
 	"github.com/fsepuglia/fsepuglia/adapter"
 	"github.com/fsepuglia/fsepuglia/cmd/fsepuglia/internal/redact"
@@ -223,18 +226,89 @@ func retrieveCommand(a *appEnv) *cli.Command {
 			}
 			id := c.Args().First()
 			a.log.Info("retrieve", map[string]any{"unique_id": id, "patient": redact.CF(cf)})
-			doc, err := be.docs.Retrieve(c.Context, cf, id)
-			if err != nil {
-				return fmt.Errorf("retrieve %s: %w", id, err)
+			var out retrieveOutput
+			if rt, ok := be.docs.(streamRetriever); ok && c.String("output-file") != "-" {
+				// Streamed into the file: memory does not grow with the document.
+				size, sum, meta, err := retrieveToFile(c.Context, rt, cf, id, c.String("output-file"), c.Bool("force"))
+				if err != nil {
+					return err
+				}
+				out = retrieveOutput{UniqueID: id, File: c.String("output-file"), Size: int(size), SHA256: sum, MimeType: meta.MimeType}
+			} else {
+				doc, err := be.docs.Retrieve(c.Context, cf, id)
+				if err != nil {
+					return fmt.Errorf("retrieve %s: %w", id, err)
+				}
+				if err := a.writeOutputFile(c, doc.Body); err != nil {
+					return err
+				}
+				h := sha256.Sum256(doc.Body)
+				out = retrieveOutput{UniqueID: id, File: c.String("output-file"), Size: len(doc.Body), SHA256: hex.EncodeToString(h[:]), MimeType: doc.Metadata.MimeType}
 			}
-			if err := a.writeOutputFile(c, doc.Body); err != nil {
-				return err
-			}
-			h := sha256.Sum256(doc.Body)
-			out := retrieveOutput{UniqueID: id, File: c.String("output-file"), Size: len(doc.Body), SHA256: hex.EncodeToString(h[:]), MimeType: doc.Metadata.MimeType}
 			return a.emitBeside(c, out, func(w io.Writer) {
 				fmt.Fprintf(w, "UNIQUE ID\tFILE\tSIZE\tSHA-256\n%s\t%s\t%d\t%s\n", out.UniqueID, out.File, out.Size, out.SHA256)
 			})
 		},
 	}
+}
+
+// streamRetriever is the library's RetrieveTo (the CLI's fakes in tests may lack it).
+type streamRetriever interface {
+	RetrieveTo(ctx context.Context, patientCF, id string, w io.Writer) (*adapter.Document, error)
+}
+
+// retrieveToFile streams document id into path: into a temporary file beside it, renamed
+// over path once complete (so a failed retrieve leaves no partial file and, with force,
+// the old file intact). Without force an existing path is refused, as writeNewFile does.
+func retrieveToFile(ctx context.Context, rt streamRetriever, cf, id, path string, force bool) (int64, string, adapter.Metadata, error) {
+	if !force {
+		if _, err := os.Lstat(path); err == nil {
+			return 0, "", adapter.Metadata{}, &adapter.InputError{Field: "--output-file", Value: path, Msg: "file exists", Fix: "choose another file or pass --force"}
+		}
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".part-*")
+	if err != nil {
+		return 0, "", adapter.Metadata{}, &adapter.InputError{Field: "--output-file", Value: path, Msg: fmt.Sprintf("cannot create: %v", unwrapPath(err)), Fix: "check the directory exists and is writable"}
+	}
+	done := false
+	defer func() {
+		if !done {
+			tmp.Close()
+			os.Remove(tmp.Name())
+		}
+	}()
+	h := sha256.New()
+	cw := &countingWriter{w: io.MultiWriter(tmp, h)}
+	doc, err := rt.RetrieveTo(ctx, cf, id, cw)
+	if err != nil {
+		return 0, "", adapter.Metadata{}, fmt.Errorf("retrieve %s: %w", id, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return 0, "", adapter.Metadata{}, fmt.Errorf("writing %s: %w", path, err)
+	}
+	if !force {
+		// Link refuses an existing target (the check above can race with another writer).
+		if err := os.Link(tmp.Name(), path); err != nil {
+			if os.IsExist(err) {
+				return 0, "", adapter.Metadata{}, &adapter.InputError{Field: "--output-file", Value: path, Msg: "file exists", Fix: "choose another file or pass --force"}
+			}
+			return 0, "", adapter.Metadata{}, fmt.Errorf("writing %s: %w", path, err)
+		}
+		os.Remove(tmp.Name())
+	} else if err := os.Rename(tmp.Name(), path); err != nil {
+		return 0, "", adapter.Metadata{}, fmt.Errorf("writing %s: %w", path, err)
+	}
+	done = true
+	return cw.n, hex.EncodeToString(h.Sum(nil)), doc.Metadata, nil
+}
+
+type countingWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
 }

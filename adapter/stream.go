@@ -1,0 +1,136 @@
+package adapter
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"os"
+	"strings"
+)
+
+// A document published from a file (PublishRequest.Path) is never held in memory: gowsdl
+// marshals the envelope with a random placeholder where the base64 goes, and the hook sends
+// the secured envelope as prefix + the file's base64, encoded while the request is written,
+// + suffix, with the Content-Length known in advance. The file's SHA-256 is checked on the
+// way: a file that changed after its metadata was computed makes the request fail before
+// its last byte, so the region never receives a complete, different document.
+
+// streamDoc is a document sent from its file.
+type streamDoc struct {
+	path   string
+	size   int64
+	sha256 string // hex of the bytes the metadata describes
+	marker []byte // the placeholder as it appears (base64) in gowsdl's envelope
+}
+
+type streamKey struct{}
+
+func withStream(ctx context.Context, s *streamDoc) context.Context {
+	if s == nil {
+		return ctx
+	}
+	return context.WithValue(ctx, streamKey{}, s)
+}
+
+func streamFrom(ctx context.Context) *streamDoc {
+	s, _ := ctx.Value(streamKey{}).(*streamDoc)
+	return s
+}
+
+// newStreamDoc returns the stream of path (size bytes, SHA-256 sum) and the placeholder
+// bytes to marshal in its place.
+func newStreamDoc(path string, size int64, sum string) (*streamDoc, []byte) {
+	raw := make([]byte, 30) // 40 base64 characters, no padding
+	if _, err := rand.Read(raw); err != nil {
+		panic(err) // crypto/rand does not fail on supported platforms
+	}
+	return &streamDoc{path: path, size: size, sha256: strings.ToLower(sum), marker: []byte(base64.StdEncoding.EncodeToString(raw))}, raw
+}
+
+// encodedLen is the length of the file's base64.
+func (s *streamDoc) encodedLen() int64 { return (s.size + 2) / 3 * 4 }
+
+// body returns the request body for envelope (which carries the placeholder once) and its
+// length. Closing it closes the file.
+func (s *streamDoc) body(envelope []byte) (io.ReadCloser, int64, error) {
+	i := bytes.Index(envelope, s.marker)
+	if i < 0 || bytes.Contains(envelope[i+len(s.marker):], s.marker) {
+		return nil, 0, errors.New("adapter: internal error: the document placeholder is not in the envelope exactly once")
+	}
+	f, err := os.Open(s.path)
+	if err != nil {
+		return nil, 0, fmt.Errorf("adapter: document: %w", err)
+	}
+	if st, err := f.Stat(); err != nil || st.Size() != s.size {
+		f.Close()
+		return nil, 0, &InputError{Field: "body", Msg: "changed since its metadata was computed (size differs)", Fix: "publish the file again"}
+	}
+	enc := &base64File{src: io.LimitReader(f, s.size), h: sha256.New(), want: s.sha256}
+	r := io.MultiReader(bytes.NewReader(envelope[:i]), enc, bytes.NewReader(envelope[i+len(s.marker):]))
+	return fileBody{Reader: r, f: f}, int64(len(envelope)-len(s.marker)) + s.encodedLen(), nil
+}
+
+type fileBody struct {
+	io.Reader
+	f *os.File
+}
+
+func (b fileBody) Close() error { return b.f.Close() }
+
+// base64File reads src as base64, hashing what it reads; at the end a hash other than want
+// is an error instead of EOF.
+type base64File struct {
+	src  io.Reader
+	h    hash.Hash
+	want string
+	in   [48 << 10]byte // a multiple of 3: only the last chunk pads
+	out  [64 << 10]byte
+	pend []byte
+	done bool
+}
+
+func (r *base64File) Read(p []byte) (int, error) {
+	for len(r.pend) == 0 {
+		if r.done {
+			return 0, io.EOF
+		}
+		n, err := io.ReadFull(r.src, r.in[:])
+		switch {
+		case err == io.EOF || err == io.ErrUnexpectedEOF:
+			r.done = true
+		case err != nil:
+			return 0, fmt.Errorf("adapter: reading the document: %w", err)
+		}
+		r.h.Write(r.in[:n])
+		base64.StdEncoding.Encode(r.out[:], r.in[:n])
+		r.pend = r.out[:base64.StdEncoding.EncodedLen(n)]
+		if r.done && hex.EncodeToString(r.h.Sum(nil)) != r.want {
+			return 0, &InputError{Field: "body", Msg: "changed while it was being sent (SHA-256 differs from its metadata's): the request was cut short, nothing was published", Fix: "publish the file again"}
+		}
+	}
+	n := copy(p, r.pend)
+	r.pend = r.pend[n:]
+	return n, nil
+}
+
+// hashFile returns the size and hex SHA-256 of the file at path, reading it in chunks.
+func hashFile(path string) (int64, string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	n, err := io.Copy(h, f)
+	if err != nil {
+		return 0, "", err
+	}
+	return n, hex.EncodeToString(h.Sum(nil)), nil
+}
