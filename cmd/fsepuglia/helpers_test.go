@@ -74,7 +74,15 @@ func (f *fakeRegion) Publish(ctx context.Context, req adapter.PublishRequest) (*
 	if _, ok := f.docs[id]; ok {
 		return nil, &fakeFault{"FSE-00409", "document already published"}
 	}
-	f.docs[id], f.meta[id] = req.Body, req.Metadata
+	body := req.Body
+	if len(body) == 0 && req.Path != "" { // streamed by the library: the fake reads the file
+		b, err := os.ReadFile(req.Path)
+		if err != nil {
+			return nil, err
+		}
+		body = b
+	}
+	f.docs[id], f.meta[id] = body, req.Metadata
 	f.publishes = append(f.publishes, id)
 	if f.onPublish != nil {
 		f.onPublish(len(f.publishes))
