@@ -33,9 +33,12 @@
 // endpoint (where each ASL's services live), transport (mutual TLS), wssec and wssec/saml
 // (WS-Addressing, WS-Security, signed SAML), fault (typed faults), retry (transient read
 // retries), trace (redacted envelopes for support tickets), codicefiscale, xds (document
-// metadata), pdfcda, cda and docmeta (reading documents and deriving their metadata), sign
-// and xades (signing), outbox (durable batches), gateway (the FSE 2.0 middleware's REST API)
-// and sim (the simulator of the services).
+// metadata), pdfcda, cda and docmeta (reading documents and deriving their metadata),
+// pdfattach and pdfupdate (embedding the CDA), sign, xades, pades, cades, cms and signeddoc
+// (signing and verifying), outbox and batch (durable publication: batch.Open, Add and Run
+// give a Go program what `fsepuglia publish` does), queue (the durable work queue of
+// `fsepuglia serve`), gateway (the FSE 2.0 middleware's REST API) and sim (the simulator of
+// the services).
 //
 // The examples run against the simulator, which is what the tests and `make demo` use too.
 package adapter
