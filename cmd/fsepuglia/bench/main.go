@@ -62,6 +62,8 @@ var (
 	nSearch     = flag.Int("n-search", 200, "searchDocuments calls per leg and round")
 	nPublish    = flag.Int("n-publish", 40, "addDocument calls per leg and round (signed legs)")
 	nPeer       = flag.Int("n-peer", 100, "calls per peer leg and round (addDocument: a fifth of it)")
+	simClients  = flag.Int("sim-clients", 8, "concurrent connections of the simulator-throughput leg")
+	nSim        = flag.Int("n-sim", 150, "pre-signed statoConsensi requests per connection and round (simulator-throughput leg)")
 	docSize     = flag.Int("doc-size", 105<<10, "size of the published documents")
 	rss         = flag.Bool("rss", false, "also measure peak RSS of publish/retrieve of large documents")
 	rssSizes    = flag.String("rss-sizes", "20,100", "document sizes in MB for -rss")
@@ -469,6 +471,54 @@ func signedLegs(dir string) error {
 			res[l.name] = append(res[l.name], x)
 		}
 	}
+	// Simulator throughput: sim-clients connections posting pre-signed statoConsensi at once
+	// (the lightest signed operation: what is measured is the simulator's verification).
+	var simRates []float64
+	for range *rounds {
+		per := make([][]captured, *simClients)
+		for k := range per {
+			if per[k], err = presign(cfg, hc.Transport, *nSim, func(c *adapter.Client, _ int) error {
+				_, err := c.Consents.Status(ctx, patient)
+				return err
+			}); err != nil {
+				return fmt.Errorf("presign statoConsensi: %w", err)
+			}
+		}
+		clients := make([]*http.Client, *simClients)
+		for k := range clients {
+			if clients[k], err = httpClient(cfg); err != nil {
+				return err
+			}
+			if err := post(clients[k], per[k][0]); err != nil { // connect before the timer
+				return err
+			}
+		}
+		var wg sync.WaitGroup
+		errs := make([]error, *simClients)
+		t0 := time.Now()
+		for k := range clients {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for _, e := range per[k][1:] {
+					if err := post(clients[k], e); err != nil {
+						errs[k] = err
+						return
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		wall := time.Since(t0)
+		for k := range clients {
+			clients[k].CloseIdleConnections()
+		}
+		if err := errors.Join(errs...); err != nil {
+			return fmt.Errorf("simulator throughput: %w", err)
+		}
+		simRates = append(simRates, float64(*simClients*(*nSim-1))/wall.Seconds())
+	}
+
 	fmt.Printf("\n## signed, mutual TLS, one kept-alive connection (simulator: separate process)\n")
 	fmt.Printf("| operation | fsepuglia calls/s | client CPU ms/call | raw POST calls/s | raw CPU ms/call | ratio (goal ≥ 0.8) |\n|---|---|---|---|---|---|\n")
 	for _, op := range []string{"search", "publish"} {
@@ -479,6 +529,8 @@ func signedLegs(dir string) error {
 		}
 		fmt.Printf("| %s | %.0f | %.2f | %.0f | %.2f | %.2f |\n", label, a.rate, a.cpuMs, b.rate, b.cpuMs, a.rate/b.rate)
 	}
+	fmt.Printf("\n## simulator throughput: %d connections posting pre-signed statoConsensi (goal ≥ 1,000 verified requests/s)\n", *simClients)
+	fmt.Printf("| requests/s (median of %d rounds) |\n|---|\n| %.0f |\n", *rounds, med(simRates))
 	return nil
 }
 
