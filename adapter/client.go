@@ -82,6 +82,12 @@ func New(cfg Config, opts ...Option) (*Client, error) {
 		o(c)
 	}
 	env := strings.ToLower(strings.TrimSpace(cfg.Environment))
+	if cfg.Timeout < 0 {
+		return nil, &ConfigError{Field: "timeout", Msg: fmt.Sprintf("negative (%s)", time.Duration(cfg.Timeout)), Fix: "give a positive duration such as 60s (0 means the default, 60s)"}
+	}
+	if cfg.Security.TimestampTTL < 0 {
+		return nil, &ConfigError{Field: "security.timestamp_ttl", Msg: fmt.Sprintf("negative (%s)", time.Duration(cfg.Security.TimestampTTL)), Fix: "give a positive duration such as 5m (0 means the default)"}
+	}
 	if env == "prod" && !cfg.AllowProduction {
 		return nil, &ConfigError{Field: "allow_production", Msg: "environment prod needs the explicit production opt-in",
 			Fix: "set allow_production: true in the configuration (or FSEPUGLIA_ALLOW_PRODUCTION=1) once you mean to reach the production hosts"}

@@ -751,3 +751,38 @@ func TestFaultWithHTTP200KeepsItsDetail(t *testing.T) {
 		})
 	}
 }
+
+// TestConsentRecordedButStatusUnavailable: the write succeeded, the read-back failed: Set
+// says so distinctly (RecordedError), so that nobody records the consent twice.
+func TestConsentRecordedButStatusUnavailable(t *testing.T) {
+	r := newRegion(t)
+	c := r.client(t, func(cfg *Config) { cfg.Retries = -1 })
+	r.fail = func(op string, n int) (int, string) {
+		if op == "statoConsensi" {
+			return 502, "bad gateway"
+		}
+		return 0, ""
+	}
+	_, err := c.Consents.Set(context.Background(), ConsentChange{PatientCF: patient, Values: map[ConsentCode]bool{"C2": true}, InformativaID: "160^1.0"})
+	var rec *RecordedError
+	if !errors.As(err, &rec) || !strings.Contains(err.Error(), "recorded, status unavailable") || !strings.Contains(err.Error(), "do not record them again") {
+		t.Fatalf("Set = %v, want a RecordedError", err)
+	}
+	var ce *fault.CallError
+	if !errors.As(err, &ce) {
+		t.Fatalf("the read failure is not kept: %v", err)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.count["comunicazioneConsensi"] != 1 {
+		t.Fatalf("comunicazioneConsensi sent %d times", r.count["comunicazioneConsensi"])
+	}
+	// A failed write is not a RecordedError.
+	r.fail = func(op string, n int) (int, string) { return 502, "bad gateway" }
+	r.mu.Unlock()
+	_, err = c.Consents.Set(context.Background(), ConsentChange{PatientCF: patient, Values: map[ConsentCode]bool{"C2": true}, InformativaID: "160^1.0"})
+	r.mu.Lock()
+	if errors.As(err, &rec) || err == nil {
+		t.Fatalf("failed write: %v", err)
+	}
+}

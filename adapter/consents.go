@@ -149,8 +149,25 @@ func (s *ConsentService) Set(ctx context.Context, ch ConsentChange) (*ConsentSta
 	if err := esito(opComunicazioneConsensi.name, out.Esito, out.Errori); err != nil {
 		return nil, err
 	}
-	return s.Status(ctx, cf)
+	st, err := s.Status(ctx, cf)
+	if err != nil {
+		return nil, &RecordedError{Err: err}
+	}
+	return st, nil
 }
+
+// RecordedError is returned by ConsentService.Set when the region recorded the consents but
+// reading their status back failed: the change is done and must not be recorded again
+// (check it later with Status). Err is why the status could not be read.
+type RecordedError struct{ Err error }
+
+// Error implements error.
+func (e *RecordedError) Error() string {
+	return fmt.Sprintf("consents recorded, status unavailable (reading it back failed: %v): do not record them again; check them later with the status", e.Err)
+}
+
+// Unwrap returns the read failure.
+func (e *RecordedError) Unwrap() error { return e.Err }
 
 // Informativa fetches the current privacy notice (recuperoInformativa).
 func (s *ConsentService) Informativa(ctx context.Context) (*Informativa, error) {

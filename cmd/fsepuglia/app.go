@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	_ "time/tzdata" // dayZone
 
 	"github.com/fsepuglia/fsepuglia/adapter"
 	"github.com/fsepuglia/fsepuglia/adapter/codicefiscale"
@@ -362,18 +363,33 @@ func patientCF(flag, v string) (string, error) {
 	return cf, nil
 }
 
-// parseDay parses a --from/--to date: YYYY-MM-DD (local midnight) or RFC 3339.
+// dayZone is the zone of the days given to --from/--to: the region's (Europe/Rome, from the
+// embedded tzdata, so the answer does not depend on the machine's zone).
+var dayZone = func() *time.Location {
+	loc, err := time.LoadLocation("Europe/Rome")
+	if err != nil {
+		panic(err) // time/tzdata is embedded
+	}
+	return loc
+}()
+
+// parseDay parses a --from/--to date: YYYY-MM-DD, a day in Italian time (Europe/Rome), or
+// RFC 3339. A day given to --to means its end (its last instant), so --from D --to D is
+// the whole day D, for every command that takes dates.
 func parseDay(flag, v string) (time.Time, error) {
 	if v == "" {
 		return time.Time{}, nil
 	}
-	if t, err := time.ParseInLocation("2006-01-02", v, time.Local); err == nil {
+	if t, err := time.ParseInLocation("2006-01-02", v, dayZone); err == nil {
+		if flag == "to" {
+			t = t.AddDate(0, 0, 1).Add(-time.Millisecond)
+		}
 		return t, nil
 	}
 	if t, err := time.Parse(time.RFC3339, v); err == nil {
 		return t, nil
 	}
-	return time.Time{}, &adapter.InputError{Field: "--" + flag, Value: v, Msg: "not a date", Fix: "use YYYY-MM-DD or RFC 3339"}
+	return time.Time{}, &adapter.InputError{Field: "--" + flag, Value: v, Msg: "not a date", Fix: "use YYYY-MM-DD (Italian time) or RFC 3339"}
 }
 
 // writeNewFile writes body to path; an existing file is refused unless force.

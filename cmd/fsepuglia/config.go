@@ -111,6 +111,9 @@ var settings = []setting{
 			if err != nil {
 				return &adapter.InputError{Field: "timeout", Value: v, Msg: "not a duration", Fix: "use a form like 30s or 2m"}
 			}
+			if d < 0 {
+				return &adapter.InputError{Field: "timeout", Value: v, Msg: "negative", Fix: "use a positive duration such as 30s"}
+			}
 			c.Timeout = adapter.Duration(d)
 			return nil
 		}},

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"sort"
@@ -223,10 +224,25 @@ func (a *appEnv) setConsents(c *cli.Context, values map[adapter.ConsentCode]bool
 	}
 	a.log.Info("consent set", map[string]any{"patient": redact.CF(cf), "codes": len(values)})
 	st, err := be.consents.Set(c.Context, ch)
+	var rec *adapter.RecordedError
+	if errors.As(err, &rec) {
+		// The write is done: say so, distinctly, so that nobody records it twice.
+		fmt.Fprintf(a.stderr, "warning: %s\n", redact.Text(rec.Error()))
+		return a.emit(consentRecordedOutput{Recorded: true, StatusUnavailable: redact.Text(rec.Err.Error())}, func(w io.Writer) {
+			fmt.Fprintln(w, "recorded; status unavailable (run `fsepuglia consent status` later; do not record again)")
+		})
+	}
 	if err != nil {
 		return fmt.Errorf("consent %s: %w", c.Command.Name, err)
 	}
 	return a.emitConsents(st)
+}
+
+// consentRecordedOutput is the JSON of `consent set|revoke` when the change was recorded but
+// the status could not be read back (OUTPUT.md).
+type consentRecordedOutput struct {
+	Recorded          bool   `json:"recorded"`
+	StatusUnavailable string `json:"status_unavailable"`
 }
 
 func (a *appEnv) emitConsents(st *adapter.ConsentStatus) error {

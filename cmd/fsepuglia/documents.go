@@ -124,8 +124,8 @@ func searchCommand(a *appEnv) *cli.Command {
 		Usage: "list a patient's documents",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "patient", Usage: "patient's codice fiscale (required)"},
-			&cli.StringFlag{Name: "from", Usage: "documents from this date (YYYY-MM-DD)"},
-			&cli.StringFlag{Name: "to", Usage: "documents up to this date (YYYY-MM-DD)"},
+			&cli.StringFlag{Name: "from", Usage: "documents from this day (YYYY-MM-DD, Italian time) or instant (RFC 3339)"},
+			&cli.StringFlag{Name: "to", Usage: "documents up to the end of this day (YYYY-MM-DD, Italian time) or instant (RFC 3339)"},
 			&cli.StringFlag{Name: "type", Usage: "LOINC typeCode, e.g. 11502-2"},
 			&cli.StringFlag{Name: "class", Usage: "classCode, e.g. REF"},
 			&cli.IntFlag{Name: "offset", Usage: "skip this many results"},

@@ -43,6 +43,8 @@ type fakeRegion struct {
 	docs      map[string][]byte // uniqueId -> body
 	meta      map[string]adapter.Metadata
 	publishes []string
+	// statusAfterSetErr makes Set record the change and then fail reading the status back.
+	statusAfterSetErr error
 	// transmissions lists every Publish call that reached the region, refused or not.
 	transmissions []string
 	publishErr    map[string]error // uniqueId -> error returned by Publish (once)
@@ -154,6 +156,9 @@ func (f *fakeRegion) Set(ctx context.Context, ch adapter.ConsentChange) (*adapte
 	f.consentCh = append(f.consentCh, ch)
 	for k, v := range ch.Values {
 		f.consents[k] = v
+	}
+	if f.statusAfterSetErr != nil {
+		return nil, &adapter.RecordedError{Err: f.statusAfterSetErr}
 	}
 	return f.status(), nil
 }

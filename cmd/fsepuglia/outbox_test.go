@@ -13,6 +13,7 @@ import (
 
 	"github.com/fsepuglia/fsepuglia/adapter"
 	"github.com/fsepuglia/fsepuglia/adapter/outbox"
+	"github.com/fsepuglia/fsepuglia/adapter/pdfcda/pdfcdatest"
 )
 
 func outboxOut(t *testing.T, s string) outboxOutput {
@@ -296,5 +297,136 @@ func TestPublishJSONLinesAndSkippedItems(t *testing.T) {
 	out, _, _ = h.run("publish", "--dir", dir)
 	if !strings.Contains(out, "skipped  done by an earlier run (sent)") {
 		t.Fatalf("table:\n%s", out)
+	}
+}
+
+// TestConsentRecordedStatusUnavailable (issue 12 item 9): the write succeeded, the read-back
+// failed: exit 0, "recorded" said distinctly on stdout (JSON too) and stderr, not an error
+// that would make someone record the consent again.
+func TestConsentRecordedStatusUnavailable(t *testing.T) {
+	h := newHarness(t)
+	h.region.statusAfterSetErr = fakeTransport{}
+	out, e, code := h.run("consent", "set", "--patient", cfA, "--c2=true", "--informativa-id", "160^1.0")
+	if code != exitOK || !strings.Contains(out, "recorded; status unavailable") || !strings.Contains(e, "do not record them again") {
+		t.Fatalf("exit %d\nstdout %s\nstderr %s", code, out, e)
+	}
+	out, _, code = h.run("--format", "json", "consent", "set", "--patient", cfA, "--c2=true", "--informativa-id", "160^1.0")
+	var o consentRecordedOutput
+	if err := json.Unmarshal([]byte(out), &o); err != nil || code != exitOK || !o.Recorded || o.StatusUnavailable == "" {
+		t.Fatalf("JSON: exit %d %s (%v)", code, out, err)
+	}
+	if len(h.region.consentCh) != 2 {
+		t.Fatalf("%d writes", len(h.region.consentCh))
+	}
+}
+
+// TestDayRange (issue 12 item 10): --to is the end of the day given, in Italian time, so
+// --from D --to D is the whole day D for search and the Taccuino; the simulator refused it.
+func TestDayRange(t *testing.T) {
+	from, err := parseDay("from", "2026-03-15")
+	if err != nil {
+		t.Fatal(err)
+	}
+	to, _ := parseDay("to", "2026-03-15")
+	if got := from.Format(time.RFC3339); got != "2026-03-15T00:00:00+01:00" {
+		t.Errorf("--from 2026-03-15 = %s", got)
+	}
+	if !to.After(from) || to.Sub(from) < 24*time.Hour-time.Second || to.Format("2006-01-02") != "2026-03-15" {
+		t.Errorf("--to 2026-03-15 = %s", to.Format(time.RFC3339Nano))
+	}
+	// Summer time: the day is Rome's, whatever the machine's zone.
+	if got, _ := parseDay("from", "2026-07-01"); got.Format(time.RFC3339) != "2026-07-01T00:00:00+02:00" {
+		t.Errorf("--from 2026-07-01 = %s", got.Format(time.RFC3339))
+	}
+	if testing.Short() {
+		return
+	}
+	cfg := startSim(t)
+	data := t.TempDir()
+	doc := filepath.Join(t.TempDir(), "d.pdf")
+	os.WriteFile(doc, pdfcdatest.PDF{Sign: true, Attachment: pdfcdatest.CDA{PatientCF: cfA, IDExtension: "DAY.1", EffectiveTime: "20260315103000+0100"}.Bytes()}.Bytes(), 0o600)
+	for _, args := range [][]string{
+		{"consent", "set", "--patient", cfA, "--c2=true"},
+		{"publish", doc},
+	} {
+		if _, e, code := runReal(t, cfg, data, args...); code != 0 {
+			t.Fatalf("%v: exit %d %s", args, code, e)
+		}
+	}
+	out, e, code := runReal(t, cfg, data, "search", "--patient", cfA, "--from", "2026-03-15", "--to", "2026-03-15")
+	if code != 0 || !strings.Contains(out, "DAY.1") {
+		t.Fatalf("search --from D --to D: exit %d\n%s\n%s", code, out, e)
+	}
+	if out, _, _ := runReal(t, cfg, data, "search", "--patient", cfA, "--from", "2026-03-16", "--to", "2026-03-16"); strings.Contains(out, "DAY.1") {
+		t.Fatalf("the next day finds it: %s", out)
+	}
+	if _, e, code := runReal(t, cfg, data, "taccuino", "rilevazioni", "--patient", cfA, "--from", "2026-03-15", "--to", "2026-03-15"); code != 0 {
+		t.Fatalf("taccuino --from D --to D: exit %d %s", code, e)
+	}
+}
+
+// TestSimInjectDocumentedForm (issue 12 item 11): `sim --inject` in its documented form
+// (commas inside one value) reaches the simulator whole: a 503/reset rule given on the
+// command line really fails the calls.
+func TestSimInjectDocumentedForm(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the simulator")
+	}
+	dir := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan int, 1)
+	var out, errOut syncBuffer
+	go func() {
+		d := defaultDeps()
+		d.getenv = func(string) string { return "" }
+		done <- runWith(ctx, []string{"fsepuglia", "sim", "--data-dir", dir,
+			"--inject", "statoConsensi:rate=1,kinds=503|reset",
+			"--inject", "addDocument:latency=200ms,rate=0.2,kinds=reset|503"}, &out, &errOut, d)
+	}()
+	cfg := filepath.Join(dir, "client-config.json")
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		if _, err := os.Stat(cfg); err == nil && strings.Contains(out.String()+errOut.String(), "listening") {
+			break
+		}
+		select {
+		case code := <-done:
+			t.Fatalf("sim exited %d: %s %s", code, out.String(), errOut.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the simulator did not start: %s %s", out.String(), errOut.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	_, e, code := runReal(t, cfg, t.TempDir(), "consent", "status", "--patient", cfA)
+	if code != exitTransport {
+		t.Fatalf("consent status under an injected 503/reset: exit %d, want %d\n%s", code, exitTransport, e)
+	}
+	cancel()
+	select {
+	case <-done:
+	case <-time.After(15 * time.Second):
+		t.Fatal("the simulator did not stop")
+	}
+}
+
+// TestTimeoutsRefused (issue 12 item 11): a negative --timeout and a bare number in the
+// configuration file are refused, naming the field, instead of being accepted silently.
+func TestTimeoutsRefused(t *testing.T) {
+	h := newHarness(t)
+	if _, e, code := h.run("--timeout", "-5s", "consent", "status", "--patient", cfA); code != exitInput || !strings.Contains(e, "timeout") {
+		t.Fatalf("--timeout -5s: exit %d %s", code, e)
+	}
+	cfgFile := filepath.Join(t.TempDir(), "c.json")
+	for _, raw := range []string{`{"timeout": 12}`, `{"timeout": "-5s"}`, `{"security": {"timestamp_ttl": 300}}`} {
+		os.WriteFile(cfgFile, []byte(raw), 0o600)
+		if _, e, code := h.run("--config", cfgFile, "consent", "status", "--patient", cfA); code != exitInput || !strings.Contains(e, "duration") {
+			t.Errorf("%s: exit %d %s", raw, code, e)
+		}
+	}
+	if _, err := adapter.New(adapter.Config{Environment: "local", ASL: "aslba", BaseURL: "https://127.0.0.1:1", Timeout: adapter.Duration(-time.Second)}); err == nil || !strings.Contains(err.Error(), "configuration timeout") {
+		t.Errorf("adapter.New with a negative timeout: %v", err)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 
 	"github.com/sirupsen/logrus"
@@ -30,12 +31,16 @@ func simCommand() *cli.Command {
 			&cli.StringFlag{Name: "data-dir", Usage: "data directory (PKI, store, client config); default <user cache dir>/fsepuglia/sim"},
 			&cli.BoolFlag{Name: "plain-http", Usage: "serve plain HTTP instead of HTTPS with client certificates"},
 			&cli.BoolFlag{Name: "relaxed", Usage: "accept messages without WS-Security (interoperability checks only)"},
-			&cli.StringSliceFlag{Name: "inject", Usage: "fault injection, OPERATION:latency=200ms,rate=0.2,kinds=fault|503|reset|truncate|malformed,code=FSE-00503 (repeatable; middleware operations are gtw-validation, gtw-create, gtw-replace, gtw-delete, gtw-update-metadata, gtw-validate-and-create, gtw-status)"},
+			&cli.GenericFlag{Name: "inject", Value: &specList{}, Usage: "fault injection, OPERATION:latency=200ms,rate=0.2,kinds=fault|503|reset|truncate|malformed,code=FSE-00503 (repeatable; middleware operations are gtw-validation, gtw-create, gtw-replace, gtw-delete, gtw-update-metadata, gtw-validate-and-create, gtw-status)"},
 			&cli.Uint64Flag{Name: "inject-seed", Usage: "seed of the injected failure sequence"},
 			&cli.Int64Flag{Name: "max-body", Usage: "largest request accepted, in bytes (0: the simulator's default, 64 MiB; a 100 MB document needs about 140 MB)"},
 		},
 		Action: func(c *cli.Context) error {
-			rules, err := inject.ParseSpecs(c.StringSlice("inject"))
+			var specs []string
+			if l, ok := c.Generic("inject").(*specList); ok {
+				specs = *l
+			}
+			rules, err := inject.ParseSpecs(specs)
 			if err != nil {
 				return cli.Exit(fmt.Sprintf("sim: --inject: %v", err), 2)
 			}
@@ -77,3 +82,14 @@ func closeSim(srv *sim.Server) error {
 	}
 	return nil
 }
+
+// specList collects repeated --inject values whole. urfave/cli's string slices split a value
+// on commas, and a spec is comma-separated (addDocument:latency=200ms,rate=0.2): split, it
+// could never be given in its documented form.
+type specList []string
+
+// Set appends one --inject value.
+func (l *specList) Set(v string) error { *l = append(*l, v); return nil }
+
+// String lists the values given.
+func (l *specList) String() string { return strings.Join(*l, " ") }

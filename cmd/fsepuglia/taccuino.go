@@ -37,8 +37,8 @@ func taccuinoFlags(withPaging bool) []cli.Flag {
 	fl := []cli.Flag{&cli.StringFlag{Name: "patient", Usage: "patient's codice fiscale (required)"}}
 	if withPaging {
 		fl = append(fl,
-			&cli.StringFlag{Name: "from", Usage: "items from this date (YYYY-MM-DD)"},
-			&cli.StringFlag{Name: "to", Usage: "items up to this date (YYYY-MM-DD)"},
+			&cli.StringFlag{Name: "from", Usage: "items from this day (YYYY-MM-DD, Italian time) or instant (RFC 3339)"},
+			&cli.StringFlag{Name: "to", Usage: "items up to the end of this day (YYYY-MM-DD, Italian time) or instant (RFC 3339)"},
 			&cli.IntFlag{Name: "offset", Usage: "skip this many items"},
 			&cli.IntFlag{Name: "limit", Usage: "at most this many items (0: the service's default)"},
 		)
