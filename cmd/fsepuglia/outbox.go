@@ -55,7 +55,7 @@ func toOutboxItem(it outbox.Item, withMeta bool) outboxItemOutput {
 
 func outboxCommand(a *appEnv) *cli.Command {
 	item := "ITEM is an item's key, its unique id or its file path (see outbox list)."
-	return &cli.Command{
+	cmd := &cli.Command{
 		Name:  "outbox",
 		Usage: "see and settle what publish left in the outbox (items in doubt, failed ones)",
 		Description: "An item is in doubt when it may have reached the region and could not be checked\n" +
@@ -103,6 +103,8 @@ func outboxCommand(a *appEnv) *cli.Command {
 				}},
 		},
 	}
+	a.queueAware(cmd) // --queue URL: serve's queue instead (serve_cli.go)
+	return cmd
 }
 
 func (a *appEnv) withOutbox(fn func(*outbox.Outbox) error) error {

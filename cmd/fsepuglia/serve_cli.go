@@ -280,3 +280,26 @@ func queueCommand(a *appEnv) *cli.Command {
 		},
 	}
 }
+
+// queueAware gives each subcommand of outbox a --queue flag: with it, the subcommand works on
+// serve's queue (as fsepuglia queue does) instead of publish's outbox.
+func (a *appEnv) queueAware(cmd *cli.Command) {
+	subs := map[string]*cli.Command{}
+	for _, q := range queueCommand(a).Subcommands {
+		subs[q.Name] = q
+	}
+	for _, sub := range cmd.Subcommands {
+		q, ok := subs[sub.Name]
+		if !ok {
+			continue
+		}
+		sub.Flags = append(sub.Flags, queueFlag())
+		orig := sub.Action
+		sub.Action = func(c *cli.Context) error {
+			if c.IsSet("queue") {
+				return q.Action(c)
+			}
+			return orig(c)
+		}
+	}
+}

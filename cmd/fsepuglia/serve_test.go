@@ -294,7 +294,7 @@ func TestServeRoutes(t *testing.T) {
 	p.stop()
 }
 
-// TestQueueCLI: publish --queue and the queue commands work on serve's queues. On
+// TestQueueCLI: publish --queue, the queue commands and outbox --queue work on serve's queues. On
 // PostgreSQL: the CLI records two documents (--enqueue-only), a serve instance sends them,
 // the CLI sees them done while serve runs, then publishes a third itself; on the embedded
 // queue a running serve holds the file and the CLI says to use its API.
@@ -353,6 +353,10 @@ func TestQueueCLI(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+	// The outbox commands on the same queue.
+	if out, e, code := cli("outbox", "list", "--queue", dsn, "--state", "done"); code != 0 || len(items(out)) != 2 || items(out)[0].Route != "legacy" {
+		t.Fatalf("outbox list --queue: exit %d %s %s", code, out, e)
+	}
 	p.stop()
 	out, e, code = cli("publish", "--queue", dsn, files[2])
 	if code != 0 || len(items(out)) != 1 || items(out)[0].State != "done" || items(out)[0].Route != "legacy" {
@@ -365,7 +369,10 @@ func TestQueueCLI(t *testing.T) {
 	if out, _, code = cli("queue", "show", "--queue", dsn, id); code != 0 || items(out)[0].UniqueID != id {
 		t.Errorf("queue show: %d %s", code, out)
 	}
-	if _, e, code = cli("queue", "forget", "--queue", dsn, id); code != 0 {
+	if out, _, code = cli("outbox", "show", "--queue", dsn, id); code != 0 || items(out)[0].State != "done" {
+		t.Errorf("outbox show --queue: %d %s", code, out)
+	}
+	if _, e, code = cli("outbox", "forget", "--queue", dsn, id); code != 0 {
 		t.Errorf("queue forget: %d %s", code, e)
 	}
 	if _, e, code = cli("queue", "show", "--queue", dsn, id); code != exitInput || !strings.Contains(e, "no such item") {
