@@ -12,7 +12,9 @@ package sim
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"crypto/tls"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -27,7 +29,27 @@ import (
 	"github.com/fsepuglia/fsepuglia/adapter/sim/core"
 	"github.com/fsepuglia/fsepuglia/adapter/sim/inject"
 	"github.com/fsepuglia/fsepuglia/adapter/sim/middleware"
+	"github.com/fsepuglia/fsepuglia/adapter/wssec"
 )
+
+// MaxTimestampLifetime is the longest wsu:Timestamp lifetime (Expires - Created) the simulator
+// accepts: the client's default (5 minutes) plus the clock skew wssec.Verify allows. A longer
+// one would let a captured message be replayed for as long as its sender chose.
+const MaxTimestampLifetime = 5*time.Minute + wssec.DefaultSkew
+
+// replayKey is the replay-cache key of a verified message: a digest of its signature value
+// (which binds the signed Timestamp and the assertion) and of the operation element. The
+// body takes part because the Puglia profile does not sign it: two messages one client signs
+// in the same millisecond for the same patient carry identical signatures, and must not be
+// taken for a replay of each other; a captured message re-sent as it is, or under another
+// MessageID, is one.
+func replayKey(msg *wssec.Message, body []byte) string {
+	h := sha256.New()
+	h.Write([]byte(msg.SignatureValue))
+	h.Write([]byte{0})
+	h.Write(body)
+	return "sig:" + hex.EncodeToString(h.Sum(nil))
+}
 
 // DefaultMaxBody is the request size cap when Options.MaxBody is zero.
 const DefaultMaxBody int64 = 64 << 20

@@ -286,12 +286,19 @@ func (s *Server) checkSecurity(c *call, r *http.Request) error {
 	if err != nil || u.Path != r.URL.Path {
 		return fault(CodeInvalid, "wsa:To does not match the service path %s", r.URL.Path)
 	}
-	replay, err := s.data.Store.SeenMessageID(msg.MessageID, msg.Expires)
-	if err != nil {
-		return fmt.Errorf("replay cache: %w", err)
+	if life := msg.Expires.Sub(msg.Created); life > MaxTimestampLifetime {
+		return fault(CodeSecurity, "wsu:Timestamp lifetime %s exceeds %s", life, MaxTimestampLifetime)
 	}
-	if replay {
-		return fault(CodeReplay, "wsa:MessageID already used")
+	// The replay cache keys on what the signature binds (wsa:MessageID is not signed: a
+	// captured message re-sent under a new MessageID would pass), and on the MessageID too.
+	for _, key := range []string{replayKey(msg, c.body), msg.MessageID} {
+		replay, err := s.data.Store.SeenMessageID(key, msg.Expires)
+		if err != nil {
+			return fmt.Errorf("replay cache: %w", err)
+		}
+		if replay {
+			return fault(CodeReplay, "message already received (same signature or wsa:MessageID)")
+		}
 	}
 	c.msg = msg
 	a := msg.Attributes
