@@ -13,6 +13,7 @@ import (
 	"github.com/fsepuglia/fsepuglia/adapter/trace"
 	"github.com/fsepuglia/fsepuglia/adapter/transport"
 	"github.com/fsepuglia/fsepuglia/adapter/wssec"
+	"github.com/fsepuglia/fsepuglia/adapter/wssec/saml"
 )
 
 // Client talks to one environment and ASL. It is safe for concurrent use and meant to be
@@ -192,6 +193,10 @@ func New(cfg Config, opts ...Option) (*Client, error) {
 		}
 	} else if env == "prod" {
 		return nil, &ConfigError{Field: "security.disabled", Msg: "WS-Security cannot be disabled in prod", Fix: "remove security.disabled"}
+	}
+	if cfg.Operator.Role != "" && !saml.KnownRole(cfg.Operator.Role) {
+		return nil, &ConfigError{Field: "operator.role", Msg: fmt.Sprintf("%q is not a subject role", cfg.Operator.Role),
+			Fix: "use one of " + strings.Join(saml.SubjectRoles, ", ") + " (or the regional code the region gave you, e.g. RIS000044)"}
 	}
 	if cfg.Operator.CF != "" {
 		if _, err := checkCF("operator.cf", cfg.Operator.CF); err != nil {

@@ -556,6 +556,7 @@ func TestConfigurationLocks(t *testing.T) {
 		}},
 		{"unknown environment", "environment", func(c *Config) { c.Environment = "staging" }},
 		{"unknown ASL", "asl", func(c *Config) { c.ASL = "aslxx" }},
+		{"role ZZZ", "operator.role", func(c *Config) { c.Operator.Role = "ZZZ" }},
 		{"test environment on the production host", "base_url", func(c *Config) {
 			c.Environment, c.ASL, c.BaseURL = "test", "aslba_test", "https://pdd-virtasl.rmmg.rsr.rupar.puglia.it:8181"
 		}},

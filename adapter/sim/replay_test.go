@@ -1,8 +1,14 @@
 package sim
 
 import (
+	"bufio"
 	"bytes"
+	"crypto/tls"
+	"fmt"
+	"io"
+	"net/http"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -74,5 +80,75 @@ func TestTimestampLifetimeCapped(t *testing.T) {
 		if _, body := h.post(ServiceDocument, "searchDocuments", env); faultCode(body) != tc.want && !(tc.want == "" && faultCode(body) == CodeConsent) {
 			t.Errorf("TTL %v: fault %q (%s), want %q", tc.ttl, faultCode(body), faultStringOf(body), tc.want)
 		}
+	}
+}
+
+// TestStrictRequests (issue 12 item 4): what a real SOAP 1.1 service refuses, the simulator
+// refuses: another Content-Type, a SOAPAction naming another operation than the Body, a role
+// in the body contradicting the SAML role, an unknown role, a Content-Length over the cap
+// (refused before the body is read).
+func TestStrictRequests(t *testing.T) {
+	h := startSim(t, func(o *Options) { o.MaxBody = 1 << 20 })
+	url := h.srv.ServiceURL("aslba", ServiceDocument)
+	send := func(ct, action string, body io.Reader, length int64) string {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodPost, url, body)
+		if ct != "" {
+			req.Header.Set("Content-Type", ct)
+		}
+		if action != "" {
+			req.Header.Set("SOAPAction", `"`+NS+action+`"`)
+		}
+		if length > 0 {
+			req.ContentLength = length
+		}
+		resp, err := h.client.Do(req)
+		if err != nil {
+			return "error: " + err.Error()
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return faultCode(b) + " " + faultStringOf(b)
+	}
+	env := func() []byte { return h.secure(ServiceDocument, "searchDocuments", patA, searchReq(patA), nil) }
+	for _, ct := range []string{"application/json", "", "application/soap+xml; charset=utf-8; action=\"" + NS + "searchDocuments\""} {
+		if got := send(ct, "searchDocuments", bytes.NewReader(env()), 0); !strings.HasPrefix(got, CodeInvalid) || !strings.Contains(got, "Content-Type") {
+			t.Errorf("Content-Type %q: %s", ct, got)
+		}
+	}
+	if got := send("text/xml; charset=utf-8", "deleteDocument", bytes.NewReader(env()), 0); !strings.HasPrefix(got, CodeInvalid) || !strings.Contains(got, "SOAPAction") {
+		t.Errorf("SOAPAction of another operation: %s", got)
+	}
+	// 200 MB announced, 64 KiB of it ever sent: refused on the header, the body never read.
+	conn, err := tls.Dial("tcp", strings.TrimPrefix(h.srv.URL(), "https://"), h.srv.Data().PKI.ClientTLSConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fmt.Fprintf(conn, "POST /aslba/%s HTTP/1.1\r\nHost: x\r\nContent-Type: text/xml\r\nSOAPAction: \"%ssearchDocuments\"\r\nContent-Length: %d\r\n\r\n", ServiceDocument, NS, 200<<20)
+	conn.Write(env())
+	conn.Write(make([]byte, 64<<10))
+	conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatalf("a Content-Length over the cap was not answered before the body arrived: %v", err)
+	}
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if got := faultCode(b) + " " + faultStringOf(b); !strings.HasPrefix(got, CodeInvalid) || !strings.Contains(got, "Content-Length") {
+		t.Errorf("Content-Length over the cap: %s", got)
+	}
+	// Role ZZZ in the assertion; a body role contradicting the assertion's.
+	zzz := func(p *wssec.Params) { p.Attributes.Role = "ZZZ" }
+	if code, body := h.call(ServiceDocument, "searchDocuments", patA, searchReq(patA), zzz); code != CodeAssertion {
+		t.Errorf("role ZZZ: %s %s", code, faultStringOf(body))
+	}
+	req := consentReq(patA, true)
+	req.Richiedente = &consenso.RichiedenteType{CodiceFiscale: consenso.CodiceFiscaleType(h.operatorCF()), Ruolo: "APR", Struttura: StructureCode}
+	if code, body := h.call(ServiceConsenso, "comunicazioneConsensi", patA, req, nil); code != CodeAssertion {
+		t.Errorf("body role APR vs SAML role %s: %s %s", OperatorRole, code, faultStringOf(body))
+	}
+	req.Richiedente.Ruolo = OperatorRole
+	if code, body := h.call(ServiceConsenso, "comunicazioneConsensi", patA, req, nil); code != "" {
+		t.Errorf("body role = SAML role: %s %s", code, faultStringOf(body))
 	}
 }

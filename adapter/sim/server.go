@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"mime"
 	"net"
 	"net/http"
 	"path/filepath"
@@ -49,6 +50,20 @@ func replayKey(msg *wssec.Message, body []byte) string {
 	h.Write([]byte{0})
 	h.Write(body)
 	return "sig:" + hex.EncodeToString(h.Sum(nil))
+}
+
+// checkTransport refuses, before the body is read, what a SOAP 1.1 service refuses: a
+// Content-Type other than text/xml (JSON, none, SOAP 1.2's application/soap+xml) and a
+// Content-Length over the size cap (the body is then not read at all).
+func checkTransport(r *http.Request, maxBody int64) error {
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || mt != "text/xml" {
+		return fault(CodeInvalid, "Content-Type %q: SOAP 1.1 is sent as text/xml", r.Header.Get("Content-Type"))
+	}
+	if r.ContentLength > maxBody {
+		return fault(CodeInvalid, "request larger than %d bytes (Content-Length %d)", maxBody, r.ContentLength)
+	}
+	return nil
 }
 
 // DefaultMaxBody is the request size cap when Options.MaxBody is zero.

@@ -16,7 +16,9 @@ import (
 	"time"
 
 	fsefault "github.com/fsepuglia/fsepuglia/adapter/fault"
+	"github.com/fsepuglia/fsepuglia/adapter/sim/inject"
 	"github.com/fsepuglia/fsepuglia/adapter/wssec"
+	"github.com/fsepuglia/fsepuglia/adapter/wssec/saml"
 	"github.com/fsepuglia/fsepuglia/wsdl"
 )
 
@@ -146,6 +148,11 @@ func (s *Server) serveSOAP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	_, service, _ := splitPath(r.URL.Path)
 	c := &call{service: service, path: r.URL.Path}
+	if r.ContentLength > s.opt.MaxBody {
+		// Refused unread (checkTransport): closing after the answer keeps net/http from
+		// reading up to 256 KiB of the body first.
+		w.Header().Set("Connection", "close")
+	}
 	resp, err := s.handle(c, r)
 	if c.op != "" {
 		s.callsMu.Lock()
@@ -216,6 +223,9 @@ func opName(op string) string {
 
 // handle reads, checks and dispatches one request.
 func (s *Server) handle(c *call, r *http.Request) (any, error) {
+	if err := checkTransport(r, s.opt.MaxBody); err != nil {
+		return nil, err
+	}
 	var buf bytes.Buffer
 	if r.ContentLength > 0 && r.ContentLength <= s.opt.MaxBody {
 		buf.Grow(int(r.ContentLength) + bytes.MinRead)
@@ -242,6 +252,9 @@ func (s *Server) handle(c *call, r *http.Request) (any, error) {
 		return nil, fault(CodeInvalid, "unknown operation %q for %s", name.Local, c.service)
 	}
 	c.op, c.body = name.Local, body
+	if a := inject.OperationFromSOAPAction(r); a != "" && a != name.Local {
+		return nil, fault(CodeInvalid, "SOAPAction names %s but the Body holds %s", a, name.Local)
+	}
 	if err := s.checkSecurity(c, r); err != nil {
 		return nil, err
 	}
@@ -271,6 +284,9 @@ func (s *Server) checkSecurity(c *call, r *http.Request) error {
 	}
 	if msg.Attributes == nil {
 		return fault(CodeAssertion, "SAML assertions missing")
+	}
+	if !saml.KnownRole(msg.Attributes.Role) {
+		return fault(CodeAssertion, "subject role %q is not a known subject role", msg.Attributes.Role)
 	}
 	if msg.CFMismatch() {
 		return &Fault{Code: CodeCFMismatch}
@@ -310,6 +326,9 @@ func (s *Server) checkSecurity(c *call, r *http.Request) error {
 // and checks the block's fields that the schema requires.
 func (c *call) applyRichiedente(codiceFiscale, ruolo, struttura string, present bool) error {
 	if c.requester.fromSAML {
+		if present && ruolo != "" && !strings.EqualFold(ruolo, c.requester.Role) {
+			return fault(CodeAssertion, "richiedente/ruolo %q contradicts the assertion's subject role", ruolo)
+		}
 		return nil
 	}
 	if !present {
@@ -320,6 +339,9 @@ func (c *call) applyRichiedente(codiceFiscale, ruolo, struttura string, present 
 	}
 	if ruolo == "" {
 		return fault(CodeInvalid, "richiedente/ruolo missing")
+	}
+	if !saml.KnownRole(ruolo) {
+		return fault(CodeInvalid, "richiedente/ruolo %q is not a known subject role", ruolo)
 	}
 	if struttura == "" {
 		return fault(CodeInvalid, "richiedente/struttura missing")

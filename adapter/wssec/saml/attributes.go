@@ -253,3 +253,29 @@ func AttributesFrom(assertions ...*Assertion) Attributes {
 	}
 	return a
 }
+
+// SubjectRoles are the subject role codes an assertion may carry: the national list (the
+// FSE 2.0 gateway's) and the Puglia services' consent operators (OGC, OPI).
+var SubjectRoles = []string{"AAS", "APR", "PSS", "INF", "FAR", "DSA", "DAM", "OAM", "ASS", "TUT", "ING", "GEN", "NOR",
+	"DRS", "RSA", "MRP", "INI", "DAP", "OGC", "OPI"}
+
+// KnownRole reports whether role is one of SubjectRoles (case-insensitive) or a regional role
+// code of the form observed on the wire (it-fse-support #2501, #2511: "RIS000044", three
+// letters and six digits).
+func KnownRole(role string) bool {
+	for _, r := range SubjectRoles {
+		if strings.EqualFold(r, role) {
+			return true
+		}
+	}
+	if len(role) != 9 {
+		return false
+	}
+	for i := 0; i < 9; i++ {
+		c := role[i]
+		if i < 3 && (c < 'A' || c > 'Z') || i >= 3 && (c < '0' || c > '9') {
+			return false
+		}
+	}
+	return true
+}
