@@ -386,18 +386,28 @@ func queryDay(r *http.Request, name string) (time.Time, error) {
 	return parseDay(name, v)
 }
 
+// queryPage reads the from/to (days, to = its end) and offset/limit parameters that search
+// and the Taccuino share.
+func queryPage(r *http.Request) (from, to time.Time, offset, limit int, err error) {
+	if from, err = queryDay(r, "from"); err != nil {
+		return
+	}
+	if to, err = queryDay(r, "to"); err != nil {
+		return
+	}
+	if offset, err = queryInt(r, "offset", 0, 0, 1<<30); err != nil {
+		return
+	}
+	limit, err = queryInt(r, "limit", 100, 1, 1000)
+	return
+}
+
 func (s *server) search(w http.ResponseWriter, r *http.Request) {
 	q := adapter.SearchQuery{TypeCode: r.URL.Query().Get("type_code"), ClassCode: r.URL.Query().Get("class_code"),
 		Status: r.URL.Query().Get("status"), AuthorStructure: r.URL.Query().Get("author_structure")}
 	var err error
 	if q.PatientCF, err = queryPatient(r); err == nil {
-		if q.From, err = queryDay(r, "from"); err == nil {
-			if q.To, err = queryDay(r, "to"); err == nil {
-				if q.Offset, err = queryInt(r, "offset", 0, 0, 1<<30); err == nil {
-					q.Limit, err = queryInt(r, "limit", 100, 1, 1000)
-				}
-			}
-		}
+		q.From, q.To, q.Offset, q.Limit, err = queryPage(r)
 	}
 	if err != nil {
 		s.writeErr(w, err)
@@ -530,14 +540,7 @@ func (s *server) taccuino(w http.ResponseWriter, r *http.Request) {
 		s.writeErr(w, &adapter.InputError{Field: "kind", Value: kind, Msg: "unknown Taccuino kind", Fix: "use rilevazioni, farmaci, eventi, sintomi or documenti"})
 		return
 	}
-	if q.From, err = queryDay(r, "from"); err == nil {
-		if q.To, err = queryDay(r, "to"); err == nil {
-			if q.Offset, err = queryInt(r, "offset", 0, 0, 1<<30); err == nil {
-				q.Limit, err = queryInt(r, "limit", 100, 1, 1000)
-			}
-		}
-	}
-	if err != nil {
+	if q.From, q.To, q.Offset, q.Limit, err = queryPage(r); err != nil {
 		s.writeErr(w, err)
 		return
 	}
