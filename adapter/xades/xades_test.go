@@ -305,7 +305,7 @@ func TestVerifiesXmlsec1(t *testing.T) {
 // $HOME/.cache/fsepuglia-checkers/node_modules.
 func nodeModules(t *testing.T) (node, dir string) {
 	t.Helper()
-	node = testenv.Tool(t, "node", "apt-get install nodejs npm")
+	node = testenv.Tool(t, "node", "apt-get install nodejs")
 	dir = os.Getenv("NODE_PATH")
 	if dir == "" {
 		home, _ := os.UserHomeDir()
