@@ -487,10 +487,10 @@ func (c *call) signatureClaims() error {
 func (c *call) parts(dst any) ([]byte, error) {
 	mt, _, err := mime.ParseMediaType(c.r.Header.Get("Content-Type"))
 	if err != nil || mt != "multipart/form-data" {
-		return nil, c.fail(http.StatusBadRequest, "/msg/invalid-format", "Formato campo non valido.", "/request-invalid-format", "the request must be multipart/form-data")
+		return nil, c.invalidFormat("the request must be multipart/form-data")
 	}
 	if err := c.r.ParseMultipartForm(32 << 20); err != nil {
-		return nil, c.fail(http.StatusBadRequest, "/msg/invalid-format", "Formato campo non valido.", "/request-invalid-format", "unreadable multipart: "+err.Error())
+		return nil, c.invalidFormat("unreadable multipart: " + err.Error())
 	}
 	defer c.r.MultipartForm.RemoveAll()
 	body := c.r.MultipartForm.Value["requestBody"]
@@ -498,7 +498,7 @@ func (c *call) parts(dst any) ([]byte, error) {
 		return nil, c.fail(http.StatusBadRequest, "/msg/mandatory-element", "Campo obbligatorio non presente.", "/request-missing-field", "the requestBody part is missing")
 	}
 	if err := strictJSON([]byte(body[0]), dst); err != nil {
-		return nil, c.fail(http.StatusBadRequest, "/msg/invalid-format", "Formato campo non valido.", "/request-invalid-format", "requestBody: "+err.Error())
+		return nil, c.invalidFormat("requestBody: " + err.Error())
 	}
 	files := c.r.MultipartForm.File["file"]
 	if len(files) != 1 {
@@ -647,11 +647,11 @@ func (c *call) validation() error {
 	case body.Activity == "":
 		return c.fail(http.StatusBadRequest, "/msg/mandatory-element", "Campo obbligatorio non presente.", "/request-missing-field", "activity is required")
 	case body.Activity != gateway.ActivityValidation && body.Activity != gateway.ActivityVerifica:
-		return c.fail(http.StatusBadRequest, "/msg/invalid-format", "Formato campo non valido.", "/request-invalid-format", "activity must be VERIFICA or VALIDATION")
+		return c.invalidFormat("activity must be VERIFICA or VALIDATION")
 	case body.Mode != "" && body.Mode != gateway.ModeAttachment && body.Mode != gateway.ModeResource:
-		return c.fail(http.StatusBadRequest, "/msg/invalid-format", "Formato campo non valido.", "/request-invalid-format", "mode must be ATTACHMENT or RESOURCE")
+		return c.invalidFormat("mode must be ATTACHMENT or RESOURCE")
 	case body.HealthDataFormat != "" && body.HealthDataFormat != "CDA":
-		return c.fail(http.StatusBadRequest, "/msg/invalid-format", "Formato campo non valido.", "/request-invalid-format", "healthDataFormat must be CDA")
+		return c.invalidFormat("healthDataFormat must be CDA")
 	}
 	x, err := c.extract(pdf, body.Mode)
 	if err != nil {
@@ -695,7 +695,7 @@ func (c *call) publication() error {
 	}
 	validateToo := c.op == gateway.OpValidateAndCreate || c.op == gateway.OpValidateAndReplace
 	if validateToo && b.WorkflowInstanceID != "" {
-		return c.fail(http.StatusBadRequest, "/msg/invalid-format", "Formato campo non valido.", "/request-invalid-format", "workflowInstanceId is not a field of "+string(c.op))
+		return c.invalidFormat("workflowInstanceId is not a field of " + string(c.op))
 	}
 	if err := c.checkBody(b.Body, true); err != nil {
 		return err
@@ -772,7 +772,7 @@ func (c *call) checkBody(b gateway.Body, publication bool) error {
 			return missing("identificativoRep")
 		}
 		if _, ext, ok := strings.Cut(b.IdentificativoDoc, "^"); !ok || ext == "" {
-			return c.fail(http.StatusBadRequest, "/msg/invalid-format", "Formato campo non valido.", "/request-invalid-format", "identificativoDoc must be root^extension")
+			return c.invalidFormat("identificativoDoc must be root^extension")
 		}
 	}
 	for _, f := range []struct{ name, v string }{{"tipologiaStruttura", b.TipologiaStruttura}, {"tipoDocumentoLivAlto", b.TipoDocumentoLivAlto},
@@ -782,7 +782,7 @@ func (c *call) checkBody(b gateway.Body, publication bool) error {
 		}
 	}
 	if err := b.Check(); err != nil {
-		return c.fail(http.StatusBadRequest, "/msg/invalid-format", "Formato campo non valido.", "/request-invalid-format", err.Error())
+		return c.invalidFormat(err.Error())
 	}
 	return nil
 }
@@ -801,20 +801,7 @@ func (c *call) delete() error {
 	if err := c.tokens(); err != nil {
 		return err
 	}
-	c.s.mu.Lock()
-	defer c.s.mu.Unlock()
-	d, ok := c.s.st.Documents[c.param]
-	if !ok || d.Deleted {
-		return c.fail(http.StatusNotFound, "/msg/record-not-found", "Record non trovato.", "/record-not-found", "no published document with this identificativoDoc")
-	}
-	d.Deleted = true
-	c.s.st.Documents[c.param] = d
-	c.wii = d.WII
-	c.event(d.WII, "DELETE", "SUCCESS", c.param, "")
-	if err := c.commit(); err != nil {
-		return err
-	}
-	return c.answer(http.StatusOK, d.WII)
+	return c.changePublished("DELETE", func(d *document) { d.Deleted = true })
 }
 
 func (c *call) updateMetadata() error {
@@ -823,7 +810,7 @@ func (c *call) updateMetadata() error {
 	}
 	mt, _, _ := mime.ParseMediaType(c.r.Header.Get("Content-Type"))
 	if mt != "application/json" {
-		return c.fail(http.StatusBadRequest, "/msg/invalid-format", "Formato campo non valido.", "/request-invalid-format", "the metadata update is application/json")
+		return c.invalidFormat("the metadata update is application/json")
 	}
 	raw, err := io.ReadAll(c.r.Body)
 	if err != nil {
@@ -831,10 +818,10 @@ func (c *call) updateMetadata() error {
 	}
 	var b gateway.Body
 	if err := strictJSON(raw, &b); err != nil {
-		return c.fail(http.StatusBadRequest, "/msg/invalid-format", "Formato campo non valido.", "/request-invalid-format", "body: "+err.Error())
+		return c.invalidFormat("body: " + err.Error())
 	}
 	if b.IdentificativoDoc != "" || b.IdentificativoRep != "" || b.Mode != "" || b.WorkflowInstanceID != "" {
-		return c.fail(http.StatusBadRequest, "/msg/invalid-format", "Formato campo non valido.", "/request-invalid-format", "identificativoDoc, identificativoRep, mode and workflowInstanceId are not fields of a metadata update")
+		return c.invalidFormat("identificativoDoc, identificativoRep, mode and workflowInstanceId are not fields of a metadata update")
 	}
 	if err := c.checkBody(b, false); err != nil {
 		return err
@@ -843,20 +830,31 @@ func (c *call) updateMetadata() error {
 	if err := c.semantic(b.TipoDocumentoLivAlto, code); err != nil {
 		return err
 	}
+	return c.changePublished("UPDATE", func(d *document) { d.Class = b.TipoDocumentoLivAlto })
+}
+
+// changePublished applies change to the published document the path names (404 when there
+// is none or it was deleted), records the event, commits and answers its workflowInstanceId.
+func (c *call) changePublished(event string, change func(*document)) error {
 	c.s.mu.Lock()
 	defer c.s.mu.Unlock()
 	d, ok := c.s.st.Documents[c.param]
 	if !ok || d.Deleted {
 		return c.fail(http.StatusNotFound, "/msg/record-not-found", "Record non trovato.", "/record-not-found", "no published document with this identificativoDoc")
 	}
-	d.Class = b.TipoDocumentoLivAlto
+	change(&d)
 	c.s.st.Documents[c.param] = d
 	c.wii = d.WII
-	c.event(d.WII, "UPDATE", "SUCCESS", c.param, "")
+	c.event(d.WII, event, "SUCCESS", c.param, "")
 	if err := c.commit(); err != nil {
 		return err
 	}
 	return c.answer(http.StatusOK, d.WII)
+}
+
+// invalidFormat is the gateway's 400 /msg/invalid-format refusal, detail saying what is wrong.
+func (c *call) invalidFormat(detail string) error {
+	return c.fail(http.StatusBadRequest, "/msg/invalid-format", "Formato campo non valido.", "/request-invalid-format", detail)
 }
 
 func (c *call) status() error {
