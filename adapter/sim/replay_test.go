@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -150,5 +151,44 @@ func TestStrictRequests(t *testing.T) {
 	req.Richiedente.Ruolo = OperatorRole
 	if code, body := h.call(ServiceConsenso, "comunicazioneConsensi", patA, req, nil); code != "" {
 		t.Errorf("body role = SAML role: %s %s", code, faultStringOf(body))
+	}
+}
+
+// TestReplayRefusedUntilVerifyStopsAccepting (issue 13): wssec.Verify accepts a message until
+// its Expires plus the clock skew, so the replay cache must keep it that long: a replay two
+// minutes after Expires minus one second is refused (the cache once forgot it at Expires).
+func TestReplayRefusedUntilVerifyStopsAccepting(t *testing.T) {
+	var mu sync.Mutex
+	now := time.Now()
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	h := startSim(t, func(o *Options) { o.Clock = clock })
+	signedAt := clock()
+	env := h.secure(ServiceConsenso, "statoConsensi", patA, &consenso.StatoConsensi{Paziente: &consenso.PazienteType{CodiceFiscale: patA}},
+		func(p *wssec.Params) {
+			p.Clock = func() time.Time { return signedAt }
+			p.TimestampTTL = 5 * time.Minute
+		})
+	if _, body := h.post(ServiceConsenso, "statoConsensi", env); faultCode(body) != "" {
+		t.Fatalf("first send: %s", faultStringOf(body))
+	}
+	mu.Lock()
+	now = signedAt.Add(5*time.Minute + wssec.DefaultSkew - time.Second)
+	mu.Unlock()
+	if _, body := h.post(ServiceConsenso, "statoConsensi", env); faultCode(body) != CodeReplay {
+		t.Fatalf("replay after Expires, within the skew: fault %q (%s), want %s", faultCode(body), faultStringOf(body), CodeReplay)
+	}
+}
+
+// TestReplayCacheFullRefused (issue 13): a full replay cache answers FSE-00503, never lets a
+// message through unrecorded.
+func TestReplayCacheFullRefused(t *testing.T) {
+	h := startSim(t, func(o *Options) { o.Core.Store.ReplayCapacity = 2 }) // one message: two keys
+	req := &consenso.StatoConsensi{Paziente: &consenso.PazienteType{CodiceFiscale: patA}}
+	if _, body := h.post(ServiceConsenso, "statoConsensi", h.secure(ServiceConsenso, "statoConsensi", patA, req, nil)); faultCode(body) != "" {
+		t.Fatalf("first message: %s", faultStringOf(body))
+	}
+	_, body := h.post(ServiceConsenso, "statoConsensi", h.secure(ServiceConsenso, "statoConsensi", patA, req, nil))
+	if faultCode(body) != CodeUnavailable || !strings.Contains(faultStringOf(body), "replay cache full") {
+		t.Fatalf("second message in a full cache: %s %s", faultCode(body), faultStringOf(body))
 	}
 }

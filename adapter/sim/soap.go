@@ -17,6 +17,7 @@ import (
 
 	fsefault "github.com/fsepuglia/fsepuglia/adapter/fault"
 	"github.com/fsepuglia/fsepuglia/adapter/sim/inject"
+	"github.com/fsepuglia/fsepuglia/adapter/sim/store"
 	"github.com/fsepuglia/fsepuglia/adapter/wssec"
 	"github.com/fsepuglia/fsepuglia/adapter/wssec/saml"
 	"github.com/fsepuglia/fsepuglia/wsdl"
@@ -302,8 +303,12 @@ func (s *Server) checkSecurity(c *call, r *http.Request) error {
 	}
 	// The replay cache keys on what the signature binds (wsa:MessageID is not signed: a
 	// captured message re-sent under a new MessageID would pass), and on the MessageID too.
+	// An entry lives as long as wssec.Verify accepts the message: Expires plus the skew.
 	for _, key := range []string{replayKey(msg, c.body), msg.MessageID} {
-		replay, err := s.data.Store.SeenMessageID(key, msg.Expires)
+		replay, err := s.data.Store.SeenMessageID(key, msg.Expires.Add(wssec.DefaultSkew))
+		if errors.Is(err, store.ErrReplayFull) {
+			return fault(CodeUnavailable, "replay cache full (too many messages within their lifetime): try again later")
+		}
 		if err != nil {
 			return fmt.Errorf("replay cache: %w", err)
 		}

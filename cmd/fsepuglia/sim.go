@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 
@@ -34,6 +35,8 @@ func simCommand() *cli.Command {
 			&cli.GenericFlag{Name: "inject", Value: &specList{}, Usage: "fault injection, OPERATION:latency=200ms,rate=0.2,kinds=fault|503|reset|truncate|malformed,code=FSE-00503 (repeatable; middleware operations are gtw-validation, gtw-create, gtw-replace, gtw-delete, gtw-update-metadata, gtw-validate-and-create, gtw-status)"},
 			&cli.Uint64Flag{Name: "inject-seed", Usage: "seed of the injected failure sequence"},
 			&cli.Int64Flag{Name: "max-body", Usage: "largest request accepted, in bytes (0: the simulator's default, 64 MiB; a 100 MB document needs about 140 MB)"},
+			// Hidden: profiling the simulator process for BENCH.md (issue 13).
+			&cli.StringFlag{Name: "cpuprofile", Hidden: true, EnvVars: []string{"FSEPUGLIA_SIM_CPUPROFILE"}, Usage: "write a CPU profile of the simulator process to this file until it stops"},
 		},
 		Action: func(c *cli.Context) error {
 			var specs []string
@@ -54,6 +57,17 @@ func simCommand() *cli.Command {
 			}
 			if err := os.MkdirAll(dir, 0o700); err != nil {
 				return fmt.Errorf("sim: data directory: %w", err)
+			}
+			if p := c.String("cpuprofile"); p != "" {
+				f, err := os.Create(p)
+				if err != nil {
+					return fmt.Errorf("sim: --cpuprofile: %w", err)
+				}
+				if err := pprof.StartCPUProfile(f); err != nil {
+					_ = f.Close()
+					return fmt.Errorf("sim: --cpuprofile: %w", err)
+				}
+				defer func() { pprof.StopCPUProfile(); _ = f.Close() }()
 			}
 			log := logrus.New()
 			log.SetOutput(c.App.ErrWriter)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -19,8 +20,8 @@ var (
 	bByPatient  = []byte("by_patient")  // patientCF | 0 | desc(creation) | uniqueId -> nil
 	bConsents   = []byte("consents")    // patientCF -> JSON ConsentState
 	bConsentLog = []byte("consent_log") // patientCF (nested bucket) -> seq -> JSON ConsentEvent
-	bReplay     = []byte("replay")      // messageID -> expiry (8 bytes)
-	bReplayExp  = []byte("replay_exp")  // expiry | messageID -> nil
+	bReplay     = []byte("replay")      // earlier versions' replay cache (read once, then deleted): messageID -> expiry
+	bReplayExp  = []byte("replay_exp")  // earlier versions' expiry index (deleted on Open)
 	bTaccuino   = []byte("taccuino")    // patientCF|0|kind|0|desc(date)|seq -> JSON TaccuinoItem
 	bMarkers    = []byte("markers")     // one-shot initialisation markers
 )
@@ -29,8 +30,16 @@ var (
 type Options struct {
 	// Now is the clock; nil means time.Now. Tests freeze it.
 	Now func() time.Time
-	// NoSync skips fsync of blobs and of the bbolt file. Only for benchmarks and throwaway data.
+	// NoSync skips fsync of blobs, of the bbolt file and of the replay log. Only for
+	// benchmarks and throwaway data.
 	NoSync bool
+	// ReplayCapacity bounds the replay cache's live entries (two per verified message);
+	// DefaultReplayCapacity when zero. A full cache refuses new entries (ErrReplayFull).
+	ReplayCapacity int
+	// ReplayFlushInterval is how often the replay entries recorded since the last flush are
+	// appended to replay.log and synced; DefaultReplayFlushInterval when zero. It is what a
+	// crash may lose (DESIGN.md).
+	ReplayFlushInterval time.Duration
 }
 
 // Store is the simulator's persistent state in one data directory. It is safe for
@@ -42,6 +51,9 @@ type Store struct {
 	blobs string
 	now   func() time.Time
 	sync  bool
+
+	replay *replayCache
+	closed atomic.Bool
 }
 
 // Open opens (creating it if needed) the store in dir: dir/sim.db and dir/blobs/.
@@ -55,7 +67,7 @@ func Open(dir string, opt Options) (*Store, error) {
 		return nil, fmt.Errorf("store: open %s: %w", filepath.Join(dir, "sim.db"), err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bDocs, bByCreated, bByPatient, bConsents, bConsentLog, bReplay, bReplayExp, bTaccuino, bMarkers} {
+		for _, b := range [][]byte{bDocs, bByCreated, bByPatient, bConsents, bConsentLog, bTaccuino, bMarkers} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
@@ -76,16 +88,29 @@ func Open(dir string, opt Options) (*Store, error) {
 			_ = os.Remove(filepath.Join(blobs, "tmp", e.Name()))
 		}
 	}
-	return &Store{db: db, dir: dir, blobs: blobs, now: now, sync: !opt.NoSync}, nil
+	replay, err := openReplay(dir, db, opt, now)
+	if err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	return &Store{db: db, dir: dir, blobs: blobs, now: now, sync: !opt.NoSync, replay: replay}, nil
 }
 
 // Dir returns the data directory.
 func (s *Store) Dir() string { return s.dir }
 
-// Close closes the database. Readers returned by Get stay readable.
+// Close writes the replay entries not yet flushed and closes the database. Readers
+// returned by Get stay readable.
 func (s *Store) Close() error {
+	if s.closed.Swap(true) {
+		return s.db.Close() // bbolt's own answer to a second Close
+	}
+	rerr := s.replay.close()
 	if err := s.db.Close(); err != nil {
 		return fmt.Errorf("store: close: %w", err)
+	}
+	if rerr != nil {
+		return fmt.Errorf("store: close: %w", rerr)
 	}
 	return nil
 }
