@@ -31,11 +31,13 @@ type Client struct {
 	issuer  string // the Puglia assertion's Issuer: the application's product code
 	// assertions reuses a Puglia assertion for the same attributes within its validity.
 	assertions wssec.AssertionCache
-	trace      *trace.Dir
-	endpoints  map[endpoint.Service]endpoint.Endpoint
-	timeout    time.Duration
-	retry      retry.Policy
-	warnings   []string
+	// presign prepares the next Puglia signature while a call waits for the network.
+	presign   wssec.Presigner
+	trace     *trace.Dir
+	endpoints map[endpoint.Service]endpoint.Endpoint
+	timeout   time.Duration
+	retry     retry.Policy
+	warnings  []string
 
 	// Documents publishes, replaces, deletes, searches and retrieves documents.
 	Documents *DocumentService
@@ -224,5 +226,15 @@ func (c *Client) Warnings() []string { return c.warnings }
 // Endpoint returns the resolved URL of a service (IDocumentService …).
 func (c *Client) Endpoint(service string) string { return c.endpoints[endpoint.Service(service)].URL }
 
-// Close releases idle connections.
-func (c *Client) Close() { c.http.CloseIdleConnections() }
+// SignatureStats counts the client's message signatures (profile puglia): signed on the
+// call's path, prepared ahead while an earlier call waited for the network, used, and
+// discarded unused (stale, or left at Close). Each RSA operation is in exactly one of Inline
+// and Prepared; each message sent carried one of Inline or Used.
+func (c *Client) SignatureStats() wssec.PresignStats { return c.presign.Stats() }
+
+// Close stops preparing signatures ahead (waiting for the one or two in flight) and
+// releases idle connections. The Client still works afterwards, signing each message inline.
+func (c *Client) Close() {
+	c.presign.Close()
+	c.http.CloseIdleConnections()
+}

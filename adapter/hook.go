@@ -94,6 +94,7 @@ func (h hook) Do(req *http.Request) (*http.Response, error) {
 			Clock:        cl.now,
 			Attributes:   cc.attrs,
 			Assertions:   &cl.assertions,
+			Presign:      &cl.presign,
 		}
 		if cl.trace.Enabled() || stream != nil {
 			// (A streamed document's envelope holds only a placeholder: it is small.)

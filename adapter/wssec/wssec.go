@@ -201,6 +201,10 @@ type Params struct {
 	// Assertions, when not nil, lets ProfilePuglia reuse the assertion (and its digest) of
 	// earlier messages with the same attributes while more than half of its validity is left.
 	Assertions *AssertionCache
+	// Presign, when not nil, lets ProfilePuglia take the message's signed part (Timestamp,
+	// assertion, signature) from headers prepared in the background, and prepare the next
+	// one (Presigner's rules). Ignored in ProfileNational and with SignBody, which sign inline.
+	Presign *Presigner
 }
 
 // NewMessageID returns a fresh WS-Addressing MessageID "uuid:<random v4 UUID>".
