@@ -1,6 +1,8 @@
 // Package outbox is a durable queue for batch publication. A batch is first enqueued, every
 // file in one transaction, then items are sent with bounded concurrency and each state change
-// is committed (pending → sending → done | failed | in-doubt). A run killed at any point
+// is committed (pending → sending → done | failed | in-doubt; commits are grouped without
+// reordering them, see DESIGN.md: an item is durably sending before its request leaves, and
+// reported done only once that is durable). A run killed at any point
 // resumes on the next Run without losing an item or sending one twice: an item that was ever
 // marked sending may have reached the region, and it is reconciled with Sender.Lookup before
 // it is sent again, and not before its last attempt can no longer arrive
@@ -24,6 +26,7 @@ import (
 	"fmt"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -156,6 +159,14 @@ type Outbox struct {
 
 	mu     sync.Mutex
 	claims map[string]bool // items being processed by a Run of this process
+
+	gmu     sync.Mutex   // guards queue and leading (commitGroup)
+	queue   []*commitReq // waiting for the commit in progress to end
+	leading bool         // a commit is in progress
+	commits atomic.Int64 // commits made by commitGroup (tests count them)
+
+	// beforeCommit, when set (tests), runs before commitGroup's transaction.
+	beforeCommit func()
 
 	// afterSend, when set (tests), runs after a successful or failed Send and before its
 	// state is committed; a non-nil error aborts the item without committing anything.
@@ -362,6 +373,12 @@ type Summary struct {
 // is done, failed or in doubt, or when ctx ends (then with ctx's error; the outbox resumes
 // next time). Items claimed by another Run of this process are left to it. A database error
 // stops the run and is returned.
+//
+// Commits are grouped (DESIGN.md): an item's final state is committed in the same
+// transaction as the next item's "sending" when the worker has that next item at hand, and
+// workers committing at the same time share one transaction. Each item is still marked
+// sending, durably, before its request leaves, and its final state is durable before
+// OnChange reports it.
 func (o *Outbox) Run(ctx context.Context, s Sender, opts Options) (Summary, error) {
 	n := opts.Concurrency
 	if n <= 0 {
@@ -395,34 +412,45 @@ func (o *Outbox) Run(ctx context.Context, s Sender, opts Options) (Summary, erro
 		sum     Summary
 		firstDB error
 	)
+	count := func(res result, err error) {
+		mu.Lock()
+		defer mu.Unlock()
+		switch {
+		case err != nil:
+			if firstDB == nil {
+				firstDB = err
+			}
+		case res == resSent:
+			sum.Sent++
+		case res == resPresent:
+			sum.AlreadyPresent++
+		case res == resFailed:
+			sum.Failed++
+		case res == resInterrupted:
+			sum.Interrupted++
+		case res == resInDoubt:
+			sum.InDoubt++
+		}
+	}
 	jobs := make(chan Item)
 	var wg sync.WaitGroup
 	for range min(n, max(len(todo), 1)) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for it := range jobs {
-				res, err := o.claimAndProcess(ctx, s, opts, it)
-				mu.Lock()
-				switch {
-				case err != nil && !errors.Is(err, errAborted):
-					if firstDB == nil {
-						firstDB = err
-					}
-				case res == resSent:
-					sum.Sent++
-				case res == resPresent:
-					sum.AlreadyPresent++
-				case res == resFailed:
-					sum.Failed++
-				case res == resInterrupted:
-					sum.Interrupted++
-				case res == resInDoubt:
-					sum.InDoubt++
-				}
-				mu.Unlock()
-			}
+			o.work(ctx, s, opts, jobs, count)
 		}()
+	}
+	rest := func(from []Item) {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, it := range from {
+			if it.IsInDoubt() {
+				sum.InDoubt++
+			} else {
+				sum.Interrupted++
+			}
+		}
 	}
 feed:
 	for i, it := range todo {
@@ -441,29 +469,13 @@ feed:
 			}
 		}
 		if ctx.Err() != nil {
-			mu.Lock()
-			for _, rest := range todo[i:] {
-				if rest.IsInDoubt() {
-					sum.InDoubt++
-				} else {
-					sum.Interrupted++
-				}
-			}
-			mu.Unlock()
+			rest(todo[i:])
 			break feed
 		}
 		select {
 		case jobs <- it:
 		case <-ctx.Done():
-			mu.Lock()
-			for _, rest := range todo[i:] {
-				if rest.IsInDoubt() {
-					sum.InDoubt++
-				} else {
-					sum.Interrupted++
-				}
-			}
-			mu.Unlock()
+			rest(todo[i:])
 			break feed
 		}
 	}
@@ -475,29 +487,108 @@ feed:
 	return sum, ctx.Err()
 }
 
-// claimAndProcess claims the item for this Run, reads its committed state again (another Run
-// may have finished it since the list was taken) and processes it.
-func (o *Outbox) claimAndProcess(ctx context.Context, s Sender, opts Options, it Item) (result, error) {
+// outcome is what processing an item decided: a state to commit (or none) and the result to
+// count once it is committed.
+type outcome struct {
+	it     Item
+	res    result
+	commit bool // it holds a new state; false: nothing changed (not started)
+}
+
+// work is one worker of a Run. An item's final state is carried, uncommitted, while the
+// worker takes its next item, and committed in the same transaction as that item's
+// "sending"; it is committed on its own when no next item is at hand at once (the feeder
+// waits for an in-doubt item, or the run ends) or when the next item is decided without a
+// send. The item stays claimed until its final state is committed.
+func (o *Outbox) work(ctx context.Context, s Sender, opts Options, jobs <-chan Item, count func(result, error)) {
+	var carry []outcome
+	done := func(err error) {
+		for _, c := range carry {
+			o.unclaim(c.it.Key)
+			if err == nil {
+				count(c.res, nil)
+			}
+		}
+		if err != nil {
+			count(0, err)
+		}
+		carry = carry[:0]
+	}
+	flush := func() {
+		if len(carry) == 0 {
+			return
+		}
+		its := make([]Item, len(carry))
+		for i, c := range carry {
+			its[i] = c.it
+		}
+		done(o.save(opts, its...))
+	}
+	defer flush()
+	for {
+		var it Item
+		var ok bool
+		if len(carry) > 0 {
+			select {
+			case it, ok = <-jobs:
+			default:
+				flush()
+				it, ok = <-jobs
+			}
+		} else {
+			it, ok = <-jobs
+		}
+		if !ok {
+			return
+		}
+		if !o.claim(it.Key) {
+			continue // another Run of this process has it
+		}
+		fresh, found, err := o.Get(it.Key)
+		if err != nil || !found || !runnable(fresh) {
+			o.unclaim(it.Key) // finished (or removed) by another Run meanwhile
+			if err != nil {
+				count(0, err)
+			}
+			continue
+		}
+		out, carried, err := o.process(ctx, s, opts, fresh, carry)
+		if carried {
+			done(err) // committed with this item's "sending" (or lost with it)
+		}
+		if err != nil {
+			o.unclaim(fresh.Key)
+			if !errors.Is(err, errAborted) && !carried {
+				count(0, err)
+			}
+			continue
+		}
+		if !out.commit {
+			o.unclaim(fresh.Key)
+			count(out.res, nil)
+		} else {
+			carry = append(carry, out)
+		}
+		if !carried {
+			flush() // decided without a send: commit now
+		}
+	}
+}
+
+func (o *Outbox) claim(key string) bool {
 	o.mu.Lock()
-	if o.claims[it.Key] {
-		o.mu.Unlock()
-		return resNone, nil // another Run of this process has it
+	defer o.mu.Unlock()
+	if o.claims[key] {
+		return false
 	}
-	o.claims[it.Key] = true
+	o.claims[key] = true
+	return true
+}
+
+func (o *Outbox) unclaim(key string) {
+	o.mu.Lock()
+	delete(o.claims, key)
 	o.mu.Unlock()
-	defer func() {
-		o.mu.Lock()
-		delete(o.claims, it.Key)
-		o.mu.Unlock()
-	}()
-	fresh, ok, err := o.Get(it.Key)
-	if err != nil {
-		return 0, err
-	}
-	if !ok || !runnable(fresh) {
-		return resNone, nil // finished (or removed) by another Run meanwhile
-	}
-	return o.process(ctx, s, opts, fresh)
 }
 
 type result int
@@ -513,12 +604,15 @@ const (
 
 var errAborted = errors.New("outbox: aborted before commit")
 
-func (o *Outbox) process(ctx context.Context, s Sender, opts Options, it Item) (result, error) {
+// process decides what becomes of a claimed item: its final state (returned, not
+// committed: the caller carries it) or nothing. The only commit it makes is the item's
+// "sending", before the request leaves, together with carry (carried then reports true).
+func (o *Outbox) process(ctx context.Context, s Sender, opts Options, it Item, carry []outcome) (outcome, bool, error) {
 	if ctx.Err() != nil {
 		if it.IsInDoubt() {
-			return resInDoubt, nil
+			return outcome{res: resInDoubt}, false, nil
 		}
-		return resInterrupted, nil
+		return outcome{res: resInterrupted}, false, nil
 	}
 	retryable := func(err error) bool {
 		if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
@@ -533,23 +627,27 @@ func (o *Outbox) process(ctx context.Context, s Sender, opts Options, it Item) (
 		case err != nil && errors.Is(err, ErrLookupRefused) && it.ResendConfirmed:
 			// The user confirmed a resend (Retry): a copy the region holds is refused as a duplicate.
 		case err != nil && errors.Is(err, ErrLookupRefused):
-			return resInDoubt, o.doubt(&it, opts, fmt.Sprintf("may have reached the region, which refuses to show it (%v): "+
-				"it is not sent again on a guess; once consultation is allowed the next run checks it, or settle it yourself (retry to send it again, forget if it is there)", err))
+			return doubt(it, fmt.Sprintf("may have reached the region, which refuses to show it (%v): "+
+				"it is not sent again on a guess; once consultation is allowed the next run checks it, or settle it yourself (retry to send it again, forget if it is there)", err)), false, nil
 		case err != nil:
 			if ctx.Err() != nil {
-				return resInDoubt, nil
+				return outcome{res: resInDoubt}, false, nil
 			}
-			return resInDoubt, o.doubt(&it, opts, fmt.Sprintf("may have reached the region; checking failed (%v): the next run checks it again", err))
+			return doubt(it, fmt.Sprintf("may have reached the region; checking failed (%v): the next run checks it again", err)), false, nil
 		case found && same:
-			return resPresent, o.finish(&it, opts, AlreadyPresent)
+			return finish(it, AlreadyPresent), false, nil
 		case found:
-			return resFailed, o.fail(&it, opts, "the region holds a different document under this unique id", false)
+			return fail(it, "the region holds a different document under this unique id", false), false, nil
 		}
 	}
 	it.State, it.Attempts, it.Reason, it.Retryable, it.Answered = Sending, it.Attempts+1, "", false, false
 	it.LastAttempt = o.now().UTC()
-	if err := o.save(&it, opts); err != nil {
-		return 0, err
+	group := make([]Item, 0, len(carry)+1)
+	for _, c := range carry {
+		group = append(group, c.it)
+	}
+	if err := o.save(opts, append(group, it)...); err != nil {
+		return outcome{}, true, err
 	}
 	sendCtx := ctx
 	if opts.Drain > 0 {
@@ -566,64 +664,133 @@ func (o *Outbox) process(ctx context.Context, s Sender, opts Options, it Item) (
 	sendErr := s.Send(sendCtx, it)
 	if o.afterSend != nil {
 		if err := o.afterSend(it); err != nil {
-			return 0, errAborted
+			return outcome{}, true, errAborted
 		}
 	}
 	if sendErr == nil {
-		return resSent, o.finish(&it, opts, Sent)
+		return finish(it, Sent), true, nil
 	}
 	if errors.Is(sendErr, ErrDuplicate) {
 		found, same, err := s.Lookup(sendCtx, it)
 		switch {
 		case err != nil && errors.Is(err, ErrLookupRefused) && it.Attempts > 1:
-			return resInDoubt, o.doubt(&it, opts, fmt.Sprintf("the region already holds this unique id, most likely from an earlier attempt of this outbox, "+
-				"and refuses to show it to compare hashes (%v): check it with retrieve once consultation is allowed, then forget it", err))
+			return doubt(it, fmt.Sprintf("the region already holds this unique id, most likely from an earlier attempt of this outbox, "+
+				"and refuses to show it to compare hashes (%v): check it with retrieve once consultation is allowed, then forget it", err)), true, nil
 		case err != nil && errors.Is(err, ErrLookupRefused):
-			return resFailed, o.fail(&it, opts, fmt.Sprintf("unique id already published, and the region refuses to show it to compare hashes: %v; check it with retrieve once consultation is allowed", err), false)
+			return fail(it, fmt.Sprintf("unique id already published, and the region refuses to show it to compare hashes: %v; check it with retrieve once consultation is allowed", err), false), true, nil
 		case err != nil:
-			return resFailed, o.fail(&it, opts, fmt.Sprintf("unique id already published, and checking its hash failed: %v", err), retryable(err))
+			return fail(it, fmt.Sprintf("unique id already published, and checking its hash failed: %v", err), retryable(err)), true, nil
 		case found && same:
-			return resPresent, o.finish(&it, opts, AlreadyPresent)
+			return finish(it, AlreadyPresent), true, nil
 		case found:
-			return resFailed, o.fail(&it, opts, "unique id already published with a different document: give this file a new unique id, or use replace", false)
+			return fail(it, "unique id already published with a different document: give this file a new unique id, or use replace", false), true, nil
 		default:
 			// The region contradicts itself (duplicate, yet not found): try again later.
-			return resFailed, o.fail(&it, opts, "the region answered that the unique id is already published but does not find it", true)
+			return fail(it, "the region answered that the unique id is already published but does not find it", true), true, nil
 		}
 	}
 	if sendCtx.Err() != nil && errors.Is(sendErr, sendCtx.Err()) {
 		// Cut off in flight: it may have reached the region. The next run checks it.
-		return resInDoubt, o.doubt(&it, opts, "interrupted while being sent: it may have reached the region; the next run checks it before sending it again")
+		return doubt(it, "interrupted while being sent: it may have reached the region; the next run checks it before sending it again"), true, nil
 	}
 	it.Answered = opts.Answered != nil && opts.Answered(sendErr)
-	return resFailed, o.fail(&it, opts, sendErr.Error(), retryable(sendErr))
+	return fail(it, sendErr.Error(), retryable(sendErr)), true, nil
 }
 
-func (o *Outbox) doubt(it *Item, opts Options, reason string) error {
+func doubt(it Item, reason string) outcome {
 	it.State, it.Reason, it.Retryable = InDoubt, reason, false
-	return o.save(it, opts)
+	return outcome{it: it, res: resInDoubt, commit: true}
 }
 
-func (o *Outbox) finish(it *Item, opts Options, out Outcome) error {
+func finish(it Item, out Outcome) outcome {
 	it.State, it.Outcome, it.Reason, it.Retryable, it.ResendConfirmed = Done, out, "", false, false
-	return o.save(it, opts)
+	res := resSent
+	if out == AlreadyPresent {
+		res = resPresent
+	}
+	return outcome{it: it, res: res, commit: true}
 }
 
-func (o *Outbox) fail(it *Item, opts Options, reason string, retryable bool) error {
+func fail(it Item, reason string, retryable bool) outcome {
 	it.State, it.Reason, it.Retryable = Failed, reason, retryable
-	return o.save(it, opts)
+	return outcome{it: it, res: resFailed, commit: true}
 }
 
-func (o *Outbox) save(it *Item, opts Options) error {
-	it.Updated = o.now().UTC()
-	err := o.db.Update(func(tx *bolt.Tx) error { return put(tx.Bucket(bucketItems), *it) })
-	if err != nil {
-		return fmt.Errorf("outbox: committing item %s: %w", it.Key, err)
+// save commits items (stamped Updated now) in one transaction, shared with the other
+// workers committing at the same time (commitGroup), then reports each to OnChange in order.
+func (o *Outbox) save(opts Options, items ...Item) error {
+	now := o.now().UTC()
+	for i := range items {
+		items[i].Updated = now
+	}
+	if err := o.commitGroup(items); err != nil {
+		return err
 	}
 	if opts.OnChange != nil {
-		opts.OnChange(*it)
+		for _, it := range items {
+			opts.OnChange(it)
+		}
 	}
 	return nil
+}
+
+// commitReq is one caller's part of a group commit.
+type commitReq struct {
+	items []Item
+	done  chan error    // the group's commit result
+	lead  chan struct{} // closed when this caller is to commit the queue itself
+}
+
+// commitGroup commits items durably, in one transaction with whatever other callers queued
+// meanwhile (group commit, no added delay): the first caller commits; callers arriving during
+// its commit queue up, and when it is done the first of them commits the whole queue in one
+// transaction. Each caller returns once its own items are committed (or the commit failed).
+func (o *Outbox) commitGroup(items []Item) error {
+	req := &commitReq{items: items, done: make(chan error, 1), lead: make(chan struct{})}
+	o.gmu.Lock()
+	o.queue = append(o.queue, req)
+	if o.leading {
+		o.gmu.Unlock()
+		select {
+		case err := <-req.done:
+			return err
+		case <-req.lead:
+		}
+		o.gmu.Lock()
+	}
+	o.leading = true
+	group := o.queue
+	o.queue = nil
+	o.gmu.Unlock()
+	if o.beforeCommit != nil {
+		o.beforeCommit()
+	}
+	err := o.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketItems)
+		for _, r := range group {
+			for _, it := range r.items {
+				if err := put(b, it); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	o.commits.Add(1)
+	if err != nil {
+		err = fmt.Errorf("outbox: committing %d item(s): %w", len(group), err)
+	}
+	for _, r := range group {
+		r.done <- err
+	}
+	o.gmu.Lock()
+	if len(o.queue) > 0 {
+		close(o.queue[0].lead) // its caller commits the queue
+	} else {
+		o.leading = false
+	}
+	o.gmu.Unlock()
+	return <-req.done
 }
 
 // Forget removes done items enqueued before t and returns how many it removed.

@@ -731,3 +731,103 @@ func TestDuplicateButNotFoundIsRetryable(t *testing.T) {
 		t.Fatalf("item %+v", it)
 	}
 }
+
+// TestCommitsPerDocument counts the outbox's commits (each is two fdatasync in bbolt: pages,
+// then meta) in a run of n documents. At concurrency 1 a document's "done" shares the next
+// document's "sending" transaction: n+1 commits instead of 2n. The region takes 5 ms per
+// send, long enough for the feeder to hand over the next item while a send is in flight
+// (when it cannot, the done is committed alone: a few extra commits are allowed). At
+// concurrency 4 the workers' commits also share transactions.
+func TestCommitsPerDocument(t *testing.T) {
+	const n = 40
+	for _, tt := range []struct {
+		conc, max int
+	}{{1, n + 1 + n/5}, {4, n + 1 + n/5}} {
+		t.Run(fmt.Sprint("concurrency ", tt.conc), func(t *testing.T) {
+			o, _ := openTemp(t)
+			f := newFakeRegion()
+			f.gate = func() { time.Sleep(5 * time.Millisecond) }
+			o.Enqueue(entries(n))
+			var mu sync.Mutex
+			seen := map[string][]State{}
+			before := o.commits.Load()
+			sum, err := o.Run(context.Background(), f, Options{Concurrency: tt.conc, OnChange: func(it Item) {
+				mu.Lock()
+				seen[it.Key] = append(seen[it.Key], it.State)
+				mu.Unlock()
+			}})
+			if err != nil || sum.Sent != n {
+				t.Fatalf("%+v %v", sum, err)
+			}
+			c := int(o.commits.Load() - before)
+			t.Logf("%d commits for %d documents at concurrency %d (%.2f per document; before grouping: 2)", c, n, tt.conc, float64(c)/n)
+			if c > tt.max {
+				t.Fatalf("%d commits for %d documents, want at most %d", c, n, tt.max)
+			}
+			// Every document still went through sending then done, each reported once.
+			for k, st := range seen {
+				if len(st) != 2 || st[0] != Sending || st[1] != Done {
+					t.Errorf("%s: changes %v, want [sending done]", k, st)
+				}
+			}
+			if st := states(t, o); st[Done] != n {
+				t.Fatalf("states %v", st)
+			}
+		})
+	}
+}
+
+// TestGroupCommit: callers that arrive while a commit is in progress share the next one.
+func TestGroupCommit(t *testing.T) {
+	o, _ := openTemp(t)
+	o.Enqueue(entries(4))
+	items, _ := o.Items()
+	release := make(chan struct{})
+	first := true
+	o.beforeCommit = func() {
+		if first {
+			first = false
+			<-release // hold the first commit until the three others have queued
+		}
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, len(items))
+	start := func(i int) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			it := items[i]
+			it.State = Done
+			errs[i] = o.save(Options{}, it)
+		}()
+	}
+	start(0)
+	waitFor := func(cond func() bool) {
+		for range 2000 {
+			o.gmu.Lock()
+			ok := cond()
+			o.gmu.Unlock()
+			if ok {
+				return
+			}
+			time.Sleep(time.Millisecond)
+		}
+		t.Fatal("condition not reached")
+	}
+	waitFor(func() bool { return o.leading })
+	for i := 1; i < len(items); i++ {
+		start(i)
+	}
+	waitFor(func() bool { return len(o.queue) == 3 })
+	close(release)
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		t.Fatal(err)
+	}
+	if c := o.commits.Load(); c != 2 {
+		t.Fatalf("%d commits for 4 callers (one held), want 2", c)
+	}
+	if st := states(t, o); st[Done] != 4 {
+		t.Fatalf("states %v: every caller's item must be committed", st)
+	}
+}

@@ -69,7 +69,7 @@ var (
 	rssSizes    = flag.String("rss-sizes", "20,100", "document sizes in MB for -rss")
 	workDir     = flag.String("work", "", "working directory (a temporary one when empty, removed at the end)")
 	cpuProfile  = flag.String("cpuprofile", "", "write a CPU profile of the signed legs (this process: client and raw POST) to this file")
-	only        = flag.String("only", "", "run only these parts, comma-separated: signed, peers, rss (default: all enabled)")
+	only        = flag.String("only", "", "run only these parts, comma-separated: signed, peers, rss, batch (default: all enabled)")
 )
 
 func enabled(part string) bool {
@@ -117,6 +117,11 @@ func run() error {
 	if enabled("peers") {
 		if err := peerLegs(dir); err != nil {
 			return fmt.Errorf("peer legs: %w", err)
+		}
+	}
+	if enabled("batch") {
+		if err := batchLegs(dir); err != nil { // batch.go
+			return fmt.Errorf("batch legs: %w", err)
 		}
 	}
 	if *rss && enabled("rss") {

@@ -1,0 +1,294 @@
+package main
+
+// The batch part (-only batch; issue 13 items 2 and 4): `fsepuglia publish --dir` of
+// generated documents, the real binary against the separate simulator process.
+//
+//   - throughput: N documents of -doc-size published with --concurrency 1, 2 and 4, against a
+//     raw POST of N addDocument envelopes of the same kind that the library signed before
+//     the timer started (1, 2 and 4 connections: the simulator's own limit). The CLI's time
+//     is its whole process (start, configuration, inspection of each file, outbox, TLS
+//     handshake, sends); docs/s = N / wall time. The simulator's CPU during each leg is
+//     read from /proc, to show when it is the limit.
+//   - memory: peak RSS (/usr/bin/time -v) of `publish --dir` of -batch-rss-small documents
+//     and of -batch-rss-large documents of -batch-rss-size bytes: a flat batch peaks within
+//     10 % whatever its length.
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/fsepuglia/fsepuglia/adapter"
+)
+
+var (
+	nBatch        = flag.Int("n-batch", 150, "documents per batch leg and round (batch part)")
+	batchConc     = flag.String("batch-conc", "1,2,4", "concurrencies of the batch legs (CLI --concurrency and raw POST connections)")
+	batchRSSSmall = flag.Int("batch-rss-small", 100, "documents of the small batch of the memory leg")
+	batchRSSLarge = flag.Int("batch-rss-large", 10000, "documents of the large batch of the memory leg (0: leg skipped)")
+	batchRSSSize  = flag.Int("batch-rss-size", 3<<10, "size of the memory leg's documents")
+)
+
+// simCPU returns the simulator process's CPU time so far (user+sys).
+func (s *simProc) simCPU() time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", s.cmd.Process.Pid))
+	if err != nil {
+		return 0
+	}
+	i := strings.LastIndexByte(string(b), ')')
+	if i < 0 {
+		return 0
+	}
+	f := strings.Fields(string(b)[i+1:])
+	if len(f) < 13 {
+		return 0
+	}
+	u, _ := strconv.ParseInt(f[11], 10, 64)
+	k, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(u+k) * 10 * time.Millisecond // USER_HZ is 100 on Linux
+}
+
+// batchSample is one batch leg in one round.
+type batchSample struct {
+	rate   float64 // documents per second
+	simPct float64 // simulator CPU during the leg, % of one core
+	cliMs  float64 // the CLI process's CPU per document (user+sys), ms
+}
+
+func concList() ([]int, error) {
+	var out []int
+	for _, f := range strings.Split(*batchConc, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 1 {
+			return nil, fmt.Errorf("-batch-conc: %q", f)
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+// rawParallel posts envs over conc goroutines sharing one pooled client (conc connections).
+func rawParallel(hc *http.Client, envs []captured, conc int) error {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	errs := make([]error, conc)
+	for k := range conc {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= len(envs) {
+					return
+				}
+				if err := post(hc, envs[i]); err != nil {
+					errs[k] = err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+func batchLegs(dir string) error {
+	concs, err := concList()
+	if err != nil {
+		return err
+	}
+	s, err := startSim(filepath.Join(dir, "sim-batch"))
+	if err != nil {
+		return err
+	}
+	defer s.stop()
+	cfg, err := adapter.LoadConfig(s.config)
+	if err != nil {
+		return err
+	}
+	hc, err := httpClient(cfg)
+	if err != nil {
+		return err
+	}
+	defer hc.CloseIdleConnections()
+	ctx := context.Background()
+	n := *nBatch
+	res := map[string][]batchSample{}
+	for r := range *rounds {
+		type leg struct {
+			name string
+			f    func() error
+		}
+		var cliCPU time.Duration // of the last CLI leg
+		var legs []leg
+		// Inputs of every leg of the round first: raw envelopes signed, CLI directories written.
+		for _, c := range concs {
+			reqs, err := docs(fmt.Sprintf("braw%d-%d", r, c), n+1, *docSize)
+			if err != nil {
+				return err
+			}
+			envs, err := presign(cfg, hc.Transport, n, func(cl *adapter.Client, i int) error {
+				_, err := cl.Documents.Publish(ctx, reqs[i])
+				return err
+			})
+			if err != nil {
+				return fmt.Errorf("presign addDocument: %w", err)
+			}
+			reqs = nil
+			// One connection per goroutine, opened before the timer.
+			if err := rawParallel(hc, envs[:c], c); err != nil {
+				return err
+			}
+			rest := envs[c:]
+			legs = append(legs, leg{fmt.Sprintf("raw/%d", c), func() error { return rawParallel(hc, rest, c) }})
+			docDir := filepath.Join(dir, "batch", fmt.Sprintf("r%d-c%d", r, c))
+			if err := writeDocs(docDir, fmt.Sprintf("bcli%d-%d", r, c), n, *docSize); err != nil {
+				return err
+			}
+			data := filepath.Join(dir, "batch", fmt.Sprintf("data-r%d-c%d", r, c))
+			argv := []string{*binPath, "--config", s.config, "--data-dir", data, "publish", "--dir", docDir, "--concurrency", strconv.Itoa(c)}
+			legs = append(legs, leg{fmt.Sprintf("cli/%d", c), func() error {
+				cmd := exec.Command(argv[0], argv[1:]...)
+				cmd.Env = append(os.Environ(), "HOME="+data, "XDG_CACHE_HOME="+data)
+				out, err := cmd.CombinedOutput()
+				if err != nil {
+					return fmt.Errorf("%s: %w\n%s", strings.Join(argv, " "), err, out)
+				}
+				cliCPU = cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
+				return nil
+			}})
+		}
+		if r%2 == 1 {
+			for i, j := 0, len(legs)-1; i < j; i, j = i+1, j-1 {
+				legs[i], legs[j] = legs[j], legs[i]
+			}
+		}
+		for _, l := range legs {
+			cpu0, t0 := s.simCPU(), time.Now()
+			if err := l.f(); err != nil {
+				return fmt.Errorf("%s: %w", l.name, err)
+			}
+			wall := time.Since(t0)
+			cnt := n
+			if strings.HasPrefix(l.name, "raw/") {
+				c, _ := strconv.Atoi(strings.TrimPrefix(l.name, "raw/"))
+				cnt = n - c
+			}
+			res[l.name] = append(res[l.name], batchSample{rate: float64(cnt) / wall.Seconds(),
+				simPct: 100 * (s.simCPU() - cpu0).Seconds() / wall.Seconds(), cliMs: cliCPU.Seconds() * 1000 / float64(cnt)})
+		}
+		_ = os.RemoveAll(filepath.Join(dir, "batch"))
+	}
+	medOf := func(name string) batchSample {
+		var a, b, c []float64
+		for _, x := range res[name] {
+			a, b, c = append(a, x.rate), append(b, x.simPct), append(c, x.cliMs)
+		}
+		if len(a) == 0 {
+			return batchSample{}
+		}
+		return batchSample{rate: med(a), simPct: med(b), cliMs: med(c)}
+	}
+	fmt.Printf("\n## batch: `publish --dir` of %d × %d KiB (whole CLI process) vs raw POST of pre-signed addDocument (simulator: separate process)\n", n, *docSize>>10)
+	fmt.Printf("| concurrency | fsepuglia docs/s (CLI CPU ms/doc, sim CPU %%) | raw POST docs/s (sim CPU %%) | ratio (goal ≥ 0.6 at 1) | CLI speed-up over concurrency %d |\n|---|---|---|---|---|\n", concs[0])
+	base := medOf(fmt.Sprintf("cli/%d", concs[0])).rate
+	for _, c := range concs {
+		a, b := medOf(fmt.Sprintf("cli/%d", c)), medOf(fmt.Sprintf("raw/%d", c))
+		fmt.Printf("| %d | %.1f (%.1f ms, %.0f %%) | %.1f (%.0f %%) | %.2f | %.2f |\n", c, a.rate, a.cliMs, a.simPct, b.rate, b.simPct, a.rate/b.rate, a.rate/base)
+	}
+	if err := batchFsyncs(dir, s, n); err != nil {
+		return err
+	}
+	return batchRSS(dir, s)
+}
+
+// batchFsyncs counts the fdatasync/fsync calls of one `publish --dir` of n documents at
+// concurrency 1 with strace -c (untimed: strace slows the process down).
+func batchFsyncs(dir string, s *simProc, n int) error {
+	if _, err := exec.LookPath("strace"); err != nil {
+		fmt.Printf("\n(fsync count skipped: strace missing: apt-get install strace)\n")
+		return nil
+	}
+	docDir := filepath.Join(dir, "batch-fsync", "docs")
+	if err := writeDocs(docDir, "bsync", n, *docSize); err != nil {
+		return err
+	}
+	defer os.RemoveAll(filepath.Join(dir, "batch-fsync"))
+	data := filepath.Join(dir, "batch-fsync", "data")
+	report := filepath.Join(dir, "batch-fsync", "strace.txt")
+	cmd := exec.Command("strace", "-f", "-c", "-e", "trace=fdatasync,fsync", "-o", report,
+		*binPath, "--config", s.config, "--data-dir", data, "publish", "--dir", docDir, "--concurrency", "1")
+	cmd.Env = append(os.Environ(), "HOME="+data, "XDG_CACHE_HOME="+data)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("strace publish: %w\n%s", err, out)
+	}
+	b, err := os.ReadFile(report)
+	if err != nil {
+		return err
+	}
+	calls := 0
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		if len(f) >= 5 && (f[len(f)-1] == "fdatasync" || f[len(f)-1] == "fsync") {
+			// % time, seconds, usecs/call, calls, [errors,] syscall
+			if c, err := strconv.Atoi(f[3]); err == nil {
+				calls += c
+			}
+		}
+	}
+	fmt.Printf("\nfsync + fdatasync of `publish --dir` (%d documents, concurrency 1, strace -c): %d, **%.2f per document** (outbox; 4 before commit grouping)\n",
+		n, calls, float64(calls)/float64(n))
+	return nil
+}
+
+// batchRSS measures the peak RSS of `publish --dir` of a small and a large batch.
+func batchRSS(dir string, s *simProc) error {
+	if *batchRSSLarge <= 0 {
+		return nil
+	}
+	if _, err := os.Stat("/usr/bin/time"); err != nil {
+		fmt.Printf("\n(batch memory leg skipped: /usr/bin/time missing: apt-get install time)\n")
+		return nil
+	}
+	type out struct {
+		n    int
+		peak int64
+		wall time.Duration
+	}
+	var outs []out
+	for _, n := range []int{*batchRSSSmall, *batchRSSLarge} {
+		docDir := filepath.Join(dir, "batch-rss", fmt.Sprintf("docs%d", n))
+		if err := writeDocs(docDir, fmt.Sprintf("brss%d", n), n, *batchRSSSize); err != nil {
+			return err
+		}
+		data := filepath.Join(dir, "batch-rss", fmt.Sprintf("data%d", n))
+		t0 := time.Now()
+		peak, err := maxRSS([]string{"HOME=" + data, "XDG_CACHE_HOME=" + data},
+			*binPath, "--config", s.config, "--data-dir", data, "publish", "--dir", docDir, "--concurrency", "4")
+		if err != nil {
+			return err
+		}
+		outs = append(outs, out{n, peak, time.Since(t0)})
+		_ = os.RemoveAll(docDir)
+	}
+	_ = os.RemoveAll(filepath.Join(dir, "batch-rss"))
+	fmt.Printf("\n## batch memory: peak RSS of `publish --dir` (real binary, /usr/bin/time -v, %d KiB documents, concurrency 4; goal: within 10 %%)\n", *batchRSSSize>>10)
+	fmt.Printf("| documents | peak RSS | wall |\n|---|---|---|\n")
+	for _, o := range outs {
+		fmt.Printf("| %d | %.1f MB | %.1f s |\n", o.n, float64(o.peak)/(1<<20), o.wall.Seconds())
+	}
+	a, b := outs[0], outs[1]
+	fmt.Printf("| ratio %d ÷ %d | **%.3f** (%+.1f KB per extra document) | |\n", b.n, a.n, float64(b.peak)/float64(a.peak),
+		float64(b.peak-a.peak)/1024/float64(b.n-a.n))
+	return nil
+}
