@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/xml"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -386,4 +387,44 @@ type wssecParams = wssec.Params
 // pdfcdatestPadded is a valid FSE document of at least size bytes.
 func pdfcdatestPadded(patient, idExt string, size int) []byte {
 	return pdfcdatest.PDF{Attachment: signedCDA(pdfcdatest.CDA{PatientCF: patient, IDExtension: idExt}.Bytes()), PadTo: size}.Bytes()
+}
+
+// bodyElement returns the name and the raw bytes of the first element inside soap:Body of a
+// response (the simulator itself parses requests once, with parseRequest).
+func bodyElement(env []byte) (xml.Name, []byte, error) {
+	d := xml.NewDecoder(bytes.NewReader(env))
+	depth := 0
+	inBody := false
+	for {
+		start := d.InputOffset()
+		tok, err := d.Token()
+		if err != nil {
+			if err == io.EOF {
+				return xml.Name{}, nil, errors.New("no soap:Body element")
+			}
+			return xml.Name{}, nil, errors.New("XML not well-formed")
+		}
+		switch t := tok.(type) {
+		case xml.StartElement:
+			depth++
+			switch {
+			case depth == 1:
+				if t.Name.Space != wssec.NSSOAP11 || t.Name.Local != "Envelope" {
+					return xml.Name{}, nil, errors.New("root is not a SOAP 1.1 Envelope")
+				}
+			case depth == 2 && t.Name.Space == wssec.NSSOAP11 && t.Name.Local == "Body":
+				inBody = true
+			case depth == 3 && inBody:
+				if err := d.Skip(); err != nil {
+					return xml.Name{}, nil, errors.New("XML not well-formed")
+				}
+				return t.Name, env[start:d.InputOffset()], nil
+			}
+		case xml.EndElement:
+			depth--
+			if inBody && depth == 1 {
+				return xml.Name{}, nil, errors.New("empty soap:Body")
+			}
+		}
+	}
 }

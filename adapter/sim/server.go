@@ -39,16 +39,18 @@ import (
 const MaxTimestampLifetime = 5*time.Minute + wssec.DefaultSkew
 
 // replayKey is the replay-cache key of a verified message: a digest of its signature value
-// (which binds the signed Timestamp and the assertion) and of the operation element. The
+// (which binds the signed Timestamp and the assertion) and of the operation element
+// (bodyDigest: elementDigest of its parsed tree, so a re-sent message whose body differs
+// only in prefixes or attribute quoting is a replay too). The
 // body takes part because the Puglia profile does not sign it: two messages one client signs
 // in the same millisecond for the same patient carry identical signatures, and must not be
 // taken for a replay of each other; a captured message re-sent as it is, or under another
 // MessageID, is one.
-func replayKey(msg *wssec.Message, body []byte) string {
+func replayKey(msg *wssec.Message, bodyDigest []byte) string {
 	h := sha256.New()
 	h.Write([]byte(msg.SignatureValue))
 	h.Write([]byte{0})
-	h.Write(body)
+	h.Write(bodyDigest)
 	return "sig:" + hex.EncodeToString(h.Sum(nil))
 }
 
@@ -145,6 +147,8 @@ type Server struct {
 	done      chan struct{}
 	closeOnce sync.Once
 	closeErr  error
+
+	trust wssec.TrustCache // signer certificates whose chain to the PKI's CA verified
 
 	callsMu sync.Mutex
 	calls   map[string]int // SOAP operation -> requests received (transmissions, whatever the answer)

@@ -15,6 +15,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/beevik/etree"
+
 	fsefault "github.com/fsepuglia/fsepuglia/adapter/fault"
 	"github.com/fsepuglia/fsepuglia/adapter/sim/inject"
 	"github.com/fsepuglia/fsepuglia/adapter/sim/store"
@@ -103,8 +105,9 @@ type call struct {
 	op        string
 	path      string
 	envelope  []byte
-	msg       *wssec.Message // the verified message (profile, signature value, attributes); nil in relaxed mode without WS-Security
-	body      []byte         // the operation element (first child of soap:Body)
+	env       *wssec.Envelope // the envelope, parsed once
+	opEl      *etree.Element  // the operation element (first child of soap:Body) in env
+	msg       *wssec.Message  // the verified message (profile, signature value, attributes); nil in relaxed mode without WS-Security
 	requester requester
 }
 
@@ -236,25 +239,44 @@ func (s *Server) handle(c *call, r *http.Request) (any, error) {
 		return nil, fault(CodeInvalid, "request body not readable")
 	}
 	c.envelope = env
-	name, body, err := bodyElement(env)
+	e, opEl, err := parseRequest(env)
 	if err != nil {
 		return nil, fault(CodeInvalid, "not a SOAP 1.1 envelope: %v", err)
 	}
-	if name.Space != NS {
+	if opEl.NamespaceURI() != NS {
 		return nil, fault(CodeInvalid, "soap:Body element not in the service namespace")
 	}
-	h, ok := operations[c.service][name.Local]
+	h, ok := operations[c.service][opEl.Tag]
 	if !ok {
-		return nil, fault(CodeInvalid, "unknown operation %q for %s", name.Local, c.service)
+		return nil, fault(CodeInvalid, "unknown operation %q for %s", opEl.Tag, c.service)
 	}
-	c.op, c.body = name.Local, body
-	if a := inject.OperationFromSOAPAction(r); a != "" && a != name.Local {
-		return nil, fault(CodeInvalid, "SOAPAction names %s but the Body holds %s", a, name.Local)
+	c.op, c.env, c.opEl = opEl.Tag, e, opEl
+	if a := inject.OperationFromSOAPAction(r); a != "" && a != opEl.Tag {
+		return nil, fault(CodeInvalid, "SOAPAction names %s but the Body holds %s", a, opEl.Tag)
 	}
 	if err := s.checkSecurity(c, r); err != nil {
 		return nil, err
 	}
 	return h(s, c)
+}
+
+// parseRequest parses the envelope, once for every later step (wssec.ParseEnvelope: the
+// signature checks and the handler's decoding read the same tree), and returns it with its
+// operation element, the first element inside soap:Body.
+func parseRequest(env []byte) (*wssec.Envelope, *etree.Element, error) {
+	e, err := wssec.ParseEnvelope(env)
+	if err != nil {
+		var we *wssec.Error
+		if errors.As(err, &we) {
+			return nil, nil, errors.New(we.Reason)
+		}
+		return nil, nil, err
+	}
+	op := e.Operation()
+	if op == nil {
+		return nil, nil, errors.New("empty soap:Body")
+	}
+	return e, op, nil
 }
 
 // checkSecurity verifies WS-Security and SAML (unless relaxed and absent), wsa:Action and
@@ -263,7 +285,7 @@ func (s *Server) checkSecurity(c *call, r *http.Request) error {
 	if s.opt.Relaxed && !bytes.Contains(c.envelope, []byte(wssec.NSWSSE)) {
 		return nil
 	}
-	msg, err := wssec.Verify(c.envelope, wssec.VerifyOptions{Clock: s.opt.Clock, Roots: s.data.PKI.SignerRoots()})
+	msg, err := c.env.Verify(wssec.VerifyOptions{Clock: s.opt.Clock, Roots: s.data.PKI.SignerRoots(), TrustCache: &s.trust})
 	if err != nil {
 		var we *wssec.Error
 		if errors.As(err, &we) {
@@ -304,7 +326,7 @@ func (s *Server) checkSecurity(c *call, r *http.Request) error {
 	// The replay cache keys on what the signature binds (wsa:MessageID is not signed: a
 	// captured message re-sent under a new MessageID would pass), and on the MessageID too.
 	// An entry lives as long as wssec.Verify accepts the message: Expires plus the skew.
-	for _, key := range []string{replayKey(msg, c.body), msg.MessageID} {
+	for _, key := range []string{replayKey(msg, elementDigest(c.opEl, nil)), msg.MessageID} {
 		replay, err := s.data.Store.SeenMessageID(key, msg.Expires.Add(wssec.DefaultSkew))
 		if errors.Is(err, store.ErrReplayFull) {
 			return fault(CodeUnavailable, "replay cache full (too many messages within their lifetime): try again later")
@@ -359,9 +381,9 @@ func (c *call) checkPatient(cf string) error {
 	return nil
 }
 
-// decode unmarshals the operation element into v.
+// decode unmarshals the operation element into v, from the tree parsed once.
 func (c *call) decode(v any) error {
-	if err := xml.Unmarshal(c.body, v); err != nil {
+	if err := decodeElement(c.opEl, v, nil); err != nil {
 		return fault(CodeInvalid, "%s not valid: %s", c.op, redactXMLError(err))
 	}
 	return nil
@@ -378,79 +400,6 @@ func redactXMLError(err error) string {
 		return "unexpected content"
 	}
 	return "a field has a value of the wrong type"
-}
-
-// bodyElement returns the name and the raw bytes of the first element inside soap:Body.
-func bodyElement(env []byte) (xml.Name, []byte, error) {
-	d := xml.NewDecoder(bytes.NewReader(env))
-	depth := 0
-	inBody := false
-	for {
-		start := d.InputOffset()
-		tok, err := d.Token()
-		if err != nil {
-			if err == io.EOF {
-				return xml.Name{}, nil, errors.New("no soap:Body element")
-			}
-			return xml.Name{}, nil, errors.New("XML not well-formed")
-		}
-		switch t := tok.(type) {
-		case xml.StartElement:
-			depth++
-			switch {
-			case depth == 1:
-				if t.Name.Space != wssec.NSSOAP11 || t.Name.Local != "Envelope" {
-					return xml.Name{}, nil, errors.New("root is not a SOAP 1.1 Envelope")
-				}
-			case depth == 2 && t.Name.Space == wssec.NSSOAP11 && t.Name.Local == "Body":
-				inBody = true
-			case depth == 3 && inBody:
-				// The operation element runs to the Body's end tag: find it from the end of
-				// the envelope rather than tokenising a document of many megabytes once more
-				// (the handler's Unmarshal parses it anyway).
-				if end := bodyEnd(env); int64(end) > start {
-					return t.Name, env[start:end], nil
-				}
-				if err := d.Skip(); err != nil {
-					return xml.Name{}, nil, errors.New("XML not well-formed")
-				}
-				return t.Name, env[start:d.InputOffset()], nil
-			}
-		case xml.EndElement:
-			depth--
-			if inBody && depth == 1 {
-				return xml.Name{}, nil, errors.New("empty soap:Body")
-			}
-		}
-	}
-}
-
-// bodyEnd returns the offset of the soap:Body end tag when the envelope ends with
-// "</p:Body></p:Envelope>" (white space allowed), or -1.
-func bodyEnd(env []byte) int {
-	rest := bytes.TrimRight(env, " \t\r\n")
-	i := bytes.LastIndex(rest, []byte("</"))
-	if i < 0 || !bytes.HasSuffix(rest, []byte("Envelope>")) || !validEndTag(rest[i:], "Envelope") {
-		return -1
-	}
-	rest = bytes.TrimRight(rest[:i], " \t\r\n")
-	j := bytes.LastIndex(rest, []byte("</"))
-	if j < 0 || !validEndTag(rest[j:], "Body") {
-		return -1
-	}
-	return j
-}
-
-// validEndTag reports whether tag is "</local>" or "</prefix:local>".
-func validEndTag(tag []byte, local string) bool {
-	name := bytes.TrimSuffix(bytes.TrimPrefix(tag, []byte("</")), []byte(">"))
-	if len(name) == len(tag)-3 {
-		if k := bytes.IndexByte(name, ':'); k >= 0 {
-			name = name[k+1:]
-		}
-		return string(name) == local
-	}
-	return false
 }
 
 // responseEnvelope wraps a response element in a SOAP 1.1 envelope with the WS-Addressing

@@ -8,8 +8,10 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"io"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/beevik/etree"
@@ -81,6 +83,12 @@ type VerifyOptions struct {
 	// AssertionsOptional accepts a message without SAML assertions (Message.Attributes is
 	// then nil). Assertions that are present are always verified.
 	AssertionsOptional bool
+
+	// Elisions are the texts the caller kept out of the parsed envelope (see Elision).
+	Elisions []Elision
+	// TrustCache, when set, remembers certificates that chained to Roots, so that a server
+	// verifying many messages of one signer builds the chain once (see TrustCache).
+	TrustCache *TrustCache
 }
 
 // Message is what a verified envelope states.
@@ -109,6 +117,59 @@ type Message struct {
 	Algorithm Algorithm
 }
 
+// Envelope is a SOAP 1.1 envelope parsed once (ParseEnvelope), for Verify and for the
+// caller's own reading of the Body: the simulator verifies and then decodes the operation
+// element from the same tree.
+type Envelope struct {
+	Doc    *etree.Document
+	Root   *etree.Element
+	Header *etree.Element // nil when the envelope has none
+	Body   *etree.Element
+}
+
+// ParseEnvelope parses a SOAP 1.1 envelope: well-formed XML whose root is soap:Envelope with
+// one soap:Body and at most one soap:Header. Failures are *Error values of KindMalformed.
+func ParseEnvelope(envelope []byte) (*Envelope, error) {
+	doc := etree.NewDocument()
+	if err := doc.ReadFromBytes(envelope); err != nil {
+		return nil, fail(KindMalformed, "envelope is not well-formed XML", err)
+	}
+	root := doc.Root()
+	if root == nil || root.Tag != "Envelope" || root.NamespaceURI() != NSSOAP11 {
+		return nil, fail(KindMalformed, "not a SOAP 1.1 envelope", nil)
+	}
+	headers, bodies := childrenNS(root, NSSOAP11, "Header"), childrenNS(root, NSSOAP11, "Body")
+	if len(bodies) != 1 || len(headers) > 1 {
+		return nil, fail(KindMalformed, "envelope needs one Body and at most one Header", nil)
+	}
+	e := &Envelope{Doc: doc, Root: root, Body: bodies[0]}
+	if len(headers) == 1 {
+		e.Header = headers[0]
+	}
+	return e, nil
+}
+
+// Operation returns the first child element of soap:Body (the operation element of a
+// document/literal call), or nil when the Body has none.
+func (e *Envelope) Operation() *etree.Element {
+	for _, t := range e.Body.Child {
+		if el, ok := t.(*etree.Element); ok {
+			return el
+		}
+	}
+	return nil
+}
+
+// Elision stands for character data the caller kept out of the bytes it parsed (the
+// simulator streams a large base64 document to a file and parses the envelope without it):
+// Marker is the text that replaced it, WriteCanonical writes the exclusive canonical form of
+// the text it stands for. A signed element holding a marker is digested with that text in
+// its place, so a signature over the Body still verifies against what was sent.
+type Elision struct {
+	Marker         string
+	WriteCanonical func(w io.Writer) error
+}
+
 // Verify parses envelope and checks, in this order: SOAP 1.1 shape and WS-Addressing; the
 // wsse:Security header with exactly one fresh wsu:Timestamp; its ds:Signature (exclusive
 // c14n, every reference resolving to exactly one element in the whole document, and to the
@@ -116,6 +177,15 @@ type Message struct {
 // certificate's trust; then both SAML assertions (signature with goxmldsig on the detached
 // element, trust, Conditions). Failures are *Error values.
 func Verify(envelope []byte, o VerifyOptions) (*Message, error) {
+	e, err := ParseEnvelope(envelope)
+	if err != nil {
+		return nil, err
+	}
+	return e.Verify(o)
+}
+
+// Verify checks the parsed envelope as the package-level Verify does.
+func (e *Envelope) Verify(o VerifyOptions) (*Message, error) {
 	now := time.Now()
 	if o.Clock != nil {
 		now = o.Clock()
@@ -131,22 +201,11 @@ func Verify(envelope []byte, o VerifyOptions) (*Message, error) {
 	}
 	trust := func(c *x509.Certificate) error { return trusted(c, o, now) }
 
-	doc := etree.NewDocument()
-	if err := doc.ReadFromBytes(envelope); err != nil {
-		return nil, fail(KindMalformed, "envelope is not well-formed XML", err)
-	}
-	root := doc.Root()
-	if root == nil || root.Tag != "Envelope" || root.NamespaceURI() != NSSOAP11 {
-		return nil, fail(KindMalformed, "not a SOAP 1.1 envelope", nil)
-	}
-	headers, bodies := childrenNS(root, NSSOAP11, "Header"), childrenNS(root, NSSOAP11, "Body")
-	if len(bodies) != 1 || len(headers) > 1 {
-		return nil, fail(KindMalformed, "envelope needs one Body and at most one Header", nil)
-	}
-	if len(headers) == 0 {
+	root := e.Root
+	if e.Header == nil {
 		return nil, fail(KindSecurity, "wsse:Security header missing", nil)
 	}
-	header, body := headers[0], bodies[0]
+	header, body := e.Header, e.Body
 
 	m := &Message{}
 	for _, h := range []struct {
@@ -205,7 +264,7 @@ func Verify(envelope []byte, o VerifyOptions) (*Message, error) {
 	if err := trust(cert); err != nil {
 		return nil, fail(KindSecurity, "signer certificate not trusted", err)
 	}
-	covered, alg, err := verifySignature(sigs[0], cert, ids)
+	covered, alg, err := verifySignature(sigs[0], cert, ids, o.Elisions)
 	if err != nil {
 		return nil, err
 	}
@@ -287,6 +346,78 @@ func (m *Message) CFMismatch() bool {
 	return m.SignerCF != "" && m.Attributes != nil && m.SignerCF != m.Attributes.OperatorCF
 }
 
+// digestElided is digestOf with the texts of elided in place of their markers.
+func digestElided(el *etree.Element, prefixList string, h crypto.Hash, elided []Elision) ([]byte, error) {
+	if len(elided) == 0 {
+		return digestOf(el, prefixList, h)
+	}
+	canon, err := canonicalInContext(el, prefixList)
+	if err != nil {
+		return nil, err
+	}
+	d := h.New()
+	for len(canon) > 0 {
+		at, which := -1, -1
+		for i, x := range elided {
+			if j := bytes.Index(canon, []byte(x.Marker)); j >= 0 && (at < 0 || j < at) {
+				at, which = j, i
+			}
+		}
+		if at < 0 {
+			d.Write(canon)
+			break
+		}
+		d.Write(canon[:at])
+		if err := elided[which].WriteCanonical(d); err != nil {
+			return nil, err
+		}
+		canon = canon[at+len(elided[which].Marker):]
+	}
+	return d.Sum(nil), nil
+}
+
+// TrustCache remembers, for one set of VerifyOptions roots and intermediates, the
+// certificates whose chain verified, with the time window in which every certificate of that
+// chain is valid; a certificate is looked up by its DER bytes. Safe for concurrent use. The
+// roots and intermediates must not change while the cache is in use.
+type TrustCache struct {
+	mu sync.Mutex
+	m  map[string]trustWindow
+}
+
+type trustWindow struct{ notBefore, notAfter time.Time }
+
+// trustCacheMax bounds the cache (it is emptied when full).
+const trustCacheMax = 1024
+
+func (tc *TrustCache) lookup(c *x509.Certificate, now time.Time) bool {
+	tc.mu.Lock()
+	defer tc.mu.Unlock()
+	w, ok := tc.m[string(c.Raw)]
+	return ok && !now.Before(w.notBefore) && !now.After(w.notAfter)
+}
+
+func (tc *TrustCache) store(c *x509.Certificate, chains [][]*x509.Certificate) {
+	if len(chains) == 0 {
+		return
+	}
+	w := trustWindow{notBefore: c.NotBefore, notAfter: c.NotAfter}
+	for _, x := range chains[0] {
+		if x.NotBefore.After(w.notBefore) {
+			w.notBefore = x.NotBefore
+		}
+		if x.NotAfter.Before(w.notAfter) {
+			w.notAfter = x.NotAfter
+		}
+	}
+	tc.mu.Lock()
+	defer tc.mu.Unlock()
+	if tc.m == nil || len(tc.m) >= trustCacheMax {
+		tc.m = map[string]trustWindow{}
+	}
+	tc.m[string(c.Raw)] = w
+}
+
 // trusted reports whether c is pinned or chains to o.Roots at now.
 func trusted(c *x509.Certificate, o VerifyOptions, now time.Time) error {
 	for _, p := range o.Pinned {
@@ -300,10 +431,16 @@ func trusted(c *x509.Certificate, o VerifyOptions, now time.Time) error {
 	if o.Roots == nil {
 		return errors.New("certificate is not pinned")
 	}
-	_, err := c.Verify(x509.VerifyOptions{
+	if o.TrustCache != nil && o.TrustCache.lookup(c, now) {
+		return nil
+	}
+	chains, err := c.Verify(x509.VerifyOptions{
 		Roots: o.Roots, Intermediates: o.Intermediates, CurrentTime: now,
 		KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny},
 	})
+	if err == nil && o.TrustCache != nil {
+		o.TrustCache.store(c, chains)
+	}
 	return err
 }
 
@@ -397,8 +534,8 @@ var digestMethods = map[string]crypto.Hash{AlgDigSHA256: crypto.SHA256, AlgDigSH
 // verifySignature checks the SignedInfo signature with cert, then every reference, and
 // returns the set of elements covered. References are read from the verified canonical
 // bytes, never from the tree.
-func verifySignature(sig *etree.Element, cert *x509.Certificate, ids map[string][]*etree.Element) (map[*etree.Element]bool, Algorithm, error) {
-	covered, hash, err := verifySignatureHash(sig, cert, ids)
+func verifySignature(sig *etree.Element, cert *x509.Certificate, ids map[string][]*etree.Element, elided []Elision) (map[*etree.Element]bool, Algorithm, error) {
+	covered, hash, err := verifySignatureHash(sig, cert, ids, elided)
 	alg := RSASHA256
 	if hash == crypto.SHA1 {
 		alg = RSASHA1
@@ -406,7 +543,7 @@ func verifySignature(sig *etree.Element, cert *x509.Certificate, ids map[string]
 	return covered, alg, err
 }
 
-func verifySignatureHash(sig *etree.Element, cert *x509.Certificate, ids map[string][]*etree.Element) (map[*etree.Element]bool, crypto.Hash, error) {
+func verifySignatureHash(sig *etree.Element, cert *x509.Certificate, ids map[string][]*etree.Element, elided []Elision) (map[*etree.Element]bool, crypto.Hash, error) {
 	sis, svs := childrenNS(sig, NSDSig, "SignedInfo"), childrenNS(sig, NSDSig, "SignatureValue")
 	if len(sis) != 1 || len(svs) != 1 {
 		return nil, 0, fail(KindSecurity, "Signature needs one SignedInfo and one SignatureValue", nil)
@@ -486,7 +623,7 @@ func verifySignatureHash(sig *etree.Element, cert *x509.Certificate, ids map[str
 		if err != nil {
 			return nil, 0, fail(KindSecurity, "DigestValue is not base64", err)
 		}
-		got, err := digestOf(el, pl, dh)
+		got, err := digestElided(el, pl, dh, elided)
 		if err != nil {
 			return nil, 0, fail(KindSecurity, "referenced element cannot be canonicalised", err)
 		}
