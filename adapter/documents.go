@@ -247,6 +247,9 @@ func (c *Client) documentType(req PublishRequest) (wireDocument, string, error) 
 	if len(body) == 0 {
 		// Streamed: gowsdl marshals a placeholder, the hook sends the file in its place.
 		stream, body = newStreamDoc(req.Path, size, h)
+	} else if !c.cfg.Security.SignBody && !c.trace.Enabled() {
+		// In memory: the hook encodes the bytes in the placeholder's place (stream.go).
+		stream, body = newMemStreamDoc(body)
 	}
 	return wireDocument{
 		DocumentType: &document.DocumentType{

@@ -22,8 +22,16 @@ import (
 // way: a file that changed after its metadata was computed makes the request fail before
 // its last byte, so the region never receives a complete, different document.
 
-// streamDoc is a document sent from its file.
+// A document given in memory (PublishRequest.Body) takes the same path, with its bytes as
+// the source: gowsdl's encoding/xml would otherwise base64-encode it and then escape the
+// base64 rune by rune (≈0.6 ms for 105 KiB, more than the rest of the call's client work
+// once the signature is prepared ahead); here it is encoded straight into the request's
+// write buffer. Not when the Body is signed (its digest needs the envelope as sent) nor when
+// traces are written (they keep showing what gowsdl marshalled).
+
+// streamDoc is a document sent from its file (path) or from memory (data).
 type streamDoc struct {
+	data   []byte // the document, when it is in memory
 	path   string
 	size   int64
 	sha256 string // hex of the bytes the metadata describes
@@ -54,6 +62,13 @@ func newStreamDoc(path string, size int64, sum string) (*streamDoc, []byte) {
 	return &streamDoc{path: path, size: size, sha256: strings.ToLower(sum), marker: []byte(base64.StdEncoding.EncodeToString(raw))}, raw
 }
 
+// newMemStreamDoc returns the stream of an in-memory document and its placeholder.
+func newMemStreamDoc(data []byte) (*streamDoc, []byte) {
+	s, raw := newStreamDoc("", int64(len(data)), "")
+	s.data = data
+	return s, raw
+}
+
 // encodedLen is the length of the file's base64.
 func (s *streamDoc) encodedLen() int64 { return (s.size + 2) / 3 * 4 }
 
@@ -63,6 +78,10 @@ func (s *streamDoc) body(envelope []byte) (io.ReadCloser, int64, error) {
 	i := bytes.Index(envelope, s.marker)
 	if i < 0 || bytes.Contains(envelope[i+len(s.marker):], s.marker) {
 		return nil, 0, errors.New("adapter: internal error: the document placeholder is not in the envelope exactly once")
+	}
+	if s.data != nil {
+		r := io.MultiReader(bytes.NewReader(envelope[:i]), &base64Mem{src: s.data}, bytes.NewReader(envelope[i+len(s.marker):]))
+		return io.NopCloser(r), int64(len(envelope)-len(s.marker)) + s.encodedLen(), nil
 	}
 	f, err := os.Open(s.path)
 	if err != nil {
@@ -118,6 +137,38 @@ func (r *base64File) Read(p []byte) (int, error) {
 	n := copy(p, r.pend)
 	r.pend = r.pend[n:]
 	return n, nil
+}
+
+// base64Mem reads src as standard base64, encoding straight into the caller's buffer.
+type base64Mem struct {
+	src  []byte
+	tail [4]byte // the encoding of a last group when the caller's buffer is too small
+	pend []byte
+}
+
+func (r *base64Mem) Read(p []byte) (int, error) {
+	if len(r.pend) > 0 {
+		n := copy(p, r.pend)
+		r.pend = r.pend[n:]
+		return n, nil
+	}
+	if len(r.src) == 0 {
+		return 0, io.EOF
+	}
+	k := min(len(r.src), len(p)/4*3)
+	if k < len(r.src) {
+		k -= k % 3 // only the last group may pad
+	}
+	if k == 0 { // fewer than 4 bytes of room: encode one group aside
+		k = min(3, len(r.src))
+		base64.StdEncoding.Encode(r.tail[:], r.src[:k])
+		r.src = r.src[k:]
+		r.pend = r.tail[:4]
+		return r.Read(p)
+	}
+	base64.StdEncoding.Encode(p, r.src[:k])
+	r.src = r.src[k:]
+	return base64.StdEncoding.EncodedLen(k), nil
 }
 
 // hashFile returns the size and hex SHA-256 of the file at path, reading it in chunks.
