@@ -72,10 +72,9 @@ func (s *ConsentService) Status(ctx context.Context, patientCF string) (*Consent
 		return nil, err
 	}
 	in := &consenso.StatoConsensi{Richiedente: s.c.consentRequester("READ"), Paziente: &consenso.PazienteType{CodiceFiscale: consenso.CodiceFiscaleType(cf)}}
-	var out *consenso.StatoConsensiResponse
-	_, err = s.c.do(ctx, opStatoConsensi, &saml.Attributes{PatientCF: cf}, func(ctx context.Context, sc *soap.Client) (err error) {
-		out, err = consenso.NewIGestoreConsenso(sc).StatoConsensiContext(ctx, in)
-		return err
+	var out consenso.StatoConsensiResponse
+	_, err = s.c.do(ctx, opStatoConsensi, &saml.Attributes{PatientCF: cf}, func(ctx context.Context, sc *soap.Client) error {
+		return into(ctx, &out, in, consenso.NewIGestoreConsenso(sc).StatoConsensiContext)
 	})
 	if err != nil {
 		return nil, err
@@ -138,10 +137,9 @@ func (s *ConsentService) Set(ctx context.Context, ch ConsentChange) (*ConsentSta
 		}
 		in.IdInformativa = info.ID
 	}
-	var out *consenso.ComunicazioneConsensiResponse
-	_, err = s.c.do(ctx, opComunicazioneConsensi, &saml.Attributes{PatientCF: cf, Consent: true}, func(ctx context.Context, sc *soap.Client) (err error) {
-		out, err = consenso.NewIGestoreConsenso(sc).ComunicazioneConsensiContext(ctx, in)
-		return err
+	var out consenso.ComunicazioneConsensiResponse
+	_, err = s.c.do(ctx, opComunicazioneConsensi, &saml.Attributes{PatientCF: cf, Consent: true}, func(ctx context.Context, sc *soap.Client) error {
+		return into(ctx, &out, in, consenso.NewIGestoreConsenso(sc).ComunicazioneConsensiContext)
 	})
 	if err != nil {
 		return nil, err
@@ -172,10 +170,9 @@ func (e *RecordedError) Unwrap() error { return e.Err }
 // Informativa fetches the current privacy notice (recuperoInformativa).
 func (s *ConsentService) Informativa(ctx context.Context) (*Informativa, error) {
 	in := &consenso.RecuperoInformativa{Richiedente: s.c.consentRequester("READ")}
-	var out *consenso.RecuperoInformativaResponse
-	_, err := s.c.do(ctx, opRecuperoInformativa, &saml.Attributes{}, func(ctx context.Context, sc *soap.Client) (err error) {
-		out, err = consenso.NewIGestoreConsenso(sc).RecuperoInformativaContext(ctx, in)
-		return err
+	var out consenso.RecuperoInformativaResponse
+	_, err := s.c.do(ctx, opRecuperoInformativa, &saml.Attributes{}, func(ctx context.Context, sc *soap.Client) error {
+		return into(ctx, &out, in, consenso.NewIGestoreConsenso(sc).RecuperoInformativaContext)
 	})
 	if err != nil {
 		return nil, err

@@ -31,11 +31,10 @@ func (s *DocumentService) Publish(ctx context.Context, req PublishRequest) (*Pub
 		return nil, err
 	}
 	in := &document.AddDocument{Document: doc.DocumentType}
-	var out *document.AddDocumentResponse
+	var out document.AddDocumentResponse
 	id, err := s.c.do(withStream(ctx, doc.stream), opAddDocument, &saml.Attributes{PatientCF: patient, DocumentType: doc.Metadata.TypeCode, TypeOfCare: doc.Metadata.ClassCode},
-		func(ctx context.Context, sc *soap.Client) (err error) {
-			out, err = document.NewIDocument(sc).AddDocumentContext(ctx, in)
-			return err
+		func(ctx context.Context, sc *soap.Client) error {
+			return into(ctx, &out, in, document.NewIDocument(sc).AddDocumentContext)
 		})
 	if err != nil {
 		return nil, err
@@ -53,11 +52,10 @@ func (s *DocumentService) Replace(ctx context.Context, oldID string, req Publish
 		return nil, err
 	}
 	in := &document.ReplaceDocument{ReplacedUniqueId: oldID, Document: doc.DocumentType}
-	var out *document.ReplaceDocumentResponse
+	var out document.ReplaceDocumentResponse
 	id, err := s.c.do(withStream(ctx, doc.stream), opReplaceDocument, &saml.Attributes{PatientCF: patient, DocumentType: doc.Metadata.TypeCode, TypeOfCare: doc.Metadata.ClassCode},
-		func(ctx context.Context, sc *soap.Client) (err error) {
-			out, err = document.NewIDocument(sc).ReplaceDocumentContext(ctx, in)
-			return err
+		func(ctx context.Context, sc *soap.Client) error {
+			return into(ctx, &out, in, document.NewIDocument(sc).ReplaceDocumentContext)
 		})
 	if err != nil {
 		return nil, err
@@ -75,9 +73,9 @@ func (s *DocumentService) Delete(ctx context.Context, patientCF, id string) erro
 		return &InputError{Field: "unique id", Msg: "is empty", Fix: "give the uniqueId of the document to delete"}
 	}
 	in := &document.DeleteDocument{UniqueId: id, PatientId: patientID(cf)}
+	var out document.DeleteDocumentResponse
 	_, err = s.c.do(ctx, opDeleteDocument, &saml.Attributes{PatientCF: cf}, func(ctx context.Context, sc *soap.Client) error {
-		_, err := document.NewIDocument(sc).DeleteDocumentContext(ctx, in)
-		return err
+		return into(ctx, &out, in, document.NewIDocument(sc).DeleteDocumentContext)
 	})
 	return err
 }
@@ -109,10 +107,9 @@ func (s *DocumentService) Search(ctx context.Context, q SearchQuery) (*SearchRes
 	if q.ClassCode != "" {
 		in.ClassCode = []string{q.ClassCode}
 	}
-	var out *document.SearchDocumentsResponse
-	_, err = s.c.do(ctx, opSearchDocuments, &saml.Attributes{PatientCF: cf, Consent: true}, func(ctx context.Context, sc *soap.Client) (err error) {
-		out, err = document.NewIDocument(sc).SearchDocumentsContext(ctx, in)
-		return err
+	var out document.SearchDocumentsResponse
+	_, err = s.c.do(ctx, opSearchDocuments, &saml.Attributes{PatientCF: cf, Consent: true}, func(ctx context.Context, sc *soap.Client) error {
+		return into(ctx, &out, in, document.NewIDocument(sc).SearchDocumentsContext)
 	})
 	if err != nil {
 		return nil, err
@@ -134,10 +131,9 @@ func (s *DocumentService) Retrieve(ctx context.Context, patientCF, id string) (*
 		return nil, &InputError{Field: "unique id", Msg: "is empty", Fix: "give the uniqueId of the document to retrieve"}
 	}
 	in := &document.RetrieveDocument{UniqueId: id}
-	var out *document.RetrieveDocumentResponse
-	_, err = s.c.do(ctx, opRetrieveDocument, &saml.Attributes{PatientCF: cf, Consent: true}, func(ctx context.Context, sc *soap.Client) (err error) {
-		out, err = document.NewIDocument(sc).RetrieveDocumentContext(ctx, in)
-		return err
+	var out document.RetrieveDocumentResponse
+	_, err = s.c.do(ctx, opRetrieveDocument, &saml.Attributes{PatientCF: cf, Consent: true}, func(ctx context.Context, sc *soap.Client) error {
+		return into(ctx, &out, in, document.NewIDocument(sc).RetrieveDocumentContext)
 	})
 	if err != nil {
 		return nil, err

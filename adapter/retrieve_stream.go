@@ -29,10 +29,9 @@ func (s *DocumentService) RetrieveTo(ctx context.Context, patientCF, id string, 
 	}
 	sink := &docSink{w: w}
 	in := &document.RetrieveDocument{UniqueId: id}
-	var out *document.RetrieveDocumentResponse
-	_, err = s.c.do(context.WithValue(ctx, sinkKey{}, sink), opRetrieveDocument, &saml.Attributes{PatientCF: cf, Consent: true}, func(ctx context.Context, sc *soap.Client) (err error) {
-		out, err = document.NewIDocument(sc).RetrieveDocumentContext(ctx, in)
-		return err
+	var out document.RetrieveDocumentResponse
+	_, err = s.c.do(context.WithValue(ctx, sinkKey{}, sink), opRetrieveDocument, &saml.Attributes{PatientCF: cf, Consent: true}, func(ctx context.Context, sc *soap.Client) error {
+		return into(ctx, &out, in, document.NewIDocument(sc).RetrieveDocumentContext)
 	})
 	if err != nil {
 		return nil, err

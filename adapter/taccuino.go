@@ -57,10 +57,9 @@ func (s *TaccuinoService) Summary(ctx context.Context, patientCF string) (*Taccu
 		return nil, err
 	}
 	in := &taccuino.GetTaccuino{Richiedente: s.c.taccuinoRequester(), Filtro: f}
-	var out *taccuino.GetTaccuinoResponse
-	_, err = s.c.do(ctx, taccuinoOp("getTaccuino"), &saml.Attributes{PatientCF: cf}, func(ctx context.Context, sc *soap.Client) (err error) {
-		out, err = taccuino.NewITaccuino(sc).GetTaccuinoContext(ctx, in)
-		return err
+	var out taccuino.GetTaccuinoResponse
+	_, err = s.c.do(ctx, taccuinoOp("getTaccuino"), &saml.Attributes{PatientCF: cf}, func(ctx context.Context, sc *soap.Client) error {
+		return into(ctx, &out, in, taccuino.NewITaccuino(sc).GetTaccuinoContext)
 	})
 	if err != nil {
 		return nil, err
@@ -102,8 +101,8 @@ func (s *TaccuinoService) Items(ctx context.Context, q TaccuinoQuery) (*Taccuino
 	switch q.Kind {
 	case TaccuinoRilevazioni:
 		err = run("getRilevazioni", func(ctx context.Context, t taccuino.ITaccuino) error {
-			out, err := t.GetRilevazioniContext(ctx, &taccuino.GetRilevazioni{Richiedente: r, Filtro: f})
-			if err != nil {
+			var out taccuino.GetRilevazioniResponse
+			if err := into(ctx, &out, &taccuino.GetRilevazioni{Richiedente: r, Filtro: f}, t.GetRilevazioniContext); err != nil {
 				return err
 			}
 			page.Total = int(out.Total)
@@ -114,8 +113,8 @@ func (s *TaccuinoService) Items(ctx context.Context, q TaccuinoQuery) (*Taccuino
 		})
 	case TaccuinoFarmaci:
 		err = run("getFarmaci", func(ctx context.Context, t taccuino.ITaccuino) error {
-			out, err := t.GetFarmaciContext(ctx, &taccuino.GetFarmaci{Richiedente: r, Filtro: f})
-			if err != nil {
+			var out taccuino.GetFarmaciResponse
+			if err := into(ctx, &out, &taccuino.GetFarmaci{Richiedente: r, Filtro: f}, t.GetFarmaciContext); err != nil {
 				return err
 			}
 			page.Total = int(out.Total)
@@ -130,8 +129,8 @@ func (s *TaccuinoService) Items(ctx context.Context, q TaccuinoQuery) (*Taccuino
 		})
 	case TaccuinoEventi:
 		err = run("getEventi", func(ctx context.Context, t taccuino.ITaccuino) error {
-			out, err := t.GetEventiContext(ctx, &taccuino.GetEventi{Richiedente: r, Filtro: f})
-			if err != nil {
+			var out taccuino.GetEventiResponse
+			if err := into(ctx, &out, &taccuino.GetEventi{Richiedente: r, Filtro: f}, t.GetEventiContext); err != nil {
 				return err
 			}
 			page.Total = int(out.Total)
@@ -142,8 +141,8 @@ func (s *TaccuinoService) Items(ctx context.Context, q TaccuinoQuery) (*Taccuino
 		})
 	case TaccuinoSintomi:
 		err = run("getSintomi", func(ctx context.Context, t taccuino.ITaccuino) error {
-			out, err := t.GetSintomiContext(ctx, &taccuino.GetSintomi{Richiedente: r, Filtro: f})
-			if err != nil {
+			var out taccuino.GetSintomiResponse
+			if err := into(ctx, &out, &taccuino.GetSintomi{Richiedente: r, Filtro: f}, t.GetSintomiContext); err != nil {
 				return err
 			}
 			page.Total = int(out.Total)
@@ -158,8 +157,8 @@ func (s *TaccuinoService) Items(ctx context.Context, q TaccuinoQuery) (*Taccuino
 		})
 	case TaccuinoDocumentiPersonali:
 		err = run("getDocumentiPersonali", func(ctx context.Context, t taccuino.ITaccuino) error {
-			out, err := t.GetDocumentiPersonaliContext(ctx, &taccuino.GetDocumentiPersonali{Richiedente: r, Filtro: f})
-			if err != nil {
+			var out taccuino.GetDocumentiPersonaliResponse
+			if err := into(ctx, &out, &taccuino.GetDocumentiPersonali{Richiedente: r, Filtro: f}, t.GetDocumentiPersonaliContext); err != nil {
 				return err
 			}
 			page.Total = int(out.Total)

@@ -4,7 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
+	"reflect"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/hooklift/gowsdl/soap"
@@ -12,6 +16,7 @@ import (
 	"github.com/fsepuglia/fsepuglia/adapter/codicefiscale"
 	"github.com/fsepuglia/fsepuglia/adapter/endpoint"
 	"github.com/fsepuglia/fsepuglia/adapter/fault"
+	"github.com/fsepuglia/fsepuglia/adapter/internal/soapdec"
 	"github.com/fsepuglia/fsepuglia/adapter/retry"
 	"github.com/fsepuglia/fsepuglia/adapter/wssec"
 	"github.com/fsepuglia/fsepuglia/adapter/wssec/saml"
@@ -179,4 +184,94 @@ func goDate(x soap.XSDDate) time.Time {
 		return time.Time{}
 	}
 	return t
+}
+
+// Answers are decoded by soapdec (adapter/internal/soapdec), not by gowsdl's encoding/xml:
+// the generated method runs as usual, but the hook reads a 2xx answer whole, decodes it into
+// the call's target and hands gowsdl an empty Envelope (a Fault comes back as the
+// *soap.SOAPFault gowsdl would return). Answers soapdec is not given (larger than
+// maxDecoded, MTOM) are decoded by gowsdl as before and copied into the target.
+
+// maxDecoded is the largest answer soapdec decodes; a larger one (a retrieved document of
+// several MB through Retrieve) is left to gowsdl's streaming decoder, which does not hold
+// the answer's text twice.
+const maxDecoded = 4 << 20
+
+// emptyEnvelope is what gowsdl decodes once soapdec has decoded the answer.
+const emptyEnvelope = `<Envelope xmlns="http://schemas.xmlsoap.org/soap/envelope/"><Body></Body></Envelope>`
+
+// answersDecoded counts the answers decoded by soapdec (tests check every operation's).
+var answersDecoded atomic.Int64
+
+// answerTarget is where a call's answer goes.
+type answerTarget struct {
+	out     any  // pointer to the generated response struct
+	decoded bool // soapdec filled out
+}
+
+type answerKey struct{}
+
+func answerFrom(ctx context.Context) *answerTarget {
+	t, _ := ctx.Value(answerKey{}).(*answerTarget)
+	return t
+}
+
+// into calls a generated method (call, e.g. document.NewIDocument(sc).SearchDocumentsContext)
+// with in, its answer decoded by soapdec into *out.
+func into[Req, Resp any](ctx context.Context, out *Resp, in *Req, call func(context.Context, *Req) (*Resp, error)) error {
+	t := &answerTarget{out: out}
+	r, err := call(context.WithValue(ctx, answerKey{}, t), in)
+	if err != nil {
+		return err
+	}
+	if !t.decoded && r != nil {
+		*out = *r
+	}
+	return nil
+}
+
+// read decodes a 2xx answer into the target (the hook's part): it reads the body to its end
+// and closes it (the connection is reused), and leaves gowsdl an empty Envelope. A Fault is
+// returned as *soap.SOAPFault, a malformed answer as soapdec's error (a truncated one is an
+// *xml.SyntaxError "unexpected EOF", transient as before). With a sink (RetrieveTo), the body
+// has been filtered: the document went to the file, what is read here is the rest.
+func (t *answerTarget) read(res *http.Response, filtered bool) error {
+	if ct := res.Header.Get("Content-Type"); strings.HasPrefix(strings.ToLower(strings.TrimSpace(ct)), "multipart/") {
+		return nil // MTOM or attachments: gowsdl's decoders
+	}
+	if !filtered && res.ContentLength > maxDecoded {
+		return nil
+	}
+	var sb strings.Builder
+	if n := res.ContentLength; n > 0 && !filtered {
+		sb.Grow(int(n))
+	}
+	n, err := io.Copy(&sb, io.LimitReader(res.Body, maxDecoded+1))
+	if err != nil {
+		res.Body.Close()
+		return err
+	}
+	if n > maxDecoded {
+		// Larger than announced (or not announced): gowsdl reads it all, as before.
+		res.Body = struct {
+			io.Reader
+			io.Closer
+		}{io.MultiReader(strings.NewReader(sb.String()), res.Body), res.Body}
+		return nil
+	}
+	res.Body.Close()
+	v := reflect.ValueOf(t.out).Elem()
+	v.SetZero() // a retried call starts afresh
+	f, err := soapdec.DecodeString(sb.String(), t.out, soapdec.DefaultLimits)
+	if err != nil {
+		return fmt.Errorf("adapter: reading the answer: %w", err)
+	}
+	answersDecoded.Add(1)
+	if f != nil {
+		return f
+	}
+	t.decoded = true
+	res.Body = io.NopCloser(strings.NewReader(emptyEnvelope))
+	res.ContentLength = int64(len(emptyEnvelope))
+	return nil
 }
