@@ -57,6 +57,7 @@ type lexer struct {
 	buf   []byte // scratch for decoded text
 
 	lastRaw, lastURI string // the last namespace value decoded (answers repeat it on every element)
+	lastAttrs        string // what followed the name in the last start tag (its attributes are l.attrs)
 
 	maxDepth, maxElems, elems int
 
@@ -287,14 +288,17 @@ func (l *lexer) checkName(s string, off int) error {
 
 // nsname splits a name as encoding/xml's nsname; ok is false for a name with two colons.
 func nsname(s string) (prefix, local string, ok bool) {
-	if strings.Count(s, ":") > 1 {
-		return "", "", false
-	}
-	p, loc, found := strings.Cut(s, ":")
-	if !found || p == "" || loc == "" {
+	i := strings.IndexByte(s, ':')
+	if i < 0 {
 		return "", s, true
 	}
-	return p, loc, true
+	if strings.IndexByte(s[i+1:], ':') >= 0 {
+		return "", "", false
+	}
+	if i == 0 || i == len(s)-1 {
+		return "", s, true
+	}
+	return s[:i], s[i+1:], true
 }
 
 func isSpace(c byte) bool { return c == ' ' || c == '\r' || c == '\n' || c == '\t' }
@@ -315,75 +319,20 @@ func (l *lexer) startTag(raw string, off int) error {
 		return l.syntax(off, "expected element name after <")
 	}
 	p += n
-	l.attrs = l.attrs[:0]
 	empty := false
-	for {
-		for p < len(raw) && isSpace(raw[p]) {
-			p++
-		}
-		if p >= len(raw) {
-			return l.syntax(off, "unexpected EOF")
-		}
-		c := raw[p]
-		if c == '/' {
-			if p+1 >= len(raw) || raw[p+1] != '>' {
-				return l.syntax(off, "expected /> in element")
-			}
-			empty = true
-			p += 2
-			break
-		}
-		if c == '>' {
-			p++
-			break
-		}
-		n := nameLen(raw[p:])
-		if n == 0 {
-			return l.syntax(off, "expected attribute name in element")
-		}
-		an := raw[p : p+n]
-		if err := l.checkName(an, off); err != nil {
+	if rest := raw[p:]; rest == l.lastAttrs {
+		// The same attributes as the last start tag (answers repeat xmlns="…" on every
+		// element): already checked and decoded, in l.attrs.
+		empty = strings.HasSuffix(rest, "/>")
+		p = len(raw)
+	} else {
+		l.lastAttrs = "\x00"
+		l.attrs = l.attrs[:0]
+		var err error
+		if p, empty, err = l.parseAttrs(raw, p, off); err != nil {
 			return err
 		}
-		ap, alocal, ok := nsname(an)
-		if !ok {
-			return l.syntax(off, "expected attribute name in element")
-		}
-		p += n
-		for p < len(raw) && isSpace(raw[p]) {
-			p++
-		}
-		if p >= len(raw) || raw[p] != '=' {
-			return l.syntax(off, "attribute name without = in element")
-		}
-		p++
-		for p < len(raw) && isSpace(raw[p]) {
-			p++
-		}
-		if p >= len(raw) || raw[p] != '"' && raw[p] != '\'' {
-			return l.syntax(off, "unquoted or missing attribute value in element")
-		}
-		q := raw[p]
-		j := strings.IndexByte(raw[p+1:], q)
-		if j < 0 {
-			return l.syntax(off, "unexpected EOF")
-		}
-		rawVal := raw[p+1 : p+1+j]
-		p += j + 2
-		var val string
-		if (ap == xmlnsPrefix || ap == "" && alocal == xmlnsPrefix) && rawVal == l.lastRaw && rawVal != "" {
-			val = l.lastURI
-		} else {
-			v, err := l.decodeText(rawVal, off, int(q), false)
-			if err != nil {
-				return err
-			}
-			val = v
-			if ap == xmlnsPrefix || ap == "" && alocal == xmlnsPrefix {
-				l.lastRaw, l.lastURI = rawVal, v
-			}
-		}
-		l.attrs = append(l.attrs, attr{ap, alocal, val})
+		l.lastAttrs = rest
 	}
 	if p != len(raw) {
 		return fmt.Errorf("soapdec: internal error: tag end mismatch")
@@ -408,6 +357,76 @@ func (l *lexer) startTag(raw string, off int) error {
 	l.space = l.translate(prefix, local)
 	l.pendingEnd = empty
 	return nil
+}
+
+// parseAttrs reads the attributes of the start tag raw from p to the tag's end into
+// l.attrs, returning where the tag ends and whether it is self-closing.
+func (l *lexer) parseAttrs(raw string, p, off int) (int, bool, error) {
+	for {
+		for p < len(raw) && isSpace(raw[p]) {
+			p++
+		}
+		if p >= len(raw) {
+			return 0, false, l.syntax(off, "unexpected EOF")
+		}
+		c := raw[p]
+		if c == '/' {
+			if p+1 >= len(raw) || raw[p+1] != '>' {
+				return 0, false, l.syntax(off, "expected /> in element")
+			}
+			return p + 2, true, nil
+		}
+		if c == '>' {
+			return p + 1, false, nil
+		}
+		n := nameLen(raw[p:])
+		if n == 0 {
+			return 0, false, l.syntax(off, "expected attribute name in element")
+		}
+		an := raw[p : p+n]
+		if err := l.checkName(an, off); err != nil {
+			return 0, false, err
+		}
+		ap, alocal, ok := nsname(an)
+		if !ok {
+			return 0, false, l.syntax(off, "expected attribute name in element")
+		}
+		p += n
+		for p < len(raw) && isSpace(raw[p]) {
+			p++
+		}
+		if p >= len(raw) || raw[p] != '=' {
+			return 0, false, l.syntax(off, "attribute name without = in element")
+		}
+		p++
+		for p < len(raw) && isSpace(raw[p]) {
+			p++
+		}
+		if p >= len(raw) || raw[p] != '"' && raw[p] != '\'' {
+			return 0, false, l.syntax(off, "unquoted or missing attribute value in element")
+		}
+		q := raw[p]
+		j := strings.IndexByte(raw[p+1:], q)
+		if j < 0 {
+			return 0, false, l.syntax(off, "unexpected EOF")
+		}
+		rawVal := raw[p+1 : p+1+j]
+		p += j + 2
+		var val string
+		if (ap == xmlnsPrefix || ap == "" && alocal == xmlnsPrefix) && rawVal == l.lastRaw && rawVal != "" {
+			val = l.lastURI
+		} else {
+			v, err := l.decodeText(rawVal, off, int(q), false)
+			if err != nil {
+				return 0, false, err
+			}
+			val = v
+			if ap == xmlnsPrefix || ap == "" && alocal == xmlnsPrefix {
+				l.lastRaw, l.lastURI = rawVal, v
+			}
+		}
+		l.attrs = append(l.attrs, attr{ap, alocal, val})
+	}
 }
 
 // translate is encoding/xml's translate for an element name.
