@@ -6,7 +6,8 @@ import (
 )
 
 // The PDF object model, kept minimal: nil, bool, int64, float64, name, []byte (string),
-// array, dict and ref. Strings and names alias the input where no unescaping is needed.
+// array, dict and ref. Parsed values never alias the bytes they were parsed from (strings
+// are copied), so a window of the file can be dropped once its object is parsed.
 type (
 	name  string
 	array []any
@@ -14,13 +15,18 @@ type (
 	ref   struct{ num, gen int64 }
 )
 
-// parser reads PDF objects from b starting at pos. It never reads beyond len(b): callers
-// bound its work by the slice they give it.
+// parser reads PDF objects from b starting at pos. It never reads beyond len(b), but when
+// it reads a file (f set) b is a window of the file starting at offset base, which grows on
+// demand (in) up to offset limit: callers bound its work by the limit they give it.
+// Positions (pos, spans) are relative to b; error offsets are the file's.
 type parser struct {
 	b        []byte
 	pos      int
 	depth    int
 	maxDepth int
+	f        *file // the file b is a window of, nil when b is all there is
+	base     int   // file offset of b[0]
+	limit    int   // file offset the window may not grow beyond
 	// spans, when set, collects where each string value of a /Contents key lies in b (a
 	// signature verifier must know that the signed ranges exclude exactly that string).
 	spans *[]span
@@ -30,6 +36,36 @@ type parser struct {
 type span struct {
 	start, end int
 	val        []byte
+}
+
+// in reports whether b[i] exists, growing the window from the file if needed.
+func (p *parser) in(i int) bool {
+	if i < len(p.b) {
+		return true
+	}
+	if p.f == nil || i < 0 || p.base+len(p.b) >= p.limit {
+		return false
+	}
+	n := min(max(2*len(p.b), i+1, p.f.minWindow), p.limit-p.base)
+	p.b = p.f.grow(p.b, p.base, n)
+	return i < len(p.b)
+}
+
+// abs is the file offset of the current position.
+func (p *parser) abs() int64 { return int64(p.base + p.pos) }
+
+// hasPrefix reports whether s is at pos.
+func (p *parser) hasPrefix(pos int, s string) bool {
+	return p.in(pos+len(s)-1) && string(p.b[pos:pos+len(s)]) == s
+}
+
+// atKeyword reports whether the keyword kw starts at pos and ends at a token boundary.
+func (p *parser) atKeyword(pos int, kw string) bool {
+	if pos < 0 || !p.hasPrefix(pos, kw) {
+		return false
+	}
+	end := pos + len(kw)
+	return !p.in(end) || !isRegular(p.b[end])
 }
 
 func isWS(c byte) bool {
@@ -48,14 +84,14 @@ func isRegular(c byte) bool { return !isWS(c) && !isDelim(c) }
 
 // skipWS skips white space and comments.
 func (p *parser) skipWS() {
-	for p.pos < len(p.b) {
+	for p.in(p.pos) {
 		c := p.b[p.pos]
 		if isWS(c) {
 			p.pos++
 			continue
 		}
 		if c == '%' {
-			for p.pos < len(p.b) && p.b[p.pos] != '\n' && p.b[p.pos] != '\r' {
+			for p.in(p.pos) && p.b[p.pos] != '\n' && p.b[p.pos] != '\r' {
 				p.pos++
 			}
 			continue
@@ -66,28 +102,19 @@ func (p *parser) skipWS() {
 
 // skipSpace skips white space only (not comments: "%%EOF" is one).
 func (p *parser) skipSpace() {
-	for p.pos < len(p.b) && isWS(p.b[p.pos]) {
+	for p.in(p.pos) && isWS(p.b[p.pos]) {
 		p.pos++
 	}
-}
-
-// atKeyword reports whether the keyword kw starts at pos and ends at a token boundary.
-func atKeyword(b []byte, pos int, kw string) bool {
-	if pos < 0 || pos > len(b) || !bytes.HasPrefix(b[pos:], []byte(kw)) {
-		return false
-	}
-	end := pos + len(kw)
-	return end == len(b) || !isRegular(b[end])
 }
 
 // uint reads an unsigned decimal integer of at most 18 digits after white space.
 func (p *parser) uint() (int64, bool) {
 	p.skipWS()
 	start := p.pos
-	for p.pos < len(p.b) && p.b[p.pos] >= '0' && p.b[p.pos] <= '9' {
+	for p.in(p.pos) && p.b[p.pos] >= '0' && p.b[p.pos] <= '9' {
 		p.pos++
 	}
-	if p.pos == start || p.pos-start > 18 || (p.pos < len(p.b) && isRegular(p.b[p.pos])) {
+	if p.pos == start || p.pos-start > 18 || (p.in(p.pos) && isRegular(p.b[p.pos])) {
 		return 0, false
 	}
 	n, err := strconv.ParseInt(string(p.b[start:p.pos]), 10, 64)
@@ -97,19 +124,19 @@ func (p *parser) uint() (int64, bool) {
 // keyword reads a run of regular characters.
 func (p *parser) keyword() []byte {
 	start := p.pos
-	for p.pos < len(p.b) && isRegular(p.b[p.pos]) {
+	for p.in(p.pos) && isRegular(p.b[p.pos]) {
 		p.pos++
 	}
 	return p.b[start:p.pos]
 }
 
-func (p *parser) errf(msg string) error { return &SyntaxError{Offset: int64(p.pos), Msg: msg} }
+func (p *parser) errf(msg string) error { return &SyntaxError{Offset: p.abs(), Msg: msg} }
 
 // object parses one object; a bare keyword that is not a value (e.g. "endobj", "stream",
 // "R") is an error returned with the keyword so that callers may look at it.
 func (p *parser) object() (any, error) {
 	p.skipWS()
-	if p.pos >= len(p.b) {
+	if !p.in(p.pos) {
 		return nil, p.errf("unexpected end of data")
 	}
 	c := p.b[p.pos]
@@ -120,7 +147,7 @@ func (p *parser) object() (any, error) {
 	case c == '(':
 		return p.literalString()
 	case c == '<':
-		if p.pos+1 < len(p.b) && p.b[p.pos+1] == '<' {
+		if p.in(p.pos+1) && p.b[p.pos+1] == '<' {
 			return p.dict()
 		}
 		return p.hexString()
@@ -139,7 +166,7 @@ func (p *parser) object() (any, error) {
 			return nil, nil
 		}
 		p.pos -= len(kw)
-		return nil, &SyntaxError{Offset: int64(p.pos), Msg: "unexpected keyword " + strconv.Quote(string(truncate(kw, 16)))}
+		return nil, &SyntaxError{Offset: p.abs(), Msg: "unexpected keyword " + strconv.Quote(string(truncate(kw, 16)))}
 	}
 	return nil, p.errf("unexpected character " + strconv.QuoteRune(rune(c)))
 }
@@ -177,13 +204,13 @@ func (p *parser) number() (any, error) {
 		save := p.pos
 		p.skipWS()
 		gstart := p.pos
-		for p.pos < len(p.b) && p.b[p.pos] >= '0' && p.b[p.pos] <= '9' {
+		for p.in(p.pos) && p.b[p.pos] >= '0' && p.b[p.pos] <= '9' {
 			p.pos++
 		}
 		if p.pos > gstart && p.pos-gstart < 10 {
 			gen, _ := strconv.ParseInt(string(p.b[gstart:p.pos]), 10, 64)
 			p.skipWS()
-			if p.pos < len(p.b) && p.b[p.pos] == 'R' && (p.pos+1 == len(p.b) || !isRegular(p.b[p.pos+1])) {
+			if p.in(p.pos) && p.b[p.pos] == 'R' && (!p.in(p.pos+1) || !isRegular(p.b[p.pos+1])) {
 				p.pos++
 				return ref{i, gen}, nil
 			}
@@ -193,7 +220,7 @@ func (p *parser) number() (any, error) {
 	}
 	f, err := strconv.ParseFloat(string(kw), 64)
 	if err != nil {
-		return nil, &SyntaxError{Offset: int64(p.pos - len(kw)), Msg: "bad number"}
+		return nil, &SyntaxError{Offset: p.abs() - int64(len(kw)), Msg: "bad number"}
 	}
 	return f, nil
 }
@@ -203,7 +230,7 @@ func (p *parser) literalString() ([]byte, error) {
 	start := p.pos
 	depth := 1
 	simple := true
-	for p.pos < len(p.b) {
+	for p.in(p.pos) {
 		switch p.b[p.pos] {
 		case '\\':
 			simple = false
@@ -216,7 +243,7 @@ func (p *parser) literalString() ([]byte, error) {
 				raw := p.b[start:p.pos]
 				p.pos++
 				if simple {
-					return raw, nil
+					return bytes.Clone(raw), nil
 				}
 				return unescape(raw), nil
 			}
@@ -282,7 +309,16 @@ func unhex(c byte) (byte, bool) {
 
 func (p *parser) hexString() ([]byte, error) {
 	p.pos++ // <
-	end := bytes.IndexByte(p.b[p.pos:], '>')
+	end := -1
+	for from := p.pos; ; {
+		if i := bytes.IndexByte(p.b[from:], '>'); i >= 0 {
+			end = from + i - p.pos
+			break
+		}
+		if from = len(p.b); !p.in(from) {
+			break
+		}
+	}
 	if end < 0 {
 		p.pos = len(p.b) // searched to the end: charged as read
 		return nil, p.errf("unterminated hex string")
@@ -298,7 +334,7 @@ func (p *parser) hexString() ([]byte, error) {
 			if isWS(c) {
 				continue
 			}
-			return nil, &SyntaxError{Offset: int64(p.pos), Msg: "bad hex string"}
+			return nil, &SyntaxError{Offset: p.abs(), Msg: "bad hex string"}
 		}
 		if half {
 			out = append(out, hi<<4|v)
@@ -330,7 +366,7 @@ func (p *parser) array() (array, error) {
 	var a array
 	for {
 		p.skipWS()
-		if p.pos >= len(p.b) {
+		if !p.in(p.pos) {
 			return nil, p.errf("unterminated array")
 		}
 		if p.b[p.pos] == ']' {
@@ -354,11 +390,11 @@ func (p *parser) dict() (dict, error) {
 	d := dict{}
 	for {
 		p.skipWS()
-		if p.pos >= len(p.b) {
+		if !p.in(p.pos) {
 			return nil, p.errf("unterminated dictionary")
 		}
 		if p.b[p.pos] == '>' {
-			if p.pos+1 < len(p.b) && p.b[p.pos+1] == '>' {
+			if p.in(p.pos+1) && p.b[p.pos+1] == '>' {
 				p.pos += 2
 				return d, nil
 			}

@@ -12,10 +12,13 @@
 // *StructureError. ReadRepair reads such files anyway by scanning for objects (the recovery
 // mode of mainstream readers) and says what it repaired; it is for explicit opt-in only.
 //
-// The reader works on the bytes in memory (the caller needs them anyway to hash and send
-// them) and never copies them: strings and uncompressed streams alias the input. Everything a
-// hostile file could make it allocate or parse is capped by Limits, and the work is linear in
-// the input. See DESIGN.md for why this is a small purpose-built reader rather than a
+// Read works on bytes in memory and never copies them; ReadAt reads a file (an io.ReaderAt)
+// the same way, through the same code, but only what it parses: the cross-reference
+// sections and trailers, each object in a window of its own (stream data is skipped by its
+// /Length), and the streams it decodes (cross-reference and object streams, cda.xml),
+// inflated straight from the file. Its memory is the parsed objects and the decoded CDA,
+// not the file. Everything a hostile file could make it allocate or parse is capped by
+// Limits, and the work is linear in the input. See DESIGN.md for why this is a small purpose-built reader rather than a
 // general PDF library.
 //
 // The functions are safe for concurrent use; a Document is not modified after Read returns.
@@ -117,11 +120,16 @@ type Signature struct {
 // (the exact bytes Read was given), as a reader over file: nothing is copied. It fails when
 // the ByteRange is not two ranges inside the file, in order.
 func (s *Signature) SignedData(file []byte) (io.Reader, error) {
+	return s.SignedDataAt(bytes.NewReader(file), int64(len(file)))
+}
+
+// SignedDataAt is SignedData for the size bytes of file that ReadAt was given: a reader of
+// the two ranges, reading file as it is read.
+func (s *Signature) SignedDataAt(file io.ReaderAt, n int64) (io.Reader, error) {
 	r := s.ByteRange
 	if len(r) != 4 {
 		return nil, fmt.Errorf("pdfcda: /ByteRange has %d entries, want 4", len(r))
 	}
-	n := int64(len(file))
 	for _, v := range r {
 		if v < 0 || v > n {
 			return nil, fmt.Errorf("pdfcda: /ByteRange %v is outside the file (%d bytes)", r, n)
@@ -130,7 +138,7 @@ func (s *Signature) SignedData(file []byte) (io.Reader, error) {
 	if r[1] > n-r[0] || r[3] > n-r[2] || r[0]+r[1] > r[2] {
 		return nil, fmt.Errorf("pdfcda: /ByteRange %v is not two ordered ranges inside the file (%d bytes)", r, n)
 	}
-	return io.MultiReader(bytes.NewReader(file[r[0]:r[0]+r[1]]), bytes.NewReader(file[r[2]:r[2]+r[3]])), nil
+	return io.MultiReader(io.NewSectionReader(file, r[0], r[1]), io.NewSectionReader(file, r[2], r[3])), nil
 }
 
 // EmbeddedFile is one entry of the EmbeddedFiles name tree: the file specification and what
@@ -304,11 +312,73 @@ func Read(data []byte, lim Limits) (*Document, error) { return read(data, lim, f
 // What it returns may not be what the producer meant: use it only on explicit request.
 func ReadRepair(data []byte, lim Limits) (*Document, error) { return read(data, lim, true) }
 
+// ReadAt is Read for the size bytes of r (an *os.File): a PDF is read in windows, never
+// whole (see the package documentation), with the same verdicts as Read. A bare XML or a
+// p7m envelope is read whole (the CDA is the file, or inside it), and so is a PDF that
+// ReadRepairAt has to scan. A read error, or a file shorter than size, is returned as such.
+func ReadAt(r io.ReaderAt, size int64, lim Limits) (*Document, error) {
+	return readAt(r, size, lim, false, windows{})
+}
+
+// ReadRepairAt is ReadRepair for the size bytes of r, read as ReadAt does.
+func ReadRepairAt(r io.ReaderAt, size int64, lim Limits) (*Document, error) {
+	return readAt(r, size, lim, true, windows{})
+}
+
+// ReadPDFAt is ReadPDF for the size bytes of r, read as ReadAt does.
+func ReadPDFAt(r io.ReaderAt, size int64, lim Limits) (*Document, error) {
+	if size < 0 || size > maxSize {
+		return nil, fmt.Errorf("pdfcda: a file of %d bytes cannot be read", size)
+	}
+	return readPDF(newFile(nil, r, int(size), lim.withDefaults(int(size))), false)
+}
+
+// maxSize bounds what ReadAt accepts (offsets are ints).
+const maxSize = 1<<62 - 1
+
+// windows overrides the window sizes of a file read through an io.ReaderAt (tests).
+type windows struct{ first, chunk int }
+
+func readAt(r io.ReaderAt, size int64, lim Limits, repair bool, w windows) (*Document, error) {
+	if size < 0 || size > maxSize {
+		return nil, fmt.Errorf("pdfcda: a file of %d bytes cannot be read", size)
+	}
+	head := make([]byte, min(size, 1024))
+	if err := readFull(r, head, 0); err != nil {
+		return nil, err
+	}
+	// Detect(head) is Detect(data) but for the p7m check, which needs the whole file.
+	if bytes.HasPrefix(head, []byte("%PDF-")) || (len(head) > 0 && head[0] != 0x30 && Detect(head) == FormatPDF) {
+		f := newFile(nil, r, int(size), lim.withDefaults(int(size)))
+		if w.first > 0 {
+			f.minWindow, f.chunkSize = w.first, w.chunk
+		}
+		return readPDF(f, repair)
+	}
+	data := make([]byte, size)
+	if err := readFull(r, data, 0); err != nil {
+		return nil, err
+	}
+	return read(data, lim, repair)
+}
+
+// readFull fills buf from r at off; a short read is io.ErrUnexpectedEOF.
+func readFull(r io.ReaderAt, buf []byte, off int64) error {
+	n, err := r.ReadAt(buf, off)
+	if n == len(buf) {
+		return nil
+	}
+	if err == nil || err == io.EOF {
+		err = io.ErrUnexpectedEOF
+	}
+	return fmt.Errorf("pdfcda: read: %w", err)
+}
+
 func read(data []byte, lim Limits, repair bool) (*Document, error) {
 	lim = lim.withDefaults(len(data))
 	switch Detect(data) {
 	case FormatPDF:
-		return readPDF(data, lim, repair)
+		return readPDF(newFile(data, nil, 0, lim), repair)
 	case FormatXML:
 		return &Document{Format: FormatXML, CDA: data}, nil
 	case FormatP7M:
@@ -331,18 +401,35 @@ func read(data []byte, lim Limits, repair bool) (*Document, error) {
 
 // ReadPDF reads a PDF strictly: its cda.xml attachment and its signature dictionaries.
 func ReadPDF(data []byte, lim Limits) (*Document, error) {
-	return readPDF(data, lim.withDefaults(len(data)), false)
+	return readPDF(newFile(data, nil, 0, lim.withDefaults(len(data))), false)
 }
 
-func readPDF(data []byte, lim Limits, repair bool) (*Document, error) {
-	f := newFile(data, lim)
+// readPDF reads f (strictly; with repair, by a scan of the whole file when the structure is
+// broken). A read error of the file wins over what it made the reader find.
+func readPDF(f *file, repair bool) (*Document, error) {
 	err := f.readXRef()
 	var se *StructureError
-	if err != nil && repair && errors.As(err, &se) {
-		f = newFile(data, lim)
+	if f.ioErr == nil && err != nil && repair && errors.As(err, &se) {
+		data := f.b
+		if data == nil { // the scan reads every byte: the file is read into memory
+			data = make([]byte, f.size)
+			if rerr := readFull(f.ra, data, 0); rerr != nil {
+				return nil, rerr
+			}
+		}
+		f = newFile(data, nil, 0, f.lim)
 		f.repaired = se.Error()
 		err = f.scan()
 	}
+	doc, err := f.document(err)
+	if f.ioErr != nil {
+		return nil, fmt.Errorf("pdfcda: read: %w", f.ioErr)
+	}
+	return doc, err
+}
+
+// document builds the Document of a file whose objects were indexed (err from indexing).
+func (f *file) document(err error) (*Document, error) {
 	if err != nil {
 		return nil, err
 	}
@@ -351,8 +438,9 @@ func readPDF(data []byte, lim Limits, repair bool) (*Document, error) {
 	}
 	doc := &Document{Format: FormatPDF, Objects: f.objectCount(), Damaged: f.damaged, Repaired: f.repaired,
 		Revisions: len(f.revisions), XRefStream: f.xrefStream}
-	if i := bytes.Index(data[:min(len(data), 1024)], []byte("%PDF-")); i >= 0 {
-		v := data[i+5:]
+	head := f.window(0, 1024+16)
+	if i := bytes.Index(head[:min(len(head), 1024)], []byte("%PDF-")); i >= 0 {
+		v := head[i+5:]
 		n := 0
 		for n < len(v) && n < 4 && (v[n] == '.' || (v[n] >= '0' && v[n] <= '9')) {
 			n++

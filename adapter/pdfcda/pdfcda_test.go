@@ -630,6 +630,8 @@ func checkAccepted(t *testing.T, data []byte, doc *pdfcda.Document, lim pdfcda.L
 // in repair mode.
 func fuzzRead(t *testing.T, data []byte) {
 	lim := pdfcda.Limits{MaxInflate: 4 << 20, MaxObjects: 10000}
+	// The same through an io.ReaderAt (the file path), default and tiny windows.
+	sameAtWindows(t, "fuzz", data, lim, [2]int{0, 0}, [2]int{3, 17})
 	doc, err := pdfcda.Read(data, lim)
 	rdoc, rerr := pdfcda.ReadRepair(data, lim)
 	if err == nil && doc.Format == pdfcda.FormatPDF {
@@ -647,7 +649,8 @@ func fuzzRead(t *testing.T, data []byte) {
 }
 
 // FuzzPDF: never a panic, linear work; what Read accepts has a sound structure (checked
-// from the bytes), reads the same in repair mode, and holds at most one cda.xml.
+// from the bytes), reads the same in repair mode, and holds at most one cda.xml; ReadAt
+// (from a file, in windows) says exactly what Read says.
 func FuzzPDF(f *testing.F) {
 	// Seeds stay small (the fuzzer mutates and re-reads them thousands of times a second).
 	for _, fx := range pdfcdatest.Fixtures() {

@@ -24,7 +24,7 @@ func (f *file) scan() error {
 		if nat >= 0 {
 			end = nhdr
 		}
-		e := &entry{num: num, off: hdr, data: b}
+		e := &entry{num: num, off: hdr}
 		v, q, err := f.parseAt(b, at+3, end, &e.spans)
 		if err != nil {
 			var le *LimitError
@@ -199,7 +199,7 @@ func (f *file) loadObjStms() error {
 				f.damaged++
 				continue
 			}
-			f.objs[num] = &entry{num: num, v: v, off: -1, data: os.data}
+			f.objs[num] = &entry{num: num, v: v, off: -1}
 		}
 	}
 	return nil

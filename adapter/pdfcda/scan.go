@@ -19,11 +19,10 @@ type entry struct {
 	num    int64
 	v      any
 	off    int  // offset of the object header, -1 inside an object stream
-	hasStm bool // v is a stream dictionary and data[start:end] its raw data
+	hasStm bool // v is a stream dictionary and the file's [start, end) its raw data
 	start  int
 	end    int
-	data   []byte // the buffer start/end refer to
-	spans  []span // /Contents strings of this object (direct objects only)
+	spans  []span // /Contents strings of this object, file offsets (direct objects only)
 }
 
 // loc is where the cross-reference sections say an object is.
@@ -46,7 +45,14 @@ type objStm struct {
 // file is a PDF being read, strictly through its cross-reference sections (index) or, in
 // repair mode, through a scan of its object headers (objs filled by scan).
 type file struct {
-	b          []byte
+	b          []byte      // the whole input when it is in memory (Read; ReadRepair's scan)
+	ra         io.ReaderAt // the input otherwise (ReadAt), read in windows
+	size       int
+	chunk      []byte // ReadAt: the read-ahead chunk, at offset chunkOff
+	chunkOff   int
+	ioErr      error // ReadAt: the first read error
+	minWindow  int   // ReadAt: first window of an object (tests make it tiny)
+	chunkSize  int   // ReadAt: read-ahead
 	lim        Limits
 	work       int64
 	index      map[int64]loc    // strict: the cross-reference
@@ -72,8 +78,12 @@ type rootCandidate struct {
 	root any
 }
 
-func newFile(b []byte, lim Limits) *file {
-	return &file{b: b, lim: lim, index: map[int64]loc{}, objs: map[int64]*entry{}, busy: map[int64]bool{}, stms: map[int64]*objStm{}}
+// newFile reads b, in memory; with b nil, size bytes of ra.
+func newFile(b []byte, ra io.ReaderAt, size int, lim Limits) *file {
+	if b != nil {
+		ra, size = bytes.NewReader(b), len(b)
+	}
+	return &file{b: b, ra: ra, size: size, lim: lim, minWindow: minWindow, chunkSize: chunkSize, index: map[int64]loc{}, objs: map[int64]*entry{}, busy: map[int64]bool{}, stms: map[int64]*objStm{}}
 }
 
 func (f *file) objectCount() int {
@@ -111,22 +121,47 @@ func (f *file) parseAt(buf []byte, pos, end int, spans *[]span) (any, int, error
 	return v, p.pos, err
 }
 
+// parseFile parses one object of the file at off, reading no further than offset end,
+// charging the bytes read; it returns the offset after the object. Spans are file offsets.
+func (f *file) parseFile(off, end int, spans *[]span) (any, int, error) {
+	if off < 0 || off > end || end > f.size {
+		return nil, off, &SyntaxError{Offset: int64(off), Msg: "object outside the file"}
+	}
+	p := f.parserAt(off, end)
+	p.spans = spans
+	n := 0
+	if spans != nil {
+		n = len(*spans)
+	}
+	v, err := p.object()
+	if spans != nil {
+		for i := n; i < len(*spans); i++ {
+			(*spans)[i].start += off
+			(*spans)[i].end += off
+		}
+	}
+	if cerr := f.charge(p.pos); cerr != nil {
+		return nil, off + p.pos, cerr
+	}
+	return v, off + p.pos, err
+}
+
 // headerAt reads "num gen obj" starting exactly at off.
-func headerAt(b []byte, off int) (num, gen int64, body int, ok bool) {
-	if off < 0 || off >= len(b) {
+func (f *file) headerAt(off int) (num, gen int64, body int, ok bool) {
+	if off < 0 || off >= f.size {
 		return 0, 0, 0, false
 	}
-	p := parser{b: b, pos: off}
-	if off < len(b) && (b[off] < '0' || b[off] > '9') {
+	p := f.parserAt(off, f.size)
+	if !p.in(0) || p.b[0] < '0' || p.b[0] > '9' {
 		return 0, 0, 0, false
 	}
 	num, ok1 := p.uint()
 	gen, ok2 := p.uint()
 	p.skipSpace()
-	if !ok1 || !ok2 || !atKeyword(b, p.pos, "obj") || num > maxObjNum || gen > 65535 {
+	if !ok1 || !ok2 || !p.atKeyword(p.pos, "obj") || num > maxObjNum || gen > 65535 {
 		return 0, 0, 0, false
 	}
-	return num, gen, p.pos + 3, true
+	return num, gen, off + p.pos + 3, true
 }
 
 // streamData finds the data of a stream whose dictionary d ends at pos (before the
@@ -134,19 +169,19 @@ func headerAt(b []byte, off int) (num, gen int64, body int, ok bool) {
 // endstream; otherwise a wrong /Length falls back to searching endstream. ok is false when
 // no "stream" keyword follows.
 func (f *file) streamData(d dict, pos int, strict bool, what string) (start, end, after int, ok bool, err error) {
-	b := f.b
-	p := parser{b: b, pos: pos}
+	p := f.parserAt(pos, f.size)
 	p.skipWS()
-	if !atKeyword(b, p.pos, "stream") {
-		return 0, 0, p.pos, false, nil
+	if !p.atKeyword(p.pos, "stream") {
+		return 0, 0, pos + p.pos, false, nil
 	}
-	s := p.pos + len("stream")
-	if s < len(b) && b[s] == '\r' {
-		s++
+	sp := p.pos + len("stream")
+	if p.in(sp) && p.b[sp] == '\r' {
+		sp++
 	}
-	if s < len(b) && b[s] == '\n' {
-		s++
+	if p.in(sp) && p.b[sp] == '\n' {
+		sp++
 	}
+	s := pos + sp
 	end = -1
 	lv := d["Length"]
 	if strict { // the repair scan runs before every object is known: direct lengths only
@@ -155,13 +190,11 @@ func (f *file) streamData(d dict, pos int, strict bool, what string) (start, end
 		}
 	}
 	l, isInt := lv.(int64)
-	if isInt && l >= 0 && l <= int64(len(b)-s) {
-		q := s + int(l)
-		for q < len(b) && isWS(b[q]) { // an end-of-line, or more white space (as qpdf accepts)
-			q++
-		}
-		if atKeyword(b, q, "endstream") {
-			end, after = s+int(l), q+len("endstream")
+	if isInt && l >= 0 && l <= int64(f.size-s) {
+		q := f.parserAt(s+int(l), f.size)
+		q.skipSpace() // an end-of-line, or more white space (as qpdf accepts)
+		if q.atKeyword(q.pos, "endstream") {
+			end, after = s+int(l), q.base+q.pos+len("endstream")
 		}
 	}
 	if end < 0 && strict {
@@ -171,15 +204,15 @@ func (f *file) streamData(d dict, pos int, strict bool, what string) (start, end
 		return 0, 0, 0, true, structErr(what, s, "the stream's /Length %d does not end at endstream (the data was changed after the length was written)", l)
 	}
 	if end < 0 {
-		k := bytes.Index(b[s:], []byte("endstream"))
+		k := f.indexFrom(s, "endstream")
 		if k < 0 {
-			end, after = len(b), len(b)
+			end, after = f.size, f.size
 		} else {
-			end, after = s+k, s+k+len("endstream")
-			if end > s && b[end-1] == '\n' {
+			end, after = k, k+len("endstream")
+			if end > s && f.byteAt(end-1) == '\n' {
 				end--
 			}
-			if end > s && b[end-1] == '\r' {
+			if end > s && f.byteAt(end-1) == '\r' {
 				end--
 			}
 		}
@@ -251,15 +284,15 @@ func (f *file) lookup(num int64) (*entry, error) {
 // it, a stream's /Length must end at endstream, and endobj must follow.
 func (f *file) direct(num, gen, off int64) (*entry, error) {
 	what := "object " + strconv.FormatInt(num, 10) + " " + strconv.FormatInt(gen, 10)
-	if off < 0 || off >= int64(len(f.b)) {
-		return nil, structErr(what, -1, "the cross-reference puts it at offset %d, outside the file (%d bytes)", off, len(f.b))
+	if off < 0 || off >= int64(f.size) {
+		return nil, structErr(what, -1, "the cross-reference puts it at offset %d, outside the file (%d bytes)", off, f.size)
 	}
-	n, g, body, ok := headerAt(f.b, int(off))
+	n, g, body, ok := f.headerAt(int(off))
 	if !ok || n != num || g != gen {
 		return nil, structErr(what, int(off), "the cross-reference offset does not point at \"%d %d obj\"", num, gen)
 	}
-	e := &entry{num: num, off: int(off), data: f.b}
-	v, q, err := f.parseAt(f.b, body, len(f.b), &e.spans)
+	e := &entry{num: num, off: int(off)}
+	v, q, err := f.parseFile(body, f.size, &e.spans)
 	if err != nil {
 		var le *LimitError
 		if errors.As(err, &le) {
@@ -278,10 +311,10 @@ func (f *file) direct(num, gen, off int64) (*entry, error) {
 			e.hasStm, e.start, e.end, after = true, s, end, a
 		}
 	}
-	p := parser{b: f.b, pos: after}
+	p := f.parserAt(after, f.size)
 	p.skipWS()
-	if !atKeyword(f.b, p.pos, "endobj") {
-		return nil, structErr(what, p.pos, "endobj missing after the object")
+	if !p.atKeyword(p.pos, "endobj") {
+		return nil, structErr(what, after+p.pos, "endobj missing after the object")
 	}
 	return e, nil
 }
@@ -306,7 +339,7 @@ func (f *file) compressed(num, stm, idx int64) (*entry, error) {
 		}
 		return nil, structErr(what, -1, "the object in object stream %d cannot be parsed: %v", stm, err)
 	}
-	return &entry{num: num, v: v, off: -1, data: os.data}, nil
+	return &entry{num: num, v: v, off: -1}, nil
 }
 
 // objStream decodes object stream stm (once) and its header of N number/offset pairs.
@@ -379,7 +412,6 @@ func (f *file) parseObjStm(e *entry) (*objStm, error) {
 // for this stream and 4×MaxInflate over the whole file.
 func (f *file) decode(e *entry) ([]byte, error) {
 	d := e.v.(dict)
-	raw := e.data[e.start:e.end]
 	filt, err := f.resolve(d["Filter"])
 	if err != nil {
 		return nil, err
@@ -395,6 +427,13 @@ func (f *file) decode(e *entry) ([]byte, error) {
 		return nil, &SyntaxError{Offset: int64(e.off), Msg: "bad /Filter"}
 	}
 	if len(filters) == 0 {
+		if n := int64(e.end - e.start); n > f.lim.MaxInflate {
+			return nil, &LimitError{What: "stream size", Limit: f.lim.MaxInflate}
+		}
+		raw := f.window(e.start, e.end-e.start)
+		if f.ioErr != nil {
+			return nil, f.ioErr
+		}
 		return raw, nil
 	}
 	if len(filters) > 1 {
@@ -422,26 +461,33 @@ func (f *file) decode(e *entry) ([]byte, error) {
 	if rest := 4*f.lim.MaxInflate - f.inflated; rest < budget {
 		budget = rest
 	}
-	out, err := inflate(raw, budget)
+	raw := func() io.Reader {
+		return trap{io.NewSectionReader(f.ra, int64(e.start), int64(e.end-e.start)), f}
+	}
+	out, err := inflate(raw, e.end-e.start, budget)
 	f.inflated += int64(len(out))
+	if f.ioErr != nil {
+		return nil, f.ioErr
+	}
 	if err != nil {
 		return nil, err
 	}
 	return pred.undo(out)
 }
 
-// inflate decompresses zlib (or, failing the header, raw deflate) data up to max bytes.
-func inflate(raw []byte, max int64) ([]byte, error) {
+// inflate decompresses zlib (or, failing the header, raw deflate) data up to max bytes,
+// read from raw (called again to read from the start), of size bytes.
+func inflate(raw func() io.Reader, size int, max int64) ([]byte, error) {
 	var r io.ReadCloser
-	zr, err := zlib.NewReader(bytes.NewReader(raw))
+	zr, err := zlib.NewReader(raw())
 	if err == nil {
 		r = zr
 	} else {
-		r = flate.NewReader(bytes.NewReader(raw))
+		r = flate.NewReader(raw())
 	}
 	defer r.Close()
 	var buf bytes.Buffer
-	if n := int64(len(raw)) * 4; n < max && n > 0 {
+	if n := int64(size) * 4; n < max && n > 0 {
 		buf.Grow(int(n))
 	}
 	n, err := io.Copy(&buf, io.LimitReader(r, max+1))

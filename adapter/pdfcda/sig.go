@@ -74,7 +74,7 @@ func (f *file) signature(e *entry, d dict, br array, contents []byte) Signature 
 			break
 		}
 	}
-	r, size := s.ByteRange, int64(len(f.b))
+	r, size := s.ByteRange, int64(f.size)
 	s.CoversWholeFile = r[0] == 0 && gapStart >= 0 && r[1] == int64(gapStart) && r[2] == int64(gapEnd) &&
 		r[2] <= size && r[3] == size-r[2]
 	// Revisions whose cross-reference section starts after the signed range ends.

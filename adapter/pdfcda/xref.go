@@ -1,7 +1,6 @@
 package pdfcda
 
 import (
-	"bytes"
 	"errors"
 	"sort"
 )
@@ -15,22 +14,22 @@ const maxSections = 4096
 // newest trailer. Then every object the sections list is read where they put it, so that a
 // broken structure is found now and not when some object happens to be needed.
 func (f *file) readXRef() error {
-	b := f.b
-	sx := bytes.LastIndex(b, []byte("startxref"))
+	size := int64(f.size)
+	sx := f.lastIndex("startxref")
 	if sx < 0 {
 		return structErr("startxref", -1, "no startxref keyword: the file is truncated or was never finished")
 	}
-	p := parser{b: b, pos: sx + len("startxref")}
+	p := f.parserAt(sx+len("startxref"), f.size)
 	off, ok := p.uint()
 	if !ok {
 		return structErr("startxref", sx, "startxref is not followed by an offset")
 	}
 	p.skipSpace()
-	if !bytes.HasPrefix(b[p.pos:], []byte("%%EOF")) {
-		return structErr("%%EOF", p.pos, "no %%%%EOF marker after startxref: the file is truncated")
+	if !p.hasPrefix(p.pos, "%%EOF") {
+		return structErr("%%EOF", p.base+p.pos, "no %%%%EOF marker after startxref: the file is truncated")
 	}
-	if off >= int64(len(b)) {
-		return structErr("startxref", sx, "startxref points at offset %d, beyond the end of the file (%d bytes)", off, len(b))
+	if off >= size {
+		return structErr("startxref", sx, "startxref points at offset %d, beyond the end of the file (%d bytes)", off, size)
 	}
 	seen := map[int64]bool{}
 	type pending struct {
@@ -60,14 +59,14 @@ func (f *file) readXRef() error {
 			f.revisions = append(f.revisions, int(s.off))
 			if x, ok := trailer["XRefStm"]; ok {
 				xo, ok := x.(int64)
-				if !ok || xo < 0 || xo >= int64(len(b)) {
+				if !ok || xo < 0 || xo >= size {
 					return structErr("trailer", int(s.off), "/XRefStm is not an offset inside the file")
 				}
 				next = append(next, pending{xo, false})
 			}
 			if pv, ok := trailer["Prev"]; ok {
 				po, ok := pv.(int64)
-				if !ok || po < 0 || po >= int64(len(b)) {
+				if !ok || po < 0 || po >= size {
 					return structErr("trailer", int(s.off), "/Prev is not an offset inside the file")
 				}
 				next = append(next, pending{po, true})
@@ -97,7 +96,10 @@ func (f *file) readXRef() error {
 		if a.stm != c.stm {
 			return a.stm < c.stm
 		}
-		return a.idx < c.idx
+		if a.idx != c.idx {
+			return a.idx < c.idx
+		}
+		return nums[i] < nums[j] // objects listed at one offset: the same order every time
 	})
 	for _, num := range nums {
 		if _, err := f.lookup(num); err != nil {
@@ -125,15 +127,14 @@ func (f *file) setLoc(num int64, l loc) error {
 // section reads the cross-reference section at off, a classic table with its trailer or a
 // cross-reference stream, and returns the trailer dictionary.
 func (f *file) section(off int, revision bool) (dict, bool, error) {
-	b := f.b
-	if atKeyword(b, off, "xref") {
+	if f.parserAt(off, f.size).atKeyword(0, "xref") {
 		if !revision {
 			return nil, false, structErr("xref", off, "/XRefStm points at a cross-reference table, not a stream")
 		}
 		d, err := f.table(off)
 		return d, false, err
 	}
-	num, gen, _, ok := headerAt(b, off)
+	num, gen, _, ok := f.headerAt(off)
 	if !ok {
 		return nil, false, structErr("xref", off, "no cross-reference table (\"xref\") or stream (\"N G obj\") at the offset given by startxref, /Prev or /XRefStm")
 	}
@@ -143,15 +144,15 @@ func (f *file) section(off int, revision bool) (dict, bool, error) {
 
 // table reads a classic cross-reference table at off and the trailer after it.
 func (f *file) table(off int) (dict, error) {
-	b := f.b
-	p := parser{b: b, pos: off + len("xref")}
+	p := f.parserAt(off, f.size)
+	p.pos = len("xref")
 	for {
 		p.skipWS()
-		if atKeyword(b, p.pos, "trailer") {
+		if p.atKeyword(p.pos, "trailer") {
 			p.pos += len("trailer")
 			break
 		}
-		at := p.pos
+		at := off + p.pos
 		start, ok1 := p.uint()
 		count, ok2 := p.uint()
 		if !ok1 || !ok2 {
@@ -161,7 +162,7 @@ func (f *file) table(off int) (dict, error) {
 			return nil, &LimitError{What: "cross-reference subsection size", Limit: int64(f.lim.MaxObjects)}
 		}
 		for i := range count {
-			at := p.pos
+			at := off + p.pos
 			o, ok1 := p.uint()
 			g, ok2 := p.uint()
 			p.skipWS()
@@ -174,20 +175,21 @@ func (f *file) table(off int) (dict, error) {
 			}
 		}
 	}
-	if err := f.charge(p.pos - off); err != nil {
+	if err := f.charge(p.pos); err != nil {
 		return nil, err
 	}
 	p.skipWS()
-	if !bytes.HasPrefix(b[p.pos:], []byte("<<")) {
-		return nil, structErr("trailer", p.pos, "the trailer keyword is not followed by a dictionary")
+	at := off + p.pos
+	if !p.hasPrefix(p.pos, "<<") {
+		return nil, structErr("trailer", at, "the trailer keyword is not followed by a dictionary")
 	}
-	v, _, err := f.parseAt(b, p.pos, len(b), nil)
+	v, _, err := f.parseFile(at, f.size, nil)
 	if err != nil {
 		var le *LimitError
 		if errors.As(err, &le) {
 			return nil, err
 		}
-		return nil, structErr("trailer", p.pos, "the trailer dictionary cannot be parsed: %v", err)
+		return nil, structErr("trailer", at, "the trailer dictionary cannot be parsed: %v", err)
 	}
 	return v.(dict), nil
 }
