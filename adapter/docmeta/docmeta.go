@@ -254,7 +254,9 @@ func (r *Report) Check(id string) (Check, bool) {
 // ErrTooLarge is returned for a document larger than Options.MaxSize.
 var ErrTooLarge = errors.New("docmeta: document too large")
 
-// InspectFile inspects the file at path; the report's Name is its base name.
+// InspectFile inspects the file at path, as Inspect does (it is not read into memory); the
+// report's Name is its base name. A file whose size or modification time changed while it
+// was inspected is an error: its metadata and its hash could describe different bytes.
 func InspectFile(path string, opts Options) (*Report, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -269,11 +271,23 @@ func InspectFile(path string, opts Options) (*Report, error) {
 	if i := strings.LastIndexAny(path, `/\`); i >= 0 {
 		name = path[i+1:]
 	}
-	return Inspect(f, st.Size(), name, opts)
+	rep, err := Inspect(f, st.Size(), name, opts)
+	if err != nil {
+		return nil, err
+	}
+	if now, err := f.Stat(); err != nil || now.Size() != st.Size() || !now.ModTime().Equal(st.ModTime()) {
+		return nil, fmt.Errorf("docmeta: %s changed while it was inspected: inspect it again once it is complete", path)
+	}
+	return rep, nil
 }
 
-// Inspect reads size bytes from r (once, into one buffer) and inspects them. The error is
-// only for I/O failures and oversize input: problems of the document are failed checks.
+// Inspect inspects the size bytes of r (an *os.File) without reading them into memory: the
+// SHA-256 is computed over them as they are read, a PDF is read through its
+// cross-reference (pdfcda.ReadAt: the objects, not the streams it does not need) and its
+// signatures are verified over their ranges as they are read (pades.VerifySignaturesAt).
+// A bare XML or a p7m envelope is read whole (the CDA is the file, or inside it), and so is
+// a PDF that Options.Repairable has to scan. The error is only for I/O failures and
+// oversize input: problems of the document are failed checks.
 func Inspect(r io.ReaderAt, size int64, name string, opts Options) (*Report, error) {
 	max := opts.MaxSize
 	if max <= 0 {
@@ -282,26 +296,60 @@ func Inspect(r io.ReaderAt, size int64, name string, opts Options) (*Report, err
 	if size < 0 || size > max {
 		return nil, fmt.Errorf("%w: %d bytes, limit %d", ErrTooLarge, size, max)
 	}
-	data := make([]byte, size)
-	if _, err := r.ReadAt(data, 0); err != nil && !(errors.Is(err, io.EOF) && size == 0) {
-		return nil, fmt.Errorf("docmeta: read %s: %w", name, err)
-	}
-	return InspectBytes(data, name, opts), nil
+	return inspect(r, size, nil, name, opts)
 }
 
-// InspectBytes inspects data, the exact bytes that would be sent. It keeps no reference to
-// data after it returns.
+// InspectBytes inspects data, the exact bytes that would be sent, as Inspect inspects a
+// file (the same code, over a bytes.Reader). It keeps no reference to data after it returns.
 func InspectBytes(data []byte, name string, opts Options) *Report {
-	sum := sha256.Sum256(data)
-	r := &Report{Name: name, Size: int64(len(data)), SHA256: hex.EncodeToString(sum[:])}
+	r, err := inspect(bytes.NewReader(data), int64(len(data)), data, name, opts)
+	if err != nil { // bytes in memory cannot fail to read
+		panic(err)
+	}
+	return r
+}
+
+// inspect inspects the size bytes of src; data, when not nil, is the same bytes in memory.
+func inspect(src io.ReaderAt, size int64, data []byte, name string, opts Options) (*Report, error) {
+	readErr := func(err error) error { return fmt.Errorf("docmeta: read %s: %w", name, err) }
+	sum := sha256.New()
+	if n, err := io.CopyBuffer(sum, io.NewSectionReader(src, 0, size), make([]byte, 64<<10)); err != nil || n != size {
+		if err == nil {
+			err = io.ErrUnexpectedEOF
+		}
+		return nil, readErr(err)
+	}
+	r := &Report{Name: name, Size: size, SHA256: hex.EncodeToString(sum.Sum(nil))}
 	r.Metadata.Hash, r.Metadata.Size, r.Metadata.DocumentName = r.SHA256, r.Size, name
 
-	read := pdfcda.Read
-	if opts.Repairable {
-		read = pdfcda.ReadRepair
+	head := data[:min(len(data), 1024)]
+	if data == nil {
+		head = make([]byte, min(size, 1024))
+		if _, err := src.ReadAt(head, 0); err != nil && len(head) > 0 && !errors.Is(err, io.EOF) {
+			return nil, readErr(err)
+		}
+		if !bytes.HasPrefix(head, []byte("%PDF-")) {
+			// Not a PDF as PDFs start: XML or p7m (or unknown), read whole.
+			data = make([]byte, size)
+			if _, err := src.ReadAt(data, 0); err != nil && !(errors.Is(err, io.EOF) && size == 0) {
+				return nil, readErr(err)
+			}
+			src, head = bytes.NewReader(data), data[:min(len(data), 1024)]
+		}
 	}
-	doc, err := read(data, opts.Limits)
-	format := pdfcda.Detect(data)
+	read := pdfcda.ReadAt
+	if opts.Repairable {
+		read = pdfcda.ReadRepairAt
+	}
+	doc, err := read(src, size, opts.Limits)
+	var re *pdfcda.ReadError
+	if errors.As(err, &re) {
+		return nil, readErr(err)
+	}
+	format := pdfcda.Detect(head)
+	if data != nil {
+		format = pdfcda.Detect(data)
+	}
 	inner := format
 	if doc != nil {
 		inner = doc.Format
@@ -326,13 +374,13 @@ func InspectBytes(data []byte, name string, opts Options) *Report {
 	default:
 		found := string(format)
 		if found == "" {
-			found = "unknown (" + sniff(data) + ")"
+			found = "unknown (" + sniff(head) + ")"
 		} else if format == pdfcda.FormatP7M && doc != nil {
 			found = "p7m with " + string(inner)
 		}
 		r.fail(Check{ID: CheckFormat, Field: "mimeType", Found: found, Expected: "application/pdf", Message: "the document is not a PDF (Il documento non è pdf)", FaultCode: "FSE-00415",
 			Fix: "publish the PDF with the CDA embedded as cda.xml (fsepuglia inject), not the file itself"})
-		return r
+		return r, nil
 	}
 	var se *pdfcda.StructureError
 	var ae *pdfcda.AttachmentError
@@ -347,18 +395,18 @@ func InspectBytes(data []byte, name string, opts Options) *Report {
 		r.fail(Check{ID: CheckStructure, Field: se.Part, Found: se.Msg, Expected: "startxref pointing at a cross-reference section, every object where it says, a trailer with /Root, %%EOF at the end",
 			Message: "the PDF's file structure is broken (truncated or damaged): it cannot be read without guessing", FaultCode: "FSE-00415",
 			Fix: "export or save the PDF again from the producing software (or rebuild it, e.g. `qpdf broken.pdf fixed.pdf`) and sign it again; --repairable only reads it anyway"})
-		return r
+		return r, nil
 	case attachErr && doc == nil:
 		dupFail()
-		return r
+		return r, nil
 	case format == pdfcda.FormatP7M && err != nil && !attachErr:
 		r.fail(Check{ID: CheckPDF, Field: "document", Found: err.Error(), Expected: "a CAdES envelope with content", Message: "the p7m envelope cannot be read", FaultCode: "FSE-00415",
 			Fix: "sign the document again as an enveloping (attached) CAdES .p7m, or publish the signed PDF instead"})
-		return r
+		return r, nil
 	case err != nil && !attachErr:
 		r.fail(Check{ID: CheckPDF, Field: "document", Found: err.Error(), Expected: "a readable PDF", Message: "the PDF cannot be read", FaultCode: "FSE-00415",
 			Fix: "export the PDF again without encryption, with Flate-compressed or uncompressed streams"})
-		return r
+		return r, nil
 	}
 	if format == pdfcda.FormatPDF || inner == pdfcda.FormatPDF {
 		if doc.Repaired != "" {
@@ -391,17 +439,17 @@ func InspectBytes(data []byte, name string, opts Options) *Report {
 	}
 
 	if opts.VerifySignatures {
-		r.verifySignatures(data, doc, opts)
+		r.verifySignatures(src, size, data, doc, opts)
 	}
 
 	if attachErr {
 		dupFail()
-		return r
+		return r, nil
 	}
 	if doc.CDA == nil {
 		r.fail(Check{ID: CheckAttachment, Field: "cda.xml", Found: foundAttachments(doc.Attachments), Expected: `an embedded file named exactly "cda.xml"`, Message: "the PDF does not embed the CDA as cda.xml", FaultCode: "FSE-00422",
 			Fix: "embed the CDA as an attachment named exactly cda.xml (fsepuglia inject CDA.xml --pdf BASE.pdf)"})
-		return r
+		return r, nil
 	}
 	r.CDASize = len(doc.CDA)
 	if doc.Format == pdfcda.FormatPDF || inner == pdfcda.FormatPDF {
@@ -424,7 +472,7 @@ func InspectBytes(data []byte, name string, opts Options) *Report {
 			c.Fix = "export the CDA again from the producing software (check it with xmllint --noout cda.xml) and embed it again"
 		}
 		r.fail(c)
-		return r
+		return r, nil
 	}
 	r.pass(CheckCDA, "cda.xml", "{urn:hl7-org:v3}ClinicalDocument", "an HL7 v3 ClinicalDocument")
 	if opts.VerifySignatures || opts.RequireCDASignature {
@@ -433,23 +481,28 @@ func InspectBytes(data []byte, name string, opts Options) *Report {
 	r.Header = h
 	r.derive(h, opts)
 	r.check(h, opts)
-	return r
+	return r, nil
 }
 
 // verifySignatures fills r.PAdES and r.CAdESSignature and, with RequireSignature, checks
-// that one of them verifies (the PDF's over the whole file).
-func (r *Report) verifySignatures(data []byte, doc *pdfcda.Document, opts Options) {
-	pdfBytes := data
+// that one of them verifies (the PDF's over the whole file). The PDF is src (size bytes),
+// or the content of a p7m envelope, data (read whole); the error is a read error.
+func (r *Report) verifySignatures(src io.ReaderAt, size int64, data []byte, doc *pdfcda.Document, opts Options) {
+	pdf, pdfSize := src, size
 	if r.CAdES {
 		res, content, err := cades.Verify(data, opts.Trust)
 		if res == nil {
 			res = &sign.Result{Format: sign.FormatCAdES}
 			res.Problem(err.Error())
 		}
-		r.CAdESSignature, pdfBytes = res, content
+		r.CAdESSignature, pdf, pdfSize = res, nil, int64(len(content))
+		if content != nil {
+			pdf = bytes.NewReader(content)
+		}
 	}
-	if len(doc.Signatures) > 0 && pdfBytes != nil {
-		r.PAdES, _ = pades.VerifySignatures(pdfBytes, doc.Signatures, opts.Trust)
+	if len(doc.Signatures) > 0 && pdf != nil {
+		// A read error while hashing is a problem of the signature ("cannot be read").
+		r.PAdES, _ = pades.VerifySignaturesAt(pdf, pdfSize, doc.Signatures, opts.Trust)
 	}
 	if !opts.RequireSignature || !r.Signed {
 		return

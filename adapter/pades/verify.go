@@ -5,6 +5,7 @@ import (
 	"crypto"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"regexp"
 	"strconv"
 	"time"
@@ -34,22 +35,33 @@ type Signature struct {
 // Verify finds the signature dictionaries of the PDF in data (adapter/pdfcda) and verifies
 // each with VerifyRange, in file order. It returns sign.ErrUnsigned when there is none.
 func Verify(data []byte, opt sign.VerifyOptions) ([]Signature, error) {
-	doc, err := pdfcda.ReadPDF(data, pdfcda.Limits{})
+	return VerifyAt(bytes.NewReader(data), int64(len(data)), opt)
+}
+
+// VerifyAt is Verify for the size bytes of r (an *os.File), read as pdfcda.ReadPDFAt reads
+// it; the signed ranges are hashed as they are read, never held in memory.
+func VerifyAt(r io.ReaderAt, size int64, opt sign.VerifyOptions) ([]Signature, error) {
+	doc, err := pdfcda.ReadPDFAt(r, size, pdfcda.Limits{})
 	if err != nil {
 		return nil, fmt.Errorf("pades: %w", err)
 	}
-	return VerifySignatures(data, doc.Signatures, opt)
+	return VerifySignaturesAt(r, size, doc.Signatures, opt)
 }
 
 // VerifySignatures verifies the signature dictionaries found by pdfcda.ReadPDF in data.
 func VerifySignatures(data []byte, sigs []pdfcda.Signature, opt sign.VerifyOptions) ([]Signature, error) {
+	return VerifySignaturesAt(bytes.NewReader(data), int64(len(data)), sigs, opt)
+}
+
+// VerifySignaturesAt is VerifySignatures for the size bytes of r.
+func VerifySignaturesAt(r io.ReaderAt, size int64, sigs []pdfcda.Signature, opt sign.VerifyOptions) ([]Signature, error) {
 	if len(sigs) == 0 {
 		return nil, sign.ErrUnsigned
 	}
 	out := make([]Signature, 0, len(sigs))
 	for _, s := range sigs {
 		claimed, _ := ParseDate(s.M)
-		v := verifyRange(data, s.ByteRange, s.SubFilter, claimed, opt)
+		v := verifyRange(r, size, s.ByteRange, s.SubFilter, claimed, opt)
 		v.UpdatesAfter = s.UpdatesAfter
 		out = append(out, v)
 	}
@@ -73,12 +85,12 @@ func Intact(sigs []Signature) bool {
 // opt.Roots). Bytes after the range are reported, not an error: an incremental update after
 // signing leaves the signature valid for what it covers.
 func VerifyRange(data []byte, br []int64, subFilter string, opt sign.VerifyOptions) Signature {
-	return verifyRange(data, br, subFilter, time.Time{}, opt)
+	return verifyRange(bytes.NewReader(data), int64(len(data)), br, subFilter, time.Time{}, opt)
 }
 
-// verifyRange is VerifyRange with the claimed signing time (/M) when known; zero means
-// read it from the dictionary around the /Contents.
-func verifyRange(data []byte, br []int64, subFilter string, claimed time.Time, opt sign.VerifyOptions) Signature {
+// verifyRange is VerifyRange over the size bytes of data, with the claimed signing time
+// (/M) when known; zero means read it from the dictionary around the /Contents.
+func verifyRange(data io.ReaderAt, size int64, br []int64, subFilter string, claimed time.Time, opt sign.VerifyOptions) Signature {
 	s := Signature{SubFilter: subFilter, ByteRange: br}
 	s.Format = sign.FormatPAdES
 	switch subFilter {
@@ -93,15 +105,20 @@ func verifyRange(data []byte, br []int64, subFilter string, claimed time.Time, o
 		s.Problem("SubFilter " + subFilter + " is not a PAdES or PKCS#7 signature")
 		return s
 	}
-	size := int64(len(data))
 	if len(br) != 4 || br[0] != 0 || br[1] <= 0 || br[2] <= br[1] || br[3] < 0 || br[2] > size || br[3] > size-br[2] {
 		s.Problem(fmt.Sprintf("/ByteRange %v is not [0 a b c] inside the file (%d bytes)", br, size))
 		return s
 	}
 	a, b, c := br[1], br[2], br[2]+br[3]
-	gap := data[a:b]
-	if len(gap) < 2 || gap[0] != '<' || gap[len(gap)-1] != '>' {
+	// The gap's delimiters first: a ByteRange leaving out most of the file is not read whole.
+	first, last := readAt(data, a, 1), readAt(data, b-1, 1)
+	if b-a < 2 || len(first) != 1 || first[0] != '<' || len(last) != 1 || last[0] != '>' {
 		s.Problem("the bytes /ByteRange leaves out are not the /Contents hex string: the range does not match the signature")
+		return s
+	}
+	gap := readAt(data, a, b-a)
+	if int64(len(gap)) != b-a {
+		s.Problem("the file cannot be read")
 		return s
 	}
 	der := make([]byte, hex.DecodedLen(len(gap)-2))
@@ -123,28 +140,40 @@ func verifyRange(data []byte, br []int64, subFilter string, claimed time.Time, o
 		s.Problem("the CMS uses an unknown digest algorithm")
 		return s
 	}
-	digest := func(h crypto.Hash) []byte {
+	// The two ranges, hashed as they are read.
+	digest := func(h crypto.Hash) ([]byte, error) {
 		w := h.New()
-		w.Write(data[:a])
-		w.Write(data[b:c])
-		return w.Sum(nil)
+		buf := make([]byte, 64<<10)
+		if _, err := io.CopyBuffer(w, io.NewSectionReader(data, 0, a), buf); err != nil {
+			return nil, err
+		}
+		if _, err := io.CopyBuffer(w, io.NewSectionReader(data, b, c-b), buf); err != nil {
+			return nil, err
+		}
+		return w.Sum(nil), nil
 	}
 	var d []byte
 	if subFilter == "adbe.pkcs7.sha1" {
 		// The CMS signs the SHA-1 digest of the range, encapsulated as its content.
-		if !bytes.Equal(p.Content, digest(crypto.SHA1)) {
+		sum, err := digest(crypto.SHA1)
+		if err != nil {
+			s.Problem("the file cannot be read: " + err.Error())
+			return s
+		}
+		if !bytes.Equal(p.Content, sum) {
 			s.Problem("message digest mismatch: the signed bytes were changed after signing")
 			return s
 		}
 		d = hashOf(h, p.Content)
-	} else {
-		d = digest(h)
+	} else if d, err = digest(h); err != nil {
+		s.Problem("the file cannot be read: " + err.Error())
+		return s
 	}
 	if claimed.IsZero() {
-		claimed = claimedTime(data, a, b)
+		claimed = claimedTime(data, size, a, b)
 	}
 	s.Result = *p.Verify(d, s.Format, claimed, opt)
-	if !bytes.HasSuffix(bytes.TrimRight(data[:c], "\r\n \t\x00"), []byte("%%EOF")) {
+	if !endsWithEOF(data, c) {
 		s.Problem("the signed range does not end with %%EOF: the signed revision is incomplete")
 	}
 	if !s.CoversWholeFile {
@@ -189,15 +218,15 @@ func ParseDate(s string) (time.Time, bool) {
 
 // claimedTime reads /M from the signature dictionary around the /Contents gap a..b (the
 // dictionary's other entries are within a few kilobytes on either side), zero when absent.
-func claimedTime(data []byte, a, b int64) time.Time {
+func claimedTime(data io.ReaderAt, size, a, b int64) time.Time {
 	const window = 4096
-	lo, hi := max(0, a-window), min(int64(len(data)), b+window)
+	lo, hi := max(0, a-window), min(size, b+window)
 	// Only this dictionary: stop at the nearest "obj" before and "endobj" after.
-	before := data[lo:a]
+	before := readAt(data, lo, a-lo)
 	if i := bytes.LastIndex(before, []byte(" obj")); i >= 0 {
 		before = before[i:]
 	}
-	after := data[b:hi]
+	after := readAt(data, b, hi-b)
 	if i := bytes.Index(after, []byte("endobj")); i >= 0 {
 		after = after[:i]
 	}
@@ -209,4 +238,35 @@ func claimedTime(data []byte, a, b int64) time.Time {
 		}
 	}
 	return time.Time{}
+}
+
+// readAt returns up to n bytes of r at off (fewer at the end of the file or on an error).
+func readAt(r io.ReaderAt, off, n int64) []byte {
+	if n <= 0 || off < 0 {
+		return nil
+	}
+	buf := make([]byte, n)
+	got, _ := r.ReadAt(buf, off)
+	return buf[:got]
+}
+
+// endsWithEOF reports whether the file's first c bytes end with %%EOF, white space and NULs
+// after it allowed: the signed revision is complete. It reads backwards from c.
+func endsWithEOF(r io.ReaderAt, c int64) bool {
+	const ws = "\r\n \t\x00"
+	end := c
+	for end > 0 {
+		start := max(0, end-4096)
+		chunk := readAt(r, start, end-start)
+		if int64(len(chunk)) != end-start {
+			return false
+		}
+		if t := bytes.TrimRight(chunk, ws); len(t) > 0 {
+			end = start + int64(len(t))
+			tail := readAt(r, max(0, end-5), min(end, 5))
+			return bytes.Equal(tail, []byte("%%EOF"))
+		}
+		end = start
+	}
+	return false
 }

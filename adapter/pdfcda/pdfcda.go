@@ -272,6 +272,16 @@ type UnsupportedError struct {
 // Error implements error.
 func (e *UnsupportedError) Error() string { return "pdfcda: unsupported " + e.What }
 
+// ReadError is a failure to read the file given to ReadAt (or a file shorter than the size
+// given): not something the document says.
+type ReadError struct{ Err error }
+
+// Error implements error.
+func (e *ReadError) Error() string { return "pdfcda: read: " + e.Err.Error() }
+
+// Unwrap returns the read error.
+func (e *ReadError) Unwrap() error { return e.Err }
+
 // ErrUnknownFormat is returned for data that is neither a PDF, nor XML, nor a p7m envelope.
 var ErrUnknownFormat = errors.New("pdfcda: not a PDF, an XML document or a p7m envelope")
 
@@ -315,7 +325,7 @@ func ReadRepair(data []byte, lim Limits) (*Document, error) { return read(data, 
 // ReadAt is Read for the size bytes of r (an *os.File): a PDF is read in windows, never
 // whole (see the package documentation), with the same verdicts as Read. A bare XML or a
 // p7m envelope is read whole (the CDA is the file, or inside it), and so is a PDF that
-// ReadRepairAt has to scan. A read error, or a file shorter than size, is returned as such.
+// ReadRepairAt has to scan. A read error, or a file shorter than size, is a *ReadError.
 func ReadAt(r io.ReaderAt, size int64, lim Limits) (*Document, error) {
 	return readAt(r, size, lim, false, windows{})
 }
@@ -371,7 +381,7 @@ func readFull(r io.ReaderAt, buf []byte, off int64) error {
 	if err == nil || err == io.EOF {
 		err = io.ErrUnexpectedEOF
 	}
-	return fmt.Errorf("pdfcda: read: %w", err)
+	return &ReadError{Err: err}
 }
 
 func read(data []byte, lim Limits, repair bool) (*Document, error) {
@@ -423,7 +433,7 @@ func readPDF(f *file, repair bool) (*Document, error) {
 	}
 	doc, err := f.document(err)
 	if f.ioErr != nil {
-		return nil, fmt.Errorf("pdfcda: read: %w", f.ioErr)
+		return nil, &ReadError{Err: f.ioErr}
 	}
 	return doc, err
 }

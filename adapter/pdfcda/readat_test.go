@@ -152,7 +152,8 @@ func TestReadAtErrors(t *testing.T) {
 				at = pdfcda.ReadRepairAt
 			}
 			_, err := at(&fileLike{data: data, fail: fail}, int64(len(data)), pdfcda.Limits{})
-			if !errors.Is(err, errDisk) {
+			var re *pdfcda.ReadError
+			if !errors.Is(err, errDisk) || !errors.As(err, &re) {
 				t.Fatalf("failing at %d (repair %v): %v, want the read error", fail, repair, err)
 			}
 		}
