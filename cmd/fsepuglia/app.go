@@ -28,8 +28,9 @@ type deps struct {
 	newBackend func(cfg adapter.Config, log adapter.Logger) (*backend, error)
 	// isTerminal says whether w is a terminal (progress bar) or not (plain lines).
 	isTerminal func(w io.Writer) bool
-	// docMetadata reads metadata from the document itself (the CDA inside the PDF);
-	// adapter/docmeta in production. nil means sidecar file and flags only.
+	// docMetadata reads metadata from the document itself (the CDA inside the PDF): from
+	// body, or from the file at path when body is nil; adapter/docmeta in production. nil
+	// means sidecar file and flags only.
 	docMetadata func(cfg adapter.Config, path string, body []byte, skipChecks bool) (adapter.Metadata, error)
 	now         func() time.Time
 	// newGateway builds the client of the FSE 2.0 middleware (adapter.NewGateway).

@@ -45,7 +45,11 @@ func replaceCommand(a *appEnv) *cli.Command {
 				return err
 			}
 			a.log.Info("replace", map[string]any{"old_id": oldID, "unique_id": doc.meta.UniqueID, "patient": redact.CF(doc.meta.PatientCF)})
-			res, err := be.docs.Replace(c.Context, oldID, adapter.PublishRequest{Metadata: doc.meta, Body: doc.body, DocumentName: doc.meta.DocumentName})
+			body, err := doc.bytes()
+			if err != nil {
+				return err
+			}
+			res, err := be.docs.Replace(c.Context, oldID, adapter.PublishRequest{Metadata: doc.meta, Body: body, DocumentName: doc.meta.DocumentName})
 			if err != nil {
 				return fmt.Errorf("replace %s with %s: %w", oldID, path, err)
 			}

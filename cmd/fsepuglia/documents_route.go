@@ -61,7 +61,11 @@ func (a *appEnv) routedReplace(ctx context.Context, oldID string, doc *loadedDoc
 		return false, nil
 	}
 	m := decodeRoute(raw)
-	d, err := r.document(doc.path, doc.body)
+	body, err := doc.bytes()
+	if err != nil {
+		return false, err
+	}
+	d, err := r.document(doc.path, body)
 	if err != nil {
 		return false, err
 	}

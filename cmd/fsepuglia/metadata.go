@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -32,26 +33,60 @@ func metadataFlags() []cli.Flag {
 	}
 }
 
-// loadedDoc is a file ready to publish: its bytes' identity and its metadata.
+// loadedDoc is a file ready to publish: its bytes' identity and its metadata. The bytes
+// stay in the file (publish streams them) unless body holds them (serve's intake); bytes
+// reads them for the routes that need them.
 type loadedDoc struct {
 	path string
 	body []byte
+	size int64
 	sum  string
 	meta adapter.Metadata
 }
 
-// loadDocument reads path and builds its metadata from, in increasing precedence: the
-// document itself (deps.docMetadata: the CDA inside the PDF), the sidecar <path>.json, the
-// flags.
+// bytes returns the document whole (replace, the middleware's routes, serve's queue), read
+// from its file unless it is in memory, checking that it is still what was loaded.
+func (d *loadedDoc) bytes() ([]byte, error) {
+	if d.body != nil {
+		return d.body, nil
+	}
+	body, err := os.ReadFile(d.path)
+	if err != nil {
+		return nil, &adapter.InputError{Field: "file", Value: d.path, Msg: fmt.Sprintf("cannot read: %v", unwrapPath(err)), Fix: "check the path"}
+	}
+	if h := sha256.Sum256(body); hex.EncodeToString(h[:]) != d.sum {
+		return nil, &adapter.InputError{Field: "file", Value: d.path, Msg: "changed while it was being published", Fix: "publish it again once it is complete"}
+	}
+	return body, nil
+}
+
+// hashFile returns the size and SHA-256 of the file at path, read as a stream.
+func hashFile(path string) (int64, string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	n, err := io.Copy(h, f)
+	if err != nil {
+		return 0, "", err
+	}
+	return n, hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// loadDocument reads path (as a stream: it is never held in memory) and builds its
+// metadata from, in increasing precedence: the document itself (deps.docMetadata: the CDA
+// inside the PDF), the sidecar <path>.json, the flags.
 // Then it checks the required fields and fills hash, size, name and MIME type.
 func (a *appEnv) loadDocument(c *cli.Context, path string, single bool) (*loadedDoc, error) {
-	body, err := os.ReadFile(path)
+	size, sum, err := hashFile(path)
 	if err != nil {
 		return nil, &adapter.InputError{Field: "file", Value: path, Msg: fmt.Sprintf("cannot read: %v", unwrapPath(err)), Fix: "check the path"}
 	}
 	var meta adapter.Metadata
 	if a.deps.docMetadata != nil {
-		m, err := a.deps.docMetadata(a.cfg, path, body, c.Bool("skip-checks"))
+		m, err := a.deps.docMetadata(a.cfg, path, nil, c.Bool("skip-checks"))
 		if err != nil {
 			return nil, fmt.Errorf("%s: reading metadata from the document: %w", path, err)
 		}
@@ -108,18 +143,16 @@ func (a *appEnv) loadDocument(c *cli.Context, path string, single bool) (*loaded
 	}
 	meta.PatientCF = cf
 
-	h := sha256.Sum256(body)
-	sum := hex.EncodeToString(h[:])
 	if meta.Hash != "" && !strings.EqualFold(meta.Hash, sum) {
 		return nil, &adapter.InputError{Field: "hash", Value: meta.Hash, Msg: fmt.Sprintf("%s does not match the file's SHA-256 %s", side, sum),
 			Fix: "remove hash from the sidecar or point it at the right file"}
 	}
-	meta.Hash, meta.Size = sum, int64(len(body))
+	meta.Hash, meta.Size = sum, size
 	if meta.DocumentName == "" {
 		meta.DocumentName = filepath.Base(path)
 	}
 	if meta.MimeType == "" {
 		meta.MimeType = "application/pdf"
 	}
-	return &loadedDoc{path: path, body: body, sum: sum, meta: meta}, nil
+	return &loadedDoc{path: path, size: size, sum: sum, meta: meta}, nil
 }

@@ -214,7 +214,7 @@ func (a *appEnv) publish(c *cli.Context) error {
 			}
 			continue
 		}
-		entries = append(entries, outbox.Entry{Path: absPath(f), SHA256: doc.sum, Size: int64(len(doc.body)), UniqueID: doc.meta.UniqueID, Metadata: meta})
+		entries = append(entries, outbox.Entry{Path: absPath(f), SHA256: doc.sum, Size: doc.size, UniqueID: doc.meta.UniqueID, Metadata: meta})
 	}
 	for _, p := range problems {
 		fmt.Fprintf(a.stderr, "invalid: %s\n", redact.Text(p))

@@ -87,7 +87,11 @@ func (r *router) metadata(doc *loadedDoc) (json.RawMessage, gateway.Route, error
 	}
 	m := routedMeta{Metadata: doc.meta, Route: rt.Via, RouteReason: rt.Reason}
 	if rt.ValidateFirst {
-		d, err := r.document(doc.path, doc.body)
+		body, err := doc.bytes()
+		if err != nil {
+			return nil, rt, err
+		}
+		d, err := r.document(doc.path, body)
 		if err != nil {
 			return nil, rt, fmt.Errorf("%s: %w", doc.path, err)
 		}
@@ -99,7 +103,7 @@ func (r *router) metadata(doc *loadedDoc) (json.RawMessage, gateway.Route, error
 			return nil, rt, fmt.Errorf("%s (%s): %w", doc.path, rt.Reason, err)
 		}
 		if rt.Via == gateway.ViaMiddleware {
-			if msg := padesProblem(doc.body, d.Signed); msg != "" && r.a.cfg.Signatures.RequirePDF() {
+			if msg := padesProblem(body, d.Signed); msg != "" && r.a.cfg.Signatures.RequirePDF() {
 				return nil, rt, &gateway.FieldError{Field: "file", Value: filepath.Base(doc.path), Msg: msg + ": the middleware refuses it (/msg/sign-error)", Fix: "sign the validated PDF (fsepuglia sign --pdf) after its last change, then publish"}
 			}
 			m.WorkflowInstanceID = v.WorkflowInstanceID

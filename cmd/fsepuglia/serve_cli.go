@@ -61,8 +61,12 @@ func (a *appEnv) publishQueue(c *cli.Context, files []string) error {
 		if err != nil {
 			return err
 		}
-		entries = append(entries, queue.Entry{UniqueID: doc.meta.UniqueID, SHA256: doc.sum, Size: int64(len(doc.body)), Path: absPath(f),
-			Source: "cli", Metadata: raw, Body: doc.body})
+		body, err := doc.bytes()
+		if err != nil {
+			return err
+		}
+		entries = append(entries, queue.Entry{UniqueID: doc.meta.UniqueID, SHA256: doc.sum, Size: doc.size, Path: absPath(f),
+			Source: "cli", Metadata: raw, Body: body})
 	}
 	ctx := c.Context
 	st, err := a.openCLIQueue(ctx, c.String("queue"))

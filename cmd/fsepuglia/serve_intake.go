@@ -80,7 +80,7 @@ func (s *server) enqueueDocument(ctx context.Context, name string, body, overrid
 	// The route (legacy or middleware) is decided as publish decides it, and what the gateway
 	// would refuse (never validated, CDA changed, too late, unsigned in the final scenario) is
 	// refused here, before anything is recorded.
-	raw, _, err := s.router.metadata(&loadedDoc{path: name, body: body, sum: meta.Hash, meta: meta})
+	raw, _, err := s.router.metadata(&loadedDoc{path: name, body: body, size: int64(len(body)), sum: meta.Hash, meta: meta})
 	if err != nil {
 		return queue.Item{}, false, err
 	}
