@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"os"
+	"path/filepath"
 	"reflect"
 	"testing"
 
@@ -162,4 +164,43 @@ func TestReadAtErrors(t *testing.T) {
 	if !errors.Is(err, io.ErrUnexpectedEOF) {
 		t.Fatalf("short file: %v, want io.ErrUnexpectedEOF", err)
 	}
+}
+
+// BenchmarkReadAt100MB reads a 100 MB signed PDF from its file (*os.File) strictly: the
+// cross-reference, the objects in windows, cda.xml; the 100 MB stream is skipped by its
+// /Length and never read (B/op is what the reader allocates; read-MiB what it read).
+func BenchmarkReadAt100MB(b *testing.B) {
+	path := filepath.Join(b.TempDir(), "big.pdf")
+	if err := os.WriteFile(path, pdfcdatest.PDF{Attachment: lab, Sign: true, PadTo: 100 << 20}.Bytes(), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	st, _ := f.Stat()
+	r := &countingAt{r: f}
+	b.SetBytes(st.Size())
+	b.ReportAllocs()
+	for b.Loop() {
+		doc, err := pdfcda.ReadAt(r, st.Size(), pdfcda.Limits{})
+		if err != nil || !bytes.Equal(doc.CDA, lab) || len(doc.Signatures) != 1 || !doc.Signatures[0].CoversWholeFile {
+			b.Fatalf("ReadAt: %v", err)
+		}
+	}
+	b.ReportMetric(float64(st.Size())/(1<<20), "file-MiB")
+	b.ReportMetric(float64(r.n)/float64(b.N)/(1<<20), "read-MiB")
+}
+
+// countingAt counts the bytes read through it.
+type countingAt struct {
+	r io.ReaderAt
+	n int64
+}
+
+func (c *countingAt) ReadAt(p []byte, off int64) (int, error) {
+	n, err := c.r.ReadAt(p, off)
+	c.n += int64(n)
+	return n, err
 }
