@@ -222,15 +222,67 @@ func (d *decoder) structElem(p *plan, v reflect.Value) error {
 			v.Field(xn.index).Set(reflect.ValueOf(xml.Name{Space: lx.space, Local: lx.local}))
 		}
 	}
+	if len(p.attrs) > 0 {
+		// Every attribute against every attribute field, in document order (all matching
+		// fields are set), as encoding/xml's unmarshal.
+		for _, a := range lx.attrs {
+			space := lx.translateAttr(a.prefix)
+			for i := range p.attrs {
+				fa := &p.attrs[i]
+				if a.local == fa.name && (fa.ns == "" || fa.ns == space) {
+					fv := v.Field(fa.index)
+					ap := fa.plan
+					if ap.kind == kindPtr {
+						if fv.IsNil() {
+							fv.Set(reflect.New(ap.elem.typ))
+						}
+						fv, ap = fv.Elem(), ap.elem
+					}
+					if ap.kind == kindText {
+						// unmarshalAttr hands UnmarshalText the value, empty or not.
+						u := fv
+						if ap.textPtr {
+							u = fv.Addr()
+						}
+						if err := u.Interface().(encoding.TextUnmarshaler).UnmarshalText([]byte(a.value)); err != nil {
+							return err
+						}
+					} else if err := setText(ap, fv, a.value); err != nil {
+						return err
+					}
+				}
+			}
+		}
+	}
 	depth := len(lx.open)
 	last := 0
+	var text string
+	var more []byte
+	texts := 0
 	for {
 		if err := lx.next(); err != nil {
 			return err
 		}
 		switch lx.kind {
+		case tText:
+			if p.chardata != nil {
+				switch texts++; texts {
+				case 1:
+					text = lx.text
+				case 2:
+					more = append(append(more, text...), lx.text...)
+				default:
+					more = append(more, lx.text...)
+				}
+			}
 		case tEnd:
 			if len(lx.open) < depth {
+				if p.chardata != nil {
+					if texts > 1 {
+						text = string(more)
+					}
+					return setText(p.chardata.plan, v.Field(p.chardata.index), text)
+				}
 				return nil
 			}
 		case tStart:

@@ -447,6 +447,23 @@ func (l *lexer) translate(prefix, local string) string {
 	return prefix // undeclared: encoding/xml keeps the prefix; "" is the DefaultSpace, ""
 }
 
+// translateAttr is encoding/xml's translate for an attribute's prefix: no prefix is no
+// namespace (the default namespace does not apply to attributes).
+func (l *lexer) translateAttr(prefix string) string {
+	switch prefix {
+	case "", xmlnsPrefix:
+		return prefix
+	case xmlPrefix:
+		return xmlURL
+	}
+	for i := len(l.scope) - 1; i >= 0; i-- {
+		if l.scope[i].prefix == prefix {
+			return l.scope[i].uri
+		}
+	}
+	return prefix
+}
+
 func (l *lexer) endTag(raw string, off int) error {
 	body := raw[2 : len(raw)-1]
 	if top := len(l.open) - 1; top >= 0 {

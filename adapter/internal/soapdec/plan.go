@@ -19,9 +19,11 @@ type plan struct {
 	elem *plan // kindPtr, kindSlice
 
 	// kindStruct
-	xmlname *field // the XMLName field, if it names the element
-	fields  []field
-	unique  bool // local names are distinct: at most one field can match an element
+	xmlname  *field // the XMLName field, if it names the element
+	fields   []field
+	attrs    []field // ",attr" fields
+	chardata *field  // the first ",chardata" field
+	unique   bool    // local names are distinct: at most one field can match an element
 
 	textPtr bool // kindText: UnmarshalText has a pointer receiver
 }
@@ -57,6 +59,7 @@ type field struct {
 var (
 	unmarshalerType     = reflect.TypeFor[xml.Unmarshaler]()
 	textUnmarshalerType = reflect.TypeFor[encoding.TextUnmarshaler]()
+	unmarshalerAttrType = reflect.TypeFor[xml.UnmarshalerAttr]()
 	nameType            = reflect.TypeFor[xml.Name]()
 	dateTimeType        = reflect.TypeFor[soap.XSDDateTime]()
 	dateType            = reflect.TypeFor[soap.XSDDate]()
@@ -140,8 +143,8 @@ func build(t reflect.Type) *plan {
 }
 
 // buildStruct fills a struct's plan; false sends the type to encoding/xml (embedded
-// fields, attributes, character data, inner XML, comments, ",any", a>b paths, conflicting
-// or invalid tags).
+// fields, inner XML, comments, ",any", a>b paths, attributes or character data of types the
+// plan does not read, conflicting or invalid tags).
 func buildStruct(p *plan) bool {
 	t := p.typ
 	p.kind = kindStruct
@@ -156,13 +159,35 @@ func buildStruct(p *plan) bool {
 		if !f.IsExported() || tag == "-" {
 			continue
 		}
-		ns, name, ok := elementTag(t, f, tag)
+		ns, name, mode, ok := fieldTag(t, f, tag)
 		if !ok {
 			return false
 		}
-		if f.Name == "XMLName" {
+		switch {
+		case f.Name == "XMLName":
 			fp := build(f.Type)
 			p.xmlname = &field{index: i, ns: ns, name: name, plan: fp, isXMLName: f.Type == nameType}
+			continue
+		case mode == modeAttr:
+			ap := attrPlan(f.Type)
+			if ap == nil {
+				return false
+			}
+			if seen["attr "+ns+" "+name] {
+				return false
+			}
+			seen["attr "+ns+" "+name] = true
+			p.attrs = append(p.attrs, field{index: i, ns: ns, name: name, plan: ap})
+			continue
+		case mode == modeCharData:
+			if p.chardata != nil {
+				continue // encoding/xml fills the first one only
+			}
+			cp := attrPlan(f.Type) // the same kinds as an attribute: scalars and TextUnmarshalers
+			if cp == nil || f.Type.Kind() == reflect.Pointer {
+				return false
+			}
+			p.chardata = &field{index: i, plan: cp}
 			continue
 		}
 		key := ns + " " + name
@@ -180,40 +205,111 @@ func buildStruct(p *plan) bool {
 	return true
 }
 
-// elementTag reads an element field's tag as structFieldInfo does; ok is false for
-// anything but a plain element (or XMLName) tag.
-func elementTag(t reflect.Type, f reflect.StructField, tag string) (ns, name string, ok bool) {
+// attrPlan is the plan of an attribute (or character data) field: what encoding/xml's
+// unmarshalAttr and copyValue do for a string, bool, number, []byte or TextUnmarshaler,
+// through one pointer. nil: anything else (an UnmarshalerAttr, a slice, xml.Attr…).
+func attrPlan(t reflect.Type) *plan {
+	ptr := t
+	if t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	p := &plan{typ: t}
+	switch {
+	case t.Implements(unmarshalerAttrType) || reflect.PointerTo(t).Implements(unmarshalerAttrType):
+		return nil
+	case t.Implements(textUnmarshalerType):
+		p.kind = kindText
+	case reflect.PointerTo(t).Implements(textUnmarshalerType):
+		p.kind, p.textPtr = kindText, true
+	default:
+		switch t.Kind() {
+		case reflect.String:
+			p.kind = kindString
+		case reflect.Bool:
+			p.kind = kindBool
+		case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+			p.kind = kindInt
+		case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+			p.kind = kindUint
+		case reflect.Float32, reflect.Float64:
+			p.kind = kindFloat
+		case reflect.Slice:
+			if t.Elem().Kind() != reflect.Uint8 {
+				return nil
+			}
+			p.kind = kindBytes
+		default:
+			return nil
+		}
+	}
+	if ptr != t {
+		return &plan{typ: ptr, kind: kindPtr, elem: p}
+	}
+	return p
+}
+
+type tagMode uint8
+
+const (
+	modeElement tagMode = iota
+	modeAttr
+	modeCharData
+)
+
+// fieldTag reads a field's tag as structFieldInfo does; ok is false for what the plan does
+// not read (inner XML, comments, any, cdata, a>b paths) and for tags encoding/xml refuses.
+func fieldTag(t reflect.Type, f reflect.StructField, tag string) (ns, name string, mode tagMode, ok bool) {
 	if n, rest, found := strings.Cut(tag, " "); found {
 		ns, tag = n, rest
 	}
 	tokens := strings.Split(tag, ",")
 	tag = tokens[0]
+	attr, chardata, omitempty, other := false, false, false, 0
 	for _, flag := range tokens[1:] {
 		switch flag {
 		case "omitempty":
-		case "attr", "cdata", "chardata", "innerxml", "comment", "any":
-			return "", "", false
+			omitempty = true
+		case "attr":
+			attr = true
+		case "chardata":
+			chardata = true
+		case "cdata", "innerxml", "comment", "any":
+			other++
 		}
 	}
+	switch {
+	case other > 0 || attr && chardata:
+		return "", "", 0, false
+	case attr:
+		mode = modeAttr
+	case chardata:
+		mode = modeCharData
+		if tag != "" || omitempty || f.Name == "XMLName" {
+			return "", "", 0, false
+		}
+	}
+	if mode == modeAttr && f.Name == "XMLName" {
+		return "", "", 0, false
+	}
 	if ns != "" && tag == "" {
-		return "", "", false // encoding/xml: namespace without name
+		return "", "", 0, false // encoding/xml: namespace without name
 	}
 	if f.Name == "XMLName" {
-		return ns, tag, true
+		return ns, tag, mode, true
 	}
 	if tag == "" {
 		if xn := lookupXMLName(f.Type); xn != nil {
-			return xn.ns, xn.name, true
+			return xn.ns, xn.name, mode, true
 		}
-		return ns, f.Name, true
+		return ns, f.Name, mode, true
 	}
 	if strings.Contains(tag, ">") {
-		return "", "", false
+		return "", "", 0, false
 	}
-	if xn := lookupXMLName(f.Type); xn != nil && xn.name != tag {
-		return "", "", false // encoding/xml reports the conflict
+	if xn := lookupXMLName(f.Type); mode == modeElement && xn != nil && xn.name != tag {
+		return "", "", 0, false // encoding/xml reports the conflict
 	}
-	return ns, tag, true
+	return ns, tag, mode, true
 }
 
 type xmlName struct{ ns, name string }
@@ -230,7 +326,7 @@ func lookupXMLName(t reflect.Type) *xmlName {
 	if !ok || len(f.Index) != 1 {
 		return nil
 	}
-	ns, name, ok := elementTag(t, f, f.Tag.Get("xml"))
+	ns, name, _, ok := fieldTag(t, f, f.Tag.Get("xml"))
 	if !ok || name == "" {
 		return nil
 	}
