@@ -2,6 +2,7 @@ package soapdec
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/xml"
 	"errors"
 	"fmt"
@@ -436,5 +437,41 @@ func TestAttributesAndCharData(t *testing.T) {
 		`<root xmlns="urn:t" when="never"/>`,
 	} {
 		same(t, body, []byte(env+body+`</s:Body></s:Envelope>`), mk)
+	}
+}
+
+// TestJAXWSShape: the answer as JAX-WS writes it (#2501's fault shows the style): the
+// services' namespace bound to ns2 on the operation element, S: on the envelope, base64 with
+// CRLF line breaks, a Header before the Body. The document bytes come out as sent.
+func TestJAXWSShape(t *testing.T) {
+	doc := make([]byte, 3000)
+	for i := range doc {
+		doc[i] = byte(i * 7)
+	}
+	var b64 strings.Builder
+	enc := []byte(base64.StdEncoding.EncodeToString(doc))
+	for len(enc) > 76 {
+		b64.Write(enc[:76])
+		b64.WriteString("\r\n")
+		enc = enc[76:]
+	}
+	b64.Write(enc)
+	const fse = "http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/"
+	answer := `<?xml version='1.0' encoding='UTF-8'?><S:Envelope xmlns:S="` + NS + `"><S:Header><To xmlns="http://www.w3.org/2005/08/addressing">http://www.w3.org/2005/08/addressing/anonymous</To></S:Header><S:Body>` +
+		`<ns2:retrieveDocumentResponse xmlns:ns2="` + fse + `"><ns2:metadata><ns2:patientId>FSEPGL01E41A145J^^^&amp;2.16.840.1.113883.2.9.4.3.2&amp;ISO</ns2:patientId>` +
+		`<ns2:size>3000</ns2:size><ns2:creationTime>2026-03-15T09:30:00.000+01:00</ns2:creationTime><ns2:status>Approved</ns2:status></ns2:metadata>` +
+		`<ns2:document><ns2:document>` + b64.String() + `</ns2:document><ns2:documentName>Referto</ns2:documentName><ns2:status>Approved</ns2:status></ns2:document>` +
+		`</ns2:retrieveDocumentResponse></S:Body></S:Envelope>`
+	mk := func() any { return new(document.RetrieveDocumentResponse) }
+	if !same(t, "JAX-WS retrieve", []byte(answer), mk) {
+		t.Fatal("not read")
+	}
+	var out document.RetrieveDocumentResponse
+	if _, err := Decode([]byte(answer), &out); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(out.Document.Document, doc) || out.Metadata.Size != 3000 || out.Document.DocumentName != "Referto" ||
+		!out.Metadata.CreationTime.ToGoTime().Equal(time.Date(2026, 3, 15, 8, 30, 0, 0, time.UTC)) {
+		t.Fatalf("decoded %+v / %d document bytes", out.Metadata, len(out.Document.Document))
 	}
 }
