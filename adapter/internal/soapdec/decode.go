@@ -59,21 +59,35 @@ func Decode(doc []byte, out any) (*soap.SOAPFault, error) {
 	return DecodeString(string(doc), out, DefaultLimits)
 }
 
-// DecodeString is Decode of an answer held in a string, with the given limits. The decoded
-// strings share doc's memory when they need no unescaping (read the answer into a
-// strings.Builder to avoid any copy of it).
+// DecodeString is Decode of an answer held in a string, with the given limits. For an
+// answer up to 256 KiB the decoded strings share doc's memory when they need no unescaping
+// (read the answer into a strings.Builder to avoid any copy of it); those of a larger one
+// are copied, so that they do not keep it alive.
 func DecodeString(doc string, out any, lim Limits) (*soap.SOAPFault, error) {
 	v := reflect.ValueOf(out)
 	if v.Kind() != reflect.Pointer || v.IsNil() {
 		return nil, errors.New("soapdec: out must be a non-nil pointer")
 	}
-	d := &decoder{lx: newLexer(doc, lim)}
+	d := &decoder{lx: newLexer(doc, lim), clone: len(doc) > shareLimit}
 	defer d.lx.release()
 	return d.envelope(v.Elem(), planFor(v.Elem().Type()))
 }
 
 type decoder struct {
-	lx *lexer
+	lx    *lexer
+	clone bool // copy the strings kept in the result instead of sharing the answer's memory
+}
+
+// shareLimit is the largest answer whose memory the decoded strings share: a small string
+// kept by the caller must not hold a large answer (a retrieved document's base64) alive.
+const shareLimit = 256 << 10
+
+// keep returns s to be stored in the result.
+func (d *decoder) keep(s string) string {
+	if d.clone {
+		return strings.Clone(s)
+	}
+	return s
 }
 
 func (d *decoder) envelope(out reflect.Value, p *plan) (*soap.SOAPFault, error) {
@@ -196,7 +210,7 @@ func (d *decoder) element(p *plan, v reflect.Value) error {
 	case kindFallback:
 		return d.fallback(v)
 	case kindName:
-		v.Set(reflect.ValueOf(xml.Name{Space: lx.space, Local: lx.local}))
+		v.Set(reflect.ValueOf(xml.Name{Space: d.keep(lx.space), Local: d.keep(lx.local)}))
 		return d.skip()
 	case kindStruct:
 		return d.structElem(p, v)
@@ -206,7 +220,7 @@ func (d *decoder) element(p *plan, v reflect.Value) error {
 	if err != nil {
 		return err
 	}
-	return setText(p, v, s)
+	return setText(p, v, d.keep(s))
 }
 
 func (d *decoder) structElem(p *plan, v reflect.Value) error {
@@ -219,7 +233,7 @@ func (d *decoder) structElem(p *plan, v reflect.Value) error {
 			return xml.UnmarshalError("expected element <" + xn.name + "> in name space " + xn.ns + " but have " + orNoNS(lx.space))
 		}
 		if xn.isXMLName {
-			v.Field(xn.index).Set(reflect.ValueOf(xml.Name{Space: lx.space, Local: lx.local}))
+			v.Field(xn.index).Set(reflect.ValueOf(xml.Name{Space: d.keep(lx.space), Local: d.keep(lx.local)}))
 		}
 	}
 	if len(p.attrs) > 0 {
@@ -247,7 +261,7 @@ func (d *decoder) structElem(p *plan, v reflect.Value) error {
 						if err := u.Interface().(encoding.TextUnmarshaler).UnmarshalText([]byte(a.value)); err != nil {
 							return err
 						}
-					} else if err := setText(ap, fv, a.value); err != nil {
+					} else if err := setText(ap, fv, d.keep(a.value)); err != nil {
 						return err
 					}
 				}
@@ -281,7 +295,7 @@ func (d *decoder) structElem(p *plan, v reflect.Value) error {
 					if texts > 1 {
 						text = string(more)
 					}
-					return setText(p.chardata.plan, v.Field(p.chardata.index), text)
+					return setText(p.chardata.plan, v.Field(p.chardata.index), d.keep(text))
 				}
 				return nil
 			}

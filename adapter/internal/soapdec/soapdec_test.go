@@ -17,6 +17,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/hooklift/gowsdl/soap"
 
@@ -473,5 +474,27 @@ func TestJAXWSShape(t *testing.T) {
 	if !bytes.Equal(out.Document.Document, doc) || out.Metadata.Size != 3000 || out.Document.DocumentName != "Referto" ||
 		!out.Metadata.CreationTime.ToGoTime().Equal(time.Date(2026, 3, 15, 8, 30, 0, 0, time.UTC)) {
 		t.Fatalf("decoded %+v / %d document bytes", out.Metadata, len(out.Document.Document))
+	}
+}
+
+// TestLargeAnswerNotShared: the strings decoded from a large answer do not point into it.
+func TestLargeAnswerNotShared(t *testing.T) {
+	pad := strings.Repeat("<x>padding</x>", shareLimit/10)
+	for _, size := range []string{"small", "large"} {
+		doc := `<s:Envelope xmlns:s="` + NS + `"><s:Body><searchDocumentsResponse xmlns="http://www.sist.puglia.it/Schemas/PDD_SIST/SCATEL/FSE/"><metadata><title>T</title></metadata>`
+		if size == "large" {
+			doc += pad
+		}
+		doc += `</searchDocumentsResponse></s:Body></s:Envelope>`
+		var out document.SearchDocumentsResponse
+		if _, err := DecodeString(doc, &out, DefaultLimits); err != nil {
+			t.Fatal(err)
+		}
+		title := out.Metadata[0].Title
+		p, start := uintptr(unsafe.Pointer(unsafe.StringData(title))), uintptr(unsafe.Pointer(unsafe.StringData(doc)))
+		inside := p >= start && p < start+uintptr(len(doc))
+		if inside != (size == "small") {
+			t.Errorf("%s answer (%d bytes): title shares its memory: %v", size, len(doc), inside)
+		}
 	}
 }
