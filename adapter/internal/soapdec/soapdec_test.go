@@ -498,3 +498,34 @@ func TestLargeAnswerNotShared(t *testing.T) {
 		}
 	}
 }
+
+// TestConcurrent: decoders in parallel share plans and pooled readers safely (run with
+// -race in CI) and give the same result.
+func TestConcurrent(t *testing.T) {
+	doc, err := os.ReadFile(filepath.Join(moduleRoot(t), "fixtures/answers/search50.response.xml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want document.SearchDocumentsResponse
+	if _, err := Decode(doc, &want); err != nil {
+		t.Fatal(err)
+	}
+	errs := make(chan error, 4)
+	for g := 0; g < 4; g++ {
+		go func() {
+			for i := 0; i < 25; i++ {
+				var got document.SearchDocumentsResponse
+				if _, err := Decode(doc, &got); err != nil || !reflect.DeepEqual(&got, &want) {
+					errs <- fmt.Errorf("decode %d: %v (equal %v)", i, err, reflect.DeepEqual(&got, &want))
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for g := 0; g < 4; g++ {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+}
