@@ -3,8 +3,10 @@ package sim
 import (
 	"bytes"
 	"crypto/x509"
+	"encoding/base64"
 	"errors"
 	"io"
+	"os"
 	"strings"
 	"time"
 
@@ -53,10 +55,49 @@ func xsdTime(t time.Time) soap.XSDDateTime {
 	return soap.CreateXsdDateTime(t.UTC(), true)
 }
 
-// checkedDocument is a publication request that passed every content check.
+// checkedDocument is a publication request that passed every content check. A document
+// that arrived as a large text (c.docText) is staged in the store, body nil.
 type checkedDocument struct {
-	meta store.DocumentMeta
-	body []byte
+	meta   store.DocumentMeta
+	body   []byte
+	staged *store.Staged
+}
+
+// publish stores the checked document (Publish or, with oldID, Replace).
+func (s *Server) publish(oldID string, d checkedDocument) (store.DocumentMeta, error) {
+	switch {
+	case d.staged != nil && oldID == "":
+		return s.data.Store.PublishStaged(d.meta, d.staged)
+	case d.staged != nil:
+		return s.data.Store.ReplaceStaged(oldID, d.meta, d.staged)
+	case oldID == "":
+		return s.data.Store.Publish(d.meta, bytes.NewReader(d.body))
+	}
+	return s.data.Store.Replace(oldID, d.meta, bytes.NewReader(d.body))
+}
+
+// documentContent returns the document: its bytes from the request's tree or, when the
+// document arrived as a large text (c.docText), nil bytes and the document decoded from its
+// file into a staged body of the store, opened for reading (the request's base64 and the
+// decoded bytes never are in memory).
+func (s *Server) documentContent(c *call, d *document.DocumentType) ([]byte, *store.Staged, *os.File, error) {
+	if c.docText == nil {
+		return []byte(d.Document), nil, nil, nil
+	}
+	st, err := s.data.Store.Stage(c.docText.decoded())
+	if err != nil {
+		var ce base64.CorruptInputError
+		if errors.As(err, &ce) || errors.Is(err, io.ErrUnexpectedEOF) {
+			return nil, nil, nil, fault(CodeInvalid, "%s not valid: document/document is not base64", c.op)
+		}
+		return nil, nil, nil, err
+	}
+	f, err := st.Open()
+	if err != nil {
+		st.Discard()
+		return nil, nil, nil, err
+	}
+	return nil, st, f, nil
 }
 
 // checkDocument applies the publication rules to a document element. As observed for
@@ -72,16 +113,38 @@ func (s *Server) checkDocument(c *call, d *document.DocumentType) (checkedDocume
 	if d.Status != "" && d.Status != document.DocumentStatusTypeApproved {
 		return checkedDocument{}, fault(CodeInvalid, "document/status must be Approved")
 	}
-	body := []byte(d.Document)
-	if len(body) == 0 {
+	body, staged, file, err := s.documentContent(c, d)
+	if err != nil {
+		return checkedDocument{}, err
+	}
+	ok := false
+	defer func() {
+		if file != nil {
+			file.Close()
+		}
+		if !ok && staged != nil {
+			staged.Discard()
+		}
+	}()
+	if len(body) == 0 && (staged == nil || staged.Size() == 0) {
 		return checkedDocument{}, fault(CodeInvalid, "document/document missing")
 	}
 	// The regional service forwards the document to the regional middleware, whose national
 	// gateway refuses anything but a PDF with cda.xml (#2717): a p7m is "not a PDF".
-	rep := docmeta.InspectBytes(body, d.DocumentName, docmeta.Options{Profile: docmeta.Profile{
+	opts := docmeta.Options{Profile: docmeta.Profile{
 		StructureCode: c.requester.Structure, RepositoryUniqueID: StructureRepositoryID,
 		HealthcareFacilityType: StructureFacilityType, PracticeSettingCode: StructurePractice,
-	}})
+	}}
+	var rep *docmeta.Report
+	if staged == nil {
+		rep = docmeta.InspectBytes(body, d.DocumentName, opts)
+	} else if rep, err = docmeta.Inspect(file, staged.Size(), d.DocumentName, opts); err != nil {
+		// Inspect reads through the file (io.ReaderAt): its errors are I/O and size.
+		if errors.Is(err, docmeta.ErrTooLarge) {
+			return checkedDocument{}, fault(CodeInvalid, "document/document larger than docmeta inspects")
+		}
+		return checkedDocument{}, err
+	}
 	for _, ch := range rep.Checks {
 		if ch.OK {
 			continue
@@ -102,7 +165,7 @@ func (s *Server) checkDocument(c *call, d *document.DocumentType) (checkedDocume
 			return checkedDocument{}, fault(CodeInvalid, "cda.xml recordTarget patient id is not a valid codice fiscale")
 		}
 	}
-	if err := s.checkCDASignature(body); err != nil {
+	if err := s.checkCDASignature(body, file, staged); err != nil {
 		return checkedDocument{}, err
 	}
 	m := rep.Metadata
@@ -137,6 +200,10 @@ func (s *Server) checkDocument(c *call, d *document.DocumentType) (checkedDocume
 	if meta.Confidentiality == "V" {
 		meta.EventCodes = []string{"P99"}
 	}
+	ok = true
+	if staged != nil {
+		return checkedDocument{meta: meta, staged: staged}, nil
+	}
 	return checkedDocument{meta: meta, body: body}, nil
 }
 
@@ -163,10 +230,18 @@ func (v XAdESVerifier) VerifyCDA(cda []byte) error {
 }
 
 // checkCDASignature applies the FSE-10001 rule (#1005): the CDA inside the PDF must carry a
-// valid XML signature.
-func (s *Server) checkCDASignature(body []byte) error {
+// valid XML signature. The document is body, or the staged file.
+func (s *Server) checkCDASignature(body []byte, file *os.File, staged *store.Staged) error {
 	if !s.opt.RequireSignedCDA {
 		return nil
+	}
+	if staged != nil {
+		// pdfcda reads from memory here: one copy of a staged document while its CDA is
+		// checked (off by default in `fsepuglia sim`; pdfcda.ReadAt will remove it).
+		body = make([]byte, staged.Size())
+		if _, err := file.ReadAt(body, 0); err != nil {
+			return err
+		}
 	}
 	doc, err := pdfcda.Read(body, pdfcda.Limits{})
 	if err != nil || doc.CDA == nil {
@@ -227,7 +302,7 @@ func (s *Server) addDocument(c *call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	m, err := s.data.Store.Publish(d.meta, bytes.NewReader(d.body))
+	m, err := s.publish("", d)
 	if err != nil {
 		return nil, publishError(err)
 	}
@@ -247,7 +322,7 @@ func (s *Server) replaceDocument(c *call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	m, err := s.data.Store.Replace(req.ReplacedUniqueId, d.meta, bytes.NewReader(d.body))
+	m, err := s.publish(req.ReplacedUniqueId, d)
 	if err != nil {
 		return nil, publishError(err)
 	}
@@ -400,14 +475,28 @@ func (s *Server) retrieveDocument(c *call) (any, error) {
 	if err != nil {
 		return nil, refusal(err)
 	}
-	defer body.Close()
+	keep := false // the answer closes the body once it is sent
+	defer func() {
+		if !keep {
+			body.Close()
+		}
+	}()
 	if err := c.checkPatient(m.PatientCF); err != nil {
 		return nil, err
 	}
-	content, err := io.ReadAll(body)
+	// The answer streams the stored file's base64 (streamedResponse): the document is never
+	// held in memory.
+	f, ok := body.(*os.File)
+	if !ok {
+		return nil, errors.New("retrieve: the store's body is not a file")
+	}
+	st, err := f.Stat()
 	if err != nil {
 		return nil, err
 	}
-	return &document.RetrieveDocumentResponse{Metadata: metadataOf(m), Document: &document.DocumentType{
-		Document: content, DocumentName: m.DocumentName, Status: document.DocumentStatusType(m.Status)}}, nil
+	ph := newPlaceholder()
+	resp := &document.RetrieveDocumentResponse{Metadata: metadataOf(m), Document: &document.DocumentType{
+		Document: ph, DocumentName: m.DocumentName, Status: document.DocumentStatusType(m.Status)}}
+	keep = true
+	return &streamedResponse{resp: resp, placeholder: ph, file: f, size: st.Size()}, nil
 }

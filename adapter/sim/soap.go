@@ -3,13 +3,14 @@ package sim
 import (
 	"bytes"
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/xml"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
+	"os"
 	"regexp"
 	"strconv"
 	"strings"
@@ -108,6 +109,8 @@ type call struct {
 	env       *wssec.Envelope // the envelope, parsed once
 	opEl      *etree.Element  // the operation element (first child of soap:Body) in env
 	msg       *wssec.Message  // the verified message (profile, signature value, attributes); nil in relaxed mode without WS-Security
+	req       *request        // what was read: skeleton and large texts (removed when the call ends)
+	docText   *elided         // document/document's text when it was kept out of memory
 	requester requester
 }
 
@@ -158,6 +161,9 @@ func (s *Server) serveSOAP(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Connection", "close")
 	}
 	resp, err := s.handle(c, r)
+	if c.req != nil {
+		defer c.req.close()
+	}
 	if c.op != "" {
 		s.callsMu.Lock()
 		if s.calls == nil {
@@ -187,15 +193,34 @@ func (s *Server) serveSOAP(w http.ResponseWriter, r *http.Request) {
 		s.logf("sim: %s %s -> %s (%s)", service, opName(c.op), f.Code, time.Since(start).Round(time.Millisecond))
 		return
 	}
+	sr, _ := resp.(*streamedResponse)
+	if sr != nil {
+		defer sr.file.Close()
+		resp = sr.resp
+	}
 	b, err := responseEnvelope(c, resp)
+	var prefix, suffix []byte
+	if err == nil && sr != nil {
+		prefix, suffix, err = sr.split(b)
+	}
 	if err != nil {
 		s.logf("sim: %s %s: marshal response: %v", service, c.op, err)
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
 	}
 	w.Header().Set("Content-Type", "text/xml; charset=utf-8")
-	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
-	_, _ = w.Write(b)
+	if sr == nil {
+		w.Header().Set("Content-Length", strconv.Itoa(len(b)))
+		_, _ = w.Write(b)
+	} else {
+		n := int64(len(prefix)+len(suffix)) + int64(base64.StdEncoding.EncodedLen(int(sr.size)))
+		w.Header().Set("Content-Length", strconv.FormatInt(n, 10))
+		if err := sr.write(w, prefix, suffix); err != nil {
+			// The status is sent: the connection is cut short, the client sees a truncated answer.
+			s.logf("sim: %s %s: streaming the document: %v", service, c.op, err)
+			return
+		}
+	}
 	s.logf("sim: %s %s -> OK (%s)", service, c.op, time.Since(start).Round(time.Millisecond))
 }
 
@@ -230,14 +255,19 @@ func (s *Server) handle(c *call, r *http.Request) (any, error) {
 	if err := checkTransport(r, s.opt.MaxBody); err != nil {
 		return nil, err
 	}
-	env, err := readBody(r.Body, r.ContentLength)
+	q, err := readRequest(r.Body, r.ContentLength, func() (*os.File, error) { return s.data.Store.TempFile("request-*") })
 	if err != nil {
 		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
+		switch {
+		case errors.As(err, &mbe):
 			return nil, fault(CodeInvalid, "request larger than %d bytes", mbe.Limit)
+		case errors.Is(err, errSkeleton), errors.Is(err, errLargeText):
+			return nil, fault(CodeInvalid, "%v", err)
 		}
 		return nil, fault(CodeInvalid, "request body not readable")
 	}
+	c.req = q
+	env := q.skeleton
 	c.envelope = env
 	e, opEl, err := parseRequest(env)
 	if err != nil {
@@ -251,6 +281,9 @@ func (s *Server) handle(c *call, r *http.Request) (any, error) {
 		return nil, fault(CodeInvalid, "unknown operation %q for %s", opEl.Tag, c.service)
 	}
 	c.op, c.env, c.opEl = opEl.Tag, e, opEl
+	if err := c.placeElided(); err != nil {
+		return nil, err
+	}
 	if a := inject.OperationFromSOAPAction(r); a != "" && a != opEl.Tag {
 		return nil, fault(CodeInvalid, "SOAPAction names %s but the Body holds %s", a, opEl.Tag)
 	}
@@ -285,7 +318,11 @@ func (s *Server) checkSecurity(c *call, r *http.Request) error {
 	if s.opt.Relaxed && !bytes.Contains(c.envelope, []byte(wssec.NSWSSE)) {
 		return nil
 	}
-	msg, err := c.env.Verify(wssec.VerifyOptions{Clock: s.opt.Clock, Roots: s.data.PKI.SignerRoots(), TrustCache: &s.trust})
+	vo := wssec.VerifyOptions{Clock: s.opt.Clock, Roots: s.data.PKI.SignerRoots(), TrustCache: &s.trust}
+	if d := c.docText; d != nil {
+		vo.Elisions = []wssec.Elision{{Marker: d.marker, WriteCanonical: d.canonical}}
+	}
+	msg, err := c.env.Verify(vo)
 	if err != nil {
 		var we *wssec.Error
 		if errors.As(err, &we) {
@@ -326,7 +363,7 @@ func (s *Server) checkSecurity(c *call, r *http.Request) error {
 	// The replay cache keys on what the signature binds (wsa:MessageID is not signed: a
 	// captured message re-sent under a new MessageID would pass), and on the MessageID too.
 	// An entry lives as long as wssec.Verify accepts the message: Expires plus the skew.
-	for _, key := range []string{replayKey(msg, elementDigest(c.opEl, nil)), msg.MessageID} {
+	for _, key := range []string{replayKey(msg, elementDigest(c.opEl, c.hashText)), msg.MessageID} {
 		replay, err := s.data.Store.SeenMessageID(key, msg.Expires.Add(wssec.DefaultSkew))
 		if errors.Is(err, store.ErrReplayFull) {
 			return fault(CodeUnavailable, "replay cache full (too many messages within their lifetime): try again later")
@@ -383,10 +420,77 @@ func (c *call) checkPatient(cf string) error {
 
 // decode unmarshals the operation element into v, from the tree parsed once.
 func (c *call) decode(v any) error {
-	if err := decodeElement(c.opEl, v, nil); err != nil {
+	if err := decodeElement(c.opEl, v, c.decodeText); err != nil {
 		return fault(CodeInvalid, "%s not valid: %s", c.op, redactXMLError(err))
 	}
 	return nil
+}
+
+// placeElided checks where the texts kept out of memory stood: only document/document of
+// addDocument and replaceDocument may hold one, as its whole content (anything else of
+// that size is not what the contract carries).
+func (c *call) placeElided() error {
+	if c.req == nil || len(c.req.elided) == 0 {
+		return nil
+	}
+	var doc *etree.Element
+	if c.op == "addDocument" || c.op == "replaceDocument" {
+		if d := childNS(c.opEl, NS, "document"); d != nil {
+			doc = childNS(d, NS, "document")
+		}
+	}
+	var bad bool
+	var walk func(el *etree.Element)
+	walk = func(el *etree.Element) {
+		for _, t := range el.Child {
+			switch t := t.(type) {
+			case *etree.Element:
+				walk(t)
+			case *etree.CharData:
+				if !strings.ContainsRune(t.Data, '\ue000') {
+					continue
+				}
+				if e := c.req.byMarker(t.Data); e != nil && el == doc && c.docText == nil && len(el.Child) == 1 {
+					c.docText = e
+					continue
+				}
+				bad = true
+			}
+		}
+	}
+	walk(c.env.Root)
+	if bad || c.docText == nil {
+		return fault(CodeInvalid, "%s: a text of more than %d KiB where only document/document may hold one", c.op, elideThreshold>>10)
+	}
+	return nil
+}
+
+// childNS is the first child element of el with the namespace and local name given.
+func childNS(el *etree.Element, ns, local string) *etree.Element {
+	for _, c := range el.ChildElements() {
+		if c.Tag == local && c.NamespaceURI() == ns {
+			return c
+		}
+	}
+	return nil
+}
+
+// decodeText is what the handler's decoding reads for a text: the elided document's
+// marker reads as empty (the handler takes the content from c.docText).
+func (c *call) decodeText(cd *etree.CharData) string {
+	if c.docText != nil && cd.Data == c.docText.marker {
+		return ""
+	}
+	return cd.Data
+}
+
+// hashText is what the replay key's body digest reads for a text: the elided document's
+// content digest in place of its (random) marker, so that a re-sent document is a replay.
+func (c *call) hashText(cd *etree.CharData) string {
+	if c.docText != nil && cd.Data == c.docText.marker {
+		return "\x00elided:" + hex.EncodeToString(c.docText.sum)
+	}
+	return cd.Data
 }
 
 // redactXMLError keeps the kind of an XML error without echoing values.
@@ -421,50 +525,4 @@ func responseEnvelope(c *call, resp any) ([]byte, error) {
 	b.Write(payload)
 	b.WriteString(`</soap:Body></soap:Envelope>`)
 	return b.Bytes(), nil
-}
-
-// bodyChunk is the largest piece readBody gathers a body of unknown length in (the first
-// is 32 KiB, each next one twice as large up to this).
-const bodyChunk = 1 << 20
-
-// readBody reads a request body whose size is capped by the caller (http.MaxBytesReader).
-// With a Content-Length it reads into one slice of that size. Without one (chunked), it
-// gathers fixed-size pieces and joins them once at the end: the peak is about twice the
-// body, never the up-to-three-times of a doubling bytes.Buffer, and a body refused at the
-// cap has cost its pieces only.
-func readBody(r io.Reader, contentLength int64) ([]byte, error) {
-	if contentLength >= 0 {
-		buf := make([]byte, contentLength)
-		if _, err := io.ReadFull(r, buf); err != nil {
-			return nil, err
-		}
-		// A body longer than it said is cut by net/http; nothing more to read.
-		return buf, nil
-	}
-	var pieces [][]byte
-	total, size := 0, 32<<10
-	for {
-		p := make([]byte, size)
-		size = min(2*size, bodyChunk)
-		n, err := io.ReadFull(r, p)
-		if n > 0 {
-			pieces = append(pieces, p[:n])
-			total += n
-		}
-		if err == io.EOF || err == io.ErrUnexpectedEOF {
-			break
-		}
-		if err != nil {
-			return nil, err
-		}
-	}
-	if len(pieces) == 1 {
-		return pieces[0], nil
-	}
-	out := make([]byte, 0, total)
-	for i, p := range pieces {
-		out = append(out, p...)
-		pieces[i] = nil
-	}
-	return out, nil
 }

@@ -39,6 +39,57 @@ func (s *Store) stage(r io.Reader) (*stagedBlob, error) {
 
 func (b *stagedBlob) discard() { _ = os.Remove(b.tmp) }
 
+// Staged is a document body streamed into the store's temporary directory (Stage), hashed
+// and synced, not yet published: read it (Open) to check it, then PublishStaged or
+// ReplaceStaged it, or Discard it. A crash leaves it to the next Open, which removes it.
+type Staged struct{ b *stagedBlob }
+
+// Stage streams r into a temporary file while hashing it; the body is never held in memory.
+func (s *Store) Stage(r io.Reader) (*Staged, error) {
+	b, err := s.stage(r)
+	if err != nil {
+		return nil, err
+	}
+	return &Staged{b: b}, nil
+}
+
+// Hash is the staged body's SHA-256, lower-case hex.
+func (st *Staged) Hash() string { return st.b.hash }
+
+// Size is the staged body's length.
+func (st *Staged) Size() int64 { return st.b.size }
+
+// Open opens the staged body for reading.
+func (st *Staged) Open() (*os.File, error) {
+	if st.b == nil {
+		return nil, fmt.Errorf("store: staged body already used: %w", ErrInvalid)
+	}
+	return os.Open(st.b.tmp)
+}
+
+// Discard removes the staged body (a no-op once published or discarded).
+func (st *Staged) Discard() {
+	if b := st.take(); b != nil {
+		b.discard()
+	}
+}
+
+func (st *Staged) take() *stagedBlob {
+	b := st.b
+	st.b = nil
+	return b
+}
+
+// TempFile creates a file in the store's temporary directory (blobs/tmp, emptied on Open):
+// the simulator spools large request texts there. The caller removes it.
+func (s *Store) TempFile(pattern string) (*os.File, error) {
+	f, err := os.CreateTemp(filepath.Join(s.blobs, "tmp"), pattern)
+	if err != nil {
+		return nil, fmt.Errorf("store: temporary file: %w", err)
+	}
+	return f, nil
+}
+
 // blobPath is blobs/<first two hex>/<full hash>.
 func (s *Store) blobPath(hash string) string {
 	return filepath.Join(s.blobs, hash[:2], hash)

@@ -30,15 +30,48 @@ func (s *Store) Replace(oldID string, meta DocumentMeta, body io.Reader) (Docume
 	return s.put(oldID, meta, body)
 }
 
-func (s *Store) put(oldID string, meta DocumentMeta, body io.Reader) (DocumentMeta, error) {
-	if meta.UniqueID == "" || meta.PatientCF == "" {
-		return DocumentMeta{}, fmt.Errorf("store: uniqueId and patient CF are required: %w", ErrInvalid)
+// PublishStaged is Publish of a body already staged (Stage): the staged file becomes the
+// document's body, or is removed when the publication is refused.
+func (s *Store) PublishStaged(meta DocumentMeta, st *Staged) (DocumentMeta, error) {
+	return s.putStaged("", meta, st.take())
+}
+
+// ReplaceStaged is Replace of a body already staged (Stage).
+func (s *Store) ReplaceStaged(oldID string, meta DocumentMeta, st *Staged) (DocumentMeta, error) {
+	if oldID == "" {
+		st.Discard()
+		return DocumentMeta{}, fmt.Errorf("store: replace: empty old uniqueId: %w", ErrInvalid)
 	}
-	if meta.UniqueID == oldID {
-		return DocumentMeta{}, fmt.Errorf("store: a document cannot replace itself: %w", ErrInvalid)
+	return s.putStaged(oldID, meta, st.take())
+}
+
+func (s *Store) put(oldID string, meta DocumentMeta, body io.Reader) (DocumentMeta, error) {
+	if err := checkPut(oldID, meta); err != nil {
+		return DocumentMeta{}, err
 	}
 	blob, err := s.stage(body)
 	if err != nil {
+		return DocumentMeta{}, err
+	}
+	return s.putStaged(oldID, meta, blob)
+}
+
+func checkPut(oldID string, meta DocumentMeta) error {
+	if meta.UniqueID == "" || meta.PatientCF == "" {
+		return fmt.Errorf("store: uniqueId and patient CF are required: %w", ErrInvalid)
+	}
+	if meta.UniqueID == oldID {
+		return fmt.Errorf("store: a document cannot replace itself: %w", ErrInvalid)
+	}
+	return nil
+}
+
+func (s *Store) putStaged(oldID string, meta DocumentMeta, blob *stagedBlob) (DocumentMeta, error) {
+	if blob == nil {
+		return DocumentMeta{}, fmt.Errorf("store: staged body already used: %w", ErrInvalid)
+	}
+	if err := checkPut(oldID, meta); err != nil {
+		blob.discard()
 		return DocumentMeta{}, err
 	}
 	if meta.Hash != "" && !strings.EqualFold(meta.Hash, blob.hash) {
@@ -55,7 +88,7 @@ func (s *Store) put(oldID string, meta DocumentMeta, body io.Reader) (DocumentMe
 		meta.CreationTime = meta.PublishedAt
 	}
 	placed := false
-	err = s.update(func(tx *bolt.Tx) error {
+	err := s.update(func(tx *bolt.Tx) error {
 		docs := tx.Bucket(bDocs)
 		if raw := docs.Get([]byte(meta.UniqueID)); raw != nil {
 			var existing DocumentMeta

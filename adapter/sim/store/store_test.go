@@ -566,3 +566,52 @@ func TestSecondOpenFailsWhileLocked(t *testing.T) {
 		t.Fatal("second Open of a locked directory succeeded")
 	}
 }
+
+// TestStagedPublication: a staged body is published as it was hashed, or removed when the
+// publication is refused (duplicate) or discarded; a staged body is used once.
+func TestStagedPublication(t *testing.T) {
+	dir := t.TempDir()
+	s := open(t, dir, &clock{t: t0})
+	defer s.Close()
+	st, err := s.Stage(bytes.NewReader([]byte("staged body")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256([]byte("staged body"))
+	if st.Hash() != hex.EncodeToString(sum[:]) || st.Size() != 11 {
+		t.Fatalf("staged %s %d", st.Hash(), st.Size())
+	}
+	m, err := s.PublishStaged(meta("staged.1", cfA, t0), st)
+	if err != nil || m.Hash != st2hex(sum) {
+		t.Fatalf("publish staged: %v %s", err, m.Hash)
+	}
+	if _, err := s.PublishStaged(meta("staged.2", cfA, t0), st); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("a staged body published twice: %v", err)
+	}
+	_, body, err := s.Get("staged.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(body)
+	body.Close()
+	if string(b) != "staged body" {
+		t.Fatalf("stored %q", b)
+	}
+	dup, err := s.Stage(bytes.NewReader([]byte("other")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.PublishStaged(meta("staged.1", cfA, t0), dup); !errors.Is(err, ErrDuplicate) {
+		t.Fatalf("duplicate: %v", err)
+	}
+	gone, err := s.Stage(bytes.NewReader([]byte("discarded")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	gone.Discard()
+	if ents, _ := os.ReadDir(filepath.Join(dir, "blobs", "tmp")); len(ents) != 0 {
+		t.Fatalf("%d staged files left after a refusal and a discard", len(ents))
+	}
+}
+
+func st2hex(sum [32]byte) string { return hex.EncodeToString(sum[:]) }
