@@ -182,7 +182,12 @@ func readRequest(body io.Reader, sizeHint int64, newTemp func() (*os.File, error
 		q.skeleton = make([]byte, 0, min(sizeHint, int64(elideThreshold)*2))
 	}
 	sc := &scanner{q: q, newTemp: newTemp, runOK: true}
-	buf := make([]byte, 64<<10)
+	// A small request is read in one buffer of its size (plus one byte to see the end).
+	size := 64 << 10
+	if sizeHint >= 0 && sizeHint < int64(size) {
+		size = int(sizeHint) + 1
+	}
+	buf := make([]byte, size)
 	var total int64
 	for {
 		n, err := body.Read(buf)

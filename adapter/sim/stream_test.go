@@ -8,6 +8,8 @@ import (
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/fsepuglia/fsepuglia/generated/document"
 )
 
 // chunked reads at most n bytes per Read, so that every state of the scanner meets a chunk
@@ -128,5 +130,31 @@ func TestReadRequestRefuses(t *testing.T) {
 			t.Fatalf("random chunks: %v", err)
 		}
 		q.close()
+	}
+}
+
+// BenchmarkReadRequest: splitting a small signed envelope (what every request pays) and a
+// 20 MB document's envelope (the scanner, the SHA-256 and the file write of its text).
+func BenchmarkReadRequest(b *testing.B) {
+	h := startSim(b, nil)
+	small := h.secure(ServiceConsenso, "statoConsensi", patA, consentReq(patA, true), nil)
+	big := marshalEnvelope(b, &document.AddDocument{Document: docFor(bytes.Repeat([]byte("%PDF-1.7 "), 20<<20/9))})
+	dir := b.TempDir()
+	newTemp := func() (*os.File, error) { return os.CreateTemp(dir, "elided-*") }
+	for _, tc := range []struct {
+		name string
+		env  []byte
+	}{{"small", small}, {"20MB", big}} {
+		b.Run(tc.name, func(b *testing.B) {
+			b.SetBytes(int64(len(tc.env)))
+			b.ReportAllocs()
+			for i := 0; i < b.N; i++ {
+				q, err := readRequest(bytes.NewReader(tc.env), int64(len(tc.env)), newTemp)
+				if err != nil {
+					b.Fatal(err)
+				}
+				q.close()
+			}
+		})
 	}
 }
