@@ -139,13 +139,6 @@ func descTime(t time.Time) []byte {
 	return b[:]
 }
 
-// ascTime encodes t so that byte order is oldest first.
-func ascTime(t time.Time) []byte {
-	var b [8]byte
-	binary.BigEndian.PutUint64(b[:], uint64(t.UnixNano())^1<<63)
-	return b[:]
-}
-
 func join(parts ...[]byte) []byte {
 	n := 0
 	for _, p := range parts {
