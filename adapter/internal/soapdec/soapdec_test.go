@@ -230,7 +230,8 @@ func randString(r *rand.Rand) string {
 }
 
 // envelopes writes v in the shapes answers take: gowsdl/encoding/xml's own, with a
-// prefixed envelope and a header, indented, and with comments and CDATA.
+// prefixed envelope and a header, indented, with comments and CDATA, and with its text
+// rewritten by mutateText.
 func envelopes(t testing.TB, r *rand.Rand, v any) [][]byte {
 	body, err := xml.Marshal(v)
 	if err != nil {
@@ -246,8 +247,57 @@ func envelopes(t testing.TB, r *rand.Rand, v any) [][]byte {
 	// Comments and CDATA between and inside elements.
 	withComments := strings.ReplaceAll(plain, "><", "><!-- c --><")
 	cdata := strings.ReplaceAll(plain, ">a<", "><![CDATA[a]]><")
-	_ = r
-	return [][]byte{[]byte(plain), []byte(header), []byte(withComments), []byte(cdata)}
+	return [][]byte{[]byte(plain), []byte(header), []byte(withComments), []byte(cdata), []byte(mutateText(r, plain))}
+}
+
+// mutateText rewrites the character data of doc as other stacks may write it: some
+// characters as character references (decimal, hex), some inside CDATA sections, comments
+// and processing instructions between pieces of text.
+func mutateText(r *rand.Rand, doc string) string {
+	var b strings.Builder
+	inText := false
+	for i := 0; i < len(doc); i++ {
+		c := doc[i]
+		switch {
+		case c == '<':
+			inText = false
+		case c == '>':
+			inText = true
+			b.WriteByte(c)
+			continue
+		}
+		if !inText || c == '&' || c >= 0x80 {
+			b.WriteByte(c)
+			if c == '&' {
+				// Copy the entity whole.
+				j := strings.IndexByte(doc[i:], ';')
+				b.WriteString(doc[i+1 : i+j+1])
+				i += j
+			}
+			continue
+		}
+		switch r.IntN(12) {
+		case 0:
+			fmt.Fprintf(&b, "&#%d;", c)
+		case 1:
+			fmt.Fprintf(&b, "&#x%X;", c)
+		case 2:
+			if c == ']' {
+				b.WriteByte(c)
+			} else {
+				b.WriteString("<![CDATA[" + string(c) + "]]>")
+			}
+		case 3:
+			b.WriteString("<!-- x -->")
+			b.WriteByte(c)
+		case 4:
+			b.WriteString("<?pi data?>")
+			b.WriteByte(c)
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
 }
 
 // TestDifferential: random instances of every generated response type, marshalled by
@@ -426,8 +476,8 @@ func TestAttributesAndCharData(t *testing.T) {
 			}
 		}
 	}
-	if read != 4*300 {
-		t.Errorf("%d of %d envelopes read by both", read, 4*300)
+	if read != 5*300 {
+		t.Errorf("%d of %d envelopes read by both", read, 5*300)
 	}
 	// Hand-written shapes: prefixed attributes, attributes repeated, text around children.
 	const env = `<s:Envelope xmlns:s="` + NS + `"><s:Body>`
