@@ -153,3 +153,30 @@ func TestBrokenAnswers(t *testing.T) {
 		})
 	}
 }
+
+// TestAnswerCapped: an answer larger than maxAnswer is refused, whether announced by its
+// Content-Length or not, instead of being held in memory.
+func TestAnswerCapped(t *testing.T) {
+	if testing.Short() {
+		t.Skip("publishes a 3.5 MB document")
+	}
+	old := maxAnswer
+	maxAnswer = 4_500_000
+	defer func() { maxAnswer = old }()
+	r := newRegion(t)
+	c := r.client(t)
+	ctx := context.Background()
+	req := publishRequest(testPDF(t, 3_500_000), "CAP1")
+	if _, err := c.Documents.Publish(ctx, req); err != nil {
+		t.Fatal(err)
+	}
+	_, err := c.Documents.Retrieve(ctx, patient, req.Metadata.UniqueID)
+	if err == nil || !strings.Contains(err.Error(), "answer larger than") || fault.Classify(err) == fault.Transient {
+		t.Fatalf("a %d-byte answer over a %d-byte cap: %v", len(req.Body)*4/3, maxAnswer, err)
+	}
+	// RetrieveTo takes the document out of the answer as it arrives: not capped.
+	var w bytes.Buffer
+	if _, err := c.Documents.RetrieveTo(ctx, patient, req.Metadata.UniqueID, &w); err != nil || !bytes.Equal(w.Bytes(), req.Body) {
+		t.Fatalf("RetrieveTo: %v (%d bytes)", err, w.Len())
+	}
+}

@@ -197,6 +197,33 @@ func goDate(x soap.XSDDate) time.Time {
 // the answer's text twice.
 const maxDecoded = 4 << 20
 
+// maxAnswer bounds an answer left to gowsdl, whose decoder holds the whole base64 text of a
+// document: a document retrieved into memory can be up to ≈ 750 MB; RetrieveTo, which
+// writes it to a file as it arrives, has no such bound (only what is left of its answer).
+var maxAnswer int64 = 1 << 30
+
+var errAnswerTooLarge = fmt.Errorf("adapter: answer larger than %d MiB refused (retrieve large documents with RetrieveTo)", maxAnswer>>20)
+
+// cappedBody fails a read past maxAnswer bytes.
+type cappedBody struct {
+	r    io.Reader
+	c    io.Closer
+	left int64 // bytes still allowed, plus one
+}
+
+func (b *cappedBody) Read(p []byte) (int, error) {
+	if int64(len(p)) > b.left {
+		p = p[:b.left]
+	}
+	n, err := b.r.Read(p)
+	if b.left -= int64(n); b.left <= 0 {
+		return n, errAnswerTooLarge
+	}
+	return n, err
+}
+
+func (b *cappedBody) Close() error { return b.c.Close() }
+
 // emptyEnvelope is what gowsdl decodes once soapdec has decoded the answer.
 const emptyEnvelope = `<Envelope xmlns="http://schemas.xmlsoap.org/soap/envelope/"><Body></Body></Envelope>`
 
@@ -236,10 +263,16 @@ func into[Req, Resp any](ctx context.Context, out *Resp, in *Req, call func(cont
 // *xml.SyntaxError "unexpected EOF", transient as before). With a sink (RetrieveTo), the body
 // has been filtered: the document went to the file, what is read here is the rest.
 func (t *answerTarget) read(res *http.Response, filtered bool) error {
+	if !filtered && res.ContentLength > maxAnswer {
+		res.Body.Close()
+		return errAnswerTooLarge
+	}
 	if ct := res.Header.Get("Content-Type"); strings.HasPrefix(strings.ToLower(strings.TrimSpace(ct)), "multipart/") {
+		res.Body = &cappedBody{r: res.Body, c: res.Body, left: maxAnswer + 1}
 		return nil // MTOM or attachments: gowsdl's decoders
 	}
 	if !filtered && res.ContentLength > maxDecoded {
+		res.Body = &cappedBody{r: res.Body, c: res.Body, left: maxAnswer + 1}
 		return nil
 	}
 	var sb strings.Builder
@@ -253,10 +286,7 @@ func (t *answerTarget) read(res *http.Response, filtered bool) error {
 	}
 	if n > maxDecoded {
 		// Larger than announced (or not announced): gowsdl reads it all, as before.
-		res.Body = struct {
-			io.Reader
-			io.Closer
-		}{io.MultiReader(strings.NewReader(sb.String()), res.Body), res.Body}
+		res.Body = &cappedBody{r: io.MultiReader(strings.NewReader(sb.String()), res.Body), c: res.Body, left: maxAnswer + 1}
 		return nil
 	}
 	res.Body.Close()
