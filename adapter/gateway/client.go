@@ -27,6 +27,8 @@ import (
 	"net/http"
 	"net/textproto"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -258,6 +260,38 @@ func NewDocument(data []byte, name string, opts docmeta.Options) (*Document, *do
 	}
 	d := &Document{Name: name, Data: data, Meta: r.Metadata, Header: r.Header, Signed: len(r.Signatures) > 0}
 	if doc, err := pdfcda.Read(data, opts.Limits); err == nil {
+		d.CDA = doc.CDA
+	}
+	if d.CDA == nil {
+		return nil, r, fmt.Errorf("gateway: %s: no cda.xml", name)
+	}
+	return d, r, nil
+}
+
+// NewDocumentFile is NewDocument for the file at path, inspected without reading it into
+// memory (docmeta.InspectFile, pdfcda.ReadAt): the Document has the metadata, the CDA and
+// whether the PDF is signed, what the workflow checks (CheckPublishable) need, but no Data
+// (it cannot be uploaded as it is). The error of an unreadable file is returned as such.
+func NewDocumentFile(path string, opts docmeta.Options) (*Document, *docmeta.Report, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("gateway: %w", err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, nil, fmt.Errorf("gateway: %w", err)
+	}
+	name := filepath.Base(path)
+	r, err := docmeta.Inspect(f, st.Size(), name, opts)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := r.Err(); err != nil {
+		return nil, r, err
+	}
+	d := &Document{Name: name, Meta: r.Metadata, Header: r.Header, Signed: len(r.Signatures) > 0}
+	if doc, err := pdfcda.ReadAt(f, st.Size(), opts.Limits); err == nil {
 		d.CDA = doc.CDA
 	}
 	if d.CDA == nil {

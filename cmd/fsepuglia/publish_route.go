@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"sync"
 
@@ -87,11 +88,14 @@ func (r *router) metadata(doc *loadedDoc) (json.RawMessage, gateway.Route, error
 	}
 	m := routedMeta{Metadata: doc.meta, Route: rt.Via, RouteReason: rt.Reason}
 	if rt.ValidateFirst {
-		body, err := doc.bytes()
-		if err != nil {
-			return nil, rt, err
+		// The file is checked without reading it into memory (unless serve holds it).
+		var d *gateway.Document
+		var err error
+		if doc.body != nil {
+			d, err = r.document(doc.path, doc.body)
+		} else {
+			d, _, err = gateway.NewDocumentFile(doc.path, docmeta.Options{Profile: docProfile(r.a.cfg)})
 		}
-		d, err := r.document(doc.path, body)
 		if err != nil {
 			return nil, rt, fmt.Errorf("%s: %w", doc.path, err)
 		}
@@ -103,7 +107,7 @@ func (r *router) metadata(doc *loadedDoc) (json.RawMessage, gateway.Route, error
 			return nil, rt, fmt.Errorf("%s (%s): %w", doc.path, rt.Reason, err)
 		}
 		if rt.Via == gateway.ViaMiddleware {
-			if msg := padesProblem(body, d.Signed); msg != "" && r.a.cfg.Signatures.RequirePDF() {
+			if msg := padesProblem(doc, d.Signed); msg != "" && r.a.cfg.Signatures.RequirePDF() {
 				return nil, rt, &gateway.FieldError{Field: "file", Value: filepath.Base(doc.path), Msg: msg + ": the middleware refuses it (/msg/sign-error)", Fix: "sign the validated PDF (fsepuglia sign --pdf) after its last change, then publish"}
 			}
 			m.WorkflowInstanceID = v.WorkflowInstanceID
@@ -196,11 +200,21 @@ func (s *routedSender) Lookup(ctx context.Context, it outbox.Item) (bool, bool, 
 
 // padesProblem says why the PDF would fail the gateway's signature check at publication
 // (no PAdES signature, or none that verifies over the whole file), "" when it passes.
-func padesProblem(body []byte, signed bool) string {
+// The file is read as it is hashed (pades.VerifyAt), unless doc holds it in memory.
+func padesProblem(doc *loadedDoc, signed bool) string {
 	if !signed {
 		return "not PAdES-signed"
 	}
-	sigs, err := pades.Verify(body, sign.VerifyOptions{})
+	var sigs []pades.Signature
+	var err error
+	if doc.body != nil {
+		sigs, err = pades.Verify(doc.body, sign.VerifyOptions{})
+	} else if f, oerr := os.Open(doc.path); oerr != nil {
+		err = oerr
+	} else {
+		sigs, err = pades.VerifyAt(f, doc.size, sign.VerifyOptions{})
+		f.Close()
+	}
 	if err != nil {
 		return "its signature cannot be read (" + err.Error() + ")"
 	}
