@@ -38,11 +38,10 @@ type span struct {
 	val        []byte
 }
 
-// in reports whether b[i] exists, growing the window from the file if needed.
-func (p *parser) in(i int) bool {
-	if i < len(p.b) {
-		return true
-	}
+// in reports whether b[i] exists, growing the window from the file if needed (more).
+func (p *parser) in(i int) bool { return i < len(p.b) || p.more(i) }
+
+func (p *parser) more(i int) bool {
 	if p.f == nil || i < 0 || p.base+len(p.b) >= p.limit {
 		return false
 	}
