@@ -157,8 +157,18 @@ func TestKillAndResume(t *testing.T) {
 			}
 		}
 	}
-	final := command()
-	out, err := final.CombinedOutput()
+	// The final run may itself lose calls to its 1 s timeout on a loaded machine (CI shares
+	// its cores): like an operator, resume until the batch completes (bounded). Each rerun
+	// goes through the in-doubt rule again, so the transmission count below still proves
+	// that nothing was sent twice.
+	var out []byte
+	for attempt := 1; attempt <= 3; attempt++ {
+		out, err = command().CombinedOutput()
+		if err == nil {
+			break
+		}
+		t.Logf("final run %d: %v (resuming)", attempt, err)
+	}
 	if err != nil {
 		t.Fatalf("final run: %v\n%s", err, out)
 	}
