@@ -98,7 +98,8 @@ func (s *pugliaSigned) fresh(k presignKey, now time.Time) bool {
 }
 
 // stamp returns the Created of a new header: now at millisecond resolution, or a
-// millisecond after the previous one when that is not later.
+// millisecond after the previous one when that is not later (unless the clock went back by
+// more than presignMaxFuture: then now, as the clock says).
 func (ps *Presigner) stamp(now time.Time) time.Time {
 	ps.mu.Lock()
 	defer ps.mu.Unlock()
@@ -107,6 +108,10 @@ func (ps *Presigner) stamp(now time.Time) time.Time {
 
 func (ps *Presigner) stampLocked(now time.Time) time.Time {
 	t := now.Round(0).Truncate(time.Millisecond)
+	if t.Before(ps.last.Add(-presignMaxFuture)) {
+		// The clock was stepped back: follow it rather than send Timestamps from the future.
+		ps.last = time.Time{}
+	}
 	if !t.After(ps.last) {
 		t = ps.last.Add(time.Millisecond)
 	}

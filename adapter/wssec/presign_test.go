@@ -146,9 +146,12 @@ func TestPresignFreshness(t *testing.T) {
 	presignEnv(t, s, &ps, clk.now, nil) // busy again: one is prepared
 	settle(t, &ps, 3)
 	clk.add(-10 * time.Second)
-	presignEnv(t, s, &ps, clk.now, nil)
+	_, m = presignEnv(t, s, &ps, clk.now, nil)
 	if st := ps.Stats(); st.Used != 1 || st.Discarded != 2 {
 		t.Fatalf("a header from the future was not discarded: %+v", st)
+	}
+	if !m.Created.Equal(clk.now().Truncate(time.Millisecond)) {
+		t.Errorf("after the clock went back, Created %v, want the clock's %v (not one from the future)", m.Created, clk.now())
 	}
 }
 
