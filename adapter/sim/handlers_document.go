@@ -235,15 +235,13 @@ func (s *Server) checkCDASignature(body []byte, file *os.File, staged *store.Sta
 	if !s.opt.RequireSignedCDA {
 		return nil
 	}
+	var doc *pdfcda.Document
+	var err error
 	if staged != nil {
-		// pdfcda reads from memory here: one copy of a staged document while its CDA is
-		// checked (off by default in `fsepuglia sim`; pdfcda.ReadAt will remove it).
-		body = make([]byte, staged.Size())
-		if _, err := file.ReadAt(body, 0); err != nil {
-			return err
-		}
+		doc, err = pdfcda.ReadAt(file, staged.Size(), pdfcda.Limits{}) // in windows, never whole
+	} else {
+		doc, err = pdfcda.Read(body, pdfcda.Limits{})
 	}
-	doc, err := pdfcda.Read(body, pdfcda.Limits{})
 	if err != nil || doc.CDA == nil {
 		return refusedCDAExtraction()
 	}

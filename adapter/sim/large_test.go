@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/fsepuglia/fsepuglia/adapter/pdfcda/pdfcdatest"
 	"github.com/fsepuglia/fsepuglia/adapter/wssec"
 	"github.com/fsepuglia/fsepuglia/generated/document"
 )
@@ -100,6 +101,11 @@ func TestLargeDocumentPath(t *testing.T) {
 	}
 	if code, body := h.call(ServiceDocument, "searchDocuments", patA, &document.SearchDocuments{PatientId: patA + strings.Repeat("QUJD", elideThreshold)}, nil); code != CodeInvalid {
 		t.Fatalf("a large patientId: %q %s", code, faultStringOf(body))
+	}
+	// An unsigned CDA in a large document: FSE-10001, read from the staged file.
+	unsigned := pdfcdatest.PDF{Attachment: pdfcdatest.CDA{PatientCF: patA, IDExtension: "large.6"}.Bytes(), PadTo: 16 << 10}.Bytes()
+	if code, body := h.call(ServiceDocument, "addDocument", patA, &document.AddDocument{Document: docFor(unsigned)}, nil); code != CodeUnsignedCDA {
+		t.Fatalf("an unsigned CDA: %q %s", code, faultStringOf(body))
 	}
 	ents, err := os.ReadDir(filepath.Join(h.dir, "blobs", "tmp"))
 	if err != nil || len(ents) != 0 {
