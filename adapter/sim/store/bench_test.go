@@ -87,3 +87,24 @@ func BenchmarkPublishParallel(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkSeenMessageIDParallel: two replay-cache entries per verified message, from many
+// goroutines at once (in memory; the log is written once a second by the flusher).
+func BenchmarkSeenMessageIDParallel(b *testing.B) {
+	s, err := Open(b.TempDir(), Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	var n atomic.Int64
+	exp := time.Now().Add(time.Hour)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			i := n.Add(1)
+			if seen, err := s.SeenMessageID(fmt.Sprintf("sig:%d", i), exp); seen || err != nil {
+				b.Fatal(seen, err)
+			}
+		}
+	})
+}
