@@ -128,8 +128,9 @@ func (q *request) byMarker(s string) *elided {
 // errSkeleton is returned when the markup of a request exceeds maxSkeleton.
 var errSkeleton = fmt.Errorf("request markup and short texts larger than %d bytes", maxSkeleton)
 
-// errLargeText is returned for a long text run that is not base64.
-var errLargeText = fmt.Errorf("a text of more than %d bytes that is not base64", 64<<10)
+// errLargeText is returned for a long text run that is not base64, and for more than
+// maxElided long texts in one request.
+var errLargeText = fmt.Errorf("a text of more than %d KiB that is not base64, or more than %d such texts", 64, maxElided)
 
 // Scanner states.
 const (
@@ -238,8 +239,14 @@ func (sc *scanner) flushRun(endRun bool) error {
 	return nil
 }
 
+// maxElided bounds the large texts of one request (one is all a request may carry).
+const maxElided = 4
+
 // startElision opens a file for the run and writes the run to it.
 func (sc *scanner) startElision() error {
+	if len(sc.q.elided) >= maxElided {
+		return errLargeText
+	}
 	f, err := sc.newTemp()
 	if err != nil {
 		return fmt.Errorf("temporary file: %w", err)

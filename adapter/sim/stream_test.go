@@ -109,6 +109,7 @@ func TestReadRequestRefuses(t *testing.T) {
 	for name, env := range map[string]string{
 		"non-base64 after the threshold": `<a><b>` + strings.Repeat("QUJD", 400) + `-` + `</b></a>`,
 		"unknown reference":              `<a><b>` + strings.Repeat("QUJD", 400) + `&amp;</b></a>`,
+		"too many large texts":           `<a>` + strings.Repeat(`<b>`+strings.Repeat("QUJD", 400)+`</b>`, maxElided+1) + `</a>`,
 	} {
 		// In chunks of 100 bytes: the file is open when the bad byte arrives.
 		if _, err := readRequest(chunked{strings.NewReader(env), func() int { return 100 }}, -1, newTemp); !errors.Is(err, errLargeText) {
