@@ -133,7 +133,8 @@ func (p *Publisher) Add(files ...File) (outbox.EnqueueResult, error) {
 	return p.ob.Enqueue(entries)
 }
 
-// AddEntries records prepared entries (see Entry) in one transaction.
+// AddEntries records prepared entries (see Entry) in one transaction (a long batch can be
+// given a chunk at a time, as the CLI does, to keep memory flat).
 func (p *Publisher) AddEntries(entries []outbox.Entry) (outbox.EnqueueResult, error) {
 	return p.ob.Enqueue(entries)
 }

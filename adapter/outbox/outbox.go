@@ -21,6 +21,7 @@ package outbox
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -149,7 +150,22 @@ type Sender interface {
 // Key returns the identity of an entry: the same file under the same uniqueId is one item.
 func Key(sha256Hex, uniqueID string) string { return sha256Hex + "|" + uniqueID }
 
-var bucketItems = []byte("items")
+var (
+	bucketItems = []byte("items")
+	// bucketSeq indexes the items in enqueue order: 8-byte big-endian Seq -> item key. Runs
+	// and listings walk it in chunks instead of loading every item (DESIGN.md, memory).
+	bucketSeq = []byte("seq")
+)
+
+func seqKey(seq uint64) []byte { return binary.BigEndian.AppendUint64(nil, seq) }
+
+// chunk is how many items a walk reads per read transaction.
+const chunk = 64
+
+// releaseEvery is how many items a transaction reads between two releases of the mapped
+// pages: each page fault on the map also maps the cached pages around it (the kernel's
+// fault-around, 64 KiB), so a few dozen items read at random already hold megabytes.
+const releaseEvery = 8
 
 // Outbox is a durable queue in one bbolt file. It is safe for concurrent use within one
 // process; a second process opening the same file gets ErrLocked.
@@ -184,8 +200,25 @@ func Open(path string) (*Outbox, error) {
 		return nil, fmt.Errorf("outbox %s: %w", path, err)
 	}
 	if err := db.Update(func(tx *bolt.Tx) error {
-		_, err := tx.CreateBucketIfNotExists(bucketItems)
-		return err
+		items, err := tx.CreateBucketIfNotExists(bucketItems)
+		if err != nil {
+			return err
+		}
+		if tx.Bucket(bucketSeq) != nil {
+			return nil
+		}
+		// An outbox written before the enqueue-order index: build it once.
+		idx, err := tx.CreateBucket(bucketSeq)
+		if err != nil {
+			return err
+		}
+		return items.ForEach(func(k, v []byte) error {
+			var it Item
+			if err := json.Unmarshal(v, &it); err != nil {
+				return fmt.Errorf("outbox: item %s: %w", k, err)
+			}
+			return idx.Put(seqKey(it.Seq), k)
+		})
 	}); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("outbox %s: %w", path, err)
@@ -222,7 +255,10 @@ func (o *Outbox) Enqueue(entries []Entry) (EnqueueResult, error) {
 	err := o.db.Update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketItems)
 		res = EnqueueResult{}
-		for _, e := range entries {
+		for i, e := range entries {
+			if i%releaseEvery == releaseEvery-1 {
+				release(tx)
+			}
 			key := Key(e.SHA256, e.UniqueID)
 			if raw := b.Get([]byte(key)); raw != nil {
 				var it Item
@@ -251,10 +287,14 @@ func (o *Outbox) Enqueue(entries []Entry) (EnqueueResult, error) {
 			if err := put(b, it); err != nil {
 				return err
 			}
+			if err := tx.Bucket(bucketSeq).Put(seqKey(seq), []byte(key)); err != nil {
+				return err
+			}
 			res.Added++
 		}
 		return nil
 	})
+	o.releaseAll()
 	if err != nil {
 		return EnqueueResult{}, err
 	}
@@ -272,18 +312,106 @@ func put(b *bolt.Bucket, it Item) error {
 // Items returns every item in enqueue order.
 func (o *Outbox) Items() ([]Item, error) {
 	var items []Item
-	err := o.db.View(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketItems).ForEach(func(k, v []byte) error {
-			var it Item
-			if err := json.Unmarshal(v, &it); err != nil {
-				return fmt.Errorf("outbox: item %s: %w", k, err)
+	err := o.Walk(func(it Item) error {
+		items = append(items, it)
+		return nil
+	})
+	return items, err
+}
+
+// Walk calls fn for every item in enqueue order, reading them a few at a time (fn runs outside
+// any transaction: it may call the outbox). Memory does not grow with the outbox: the pages
+// read are also dropped from the process's resident set after each chunk (release). An
+// error from fn stops the walk and is returned.
+func (o *Outbox) Walk(fn func(Item) error) error {
+	var after []byte
+	buf := make([]Item, 0, chunk)
+	for {
+		buf = buf[:0]
+		more := false
+		err := o.db.View(func(tx *bolt.Tx) error {
+			defer release(tx)
+			items := tx.Bucket(bucketItems)
+			c := tx.Bucket(bucketSeq).Cursor()
+			k, v := c.First()
+			if after != nil {
+				if k, v = c.Seek(after); k != nil && bytes.Equal(k, after) {
+					k, v = c.Next()
+				}
 			}
-			items = append(items, it)
+			for n := 0; k != nil && n < chunk; k, v = c.Next() {
+				if n++; n%releaseEvery == 0 {
+					release(tx)
+				}
+				after = bytes.Clone(k)
+				raw := items.Get(v)
+				if raw == nil {
+					continue // removed meanwhile
+				}
+				var it Item
+				if err := json.Unmarshal(raw, &it); err != nil {
+					return fmt.Errorf("outbox: item %s: %w", v, err)
+				}
+				buf = append(buf, it)
+			}
+			more = k != nil
 			return nil
 		})
+		if err != nil {
+			return err
+		}
+		for _, it := range buf {
+			if err := fn(it); err != nil {
+				return err
+			}
+		}
+		if !more {
+			return nil
+		}
+	}
+}
+
+// releaseAll drops the mapped pages that the last write transaction read, its commit
+// included (a commit reads the old page of every node it rewrites).
+func (o *Outbox) releaseAll() {
+	_ = o.db.View(func(tx *bolt.Tx) error {
+		release(tx)
+		return nil
 	})
-	sort.Slice(items, func(i, j int) bool { return items[i].Seq < items[j].Seq })
-	return items, err
+}
+
+// Fetch reads the items with keys (found false for a key the outbox does not hold) in one
+// read transaction and calls fn for each, in the order of keys, outside it.
+func (o *Outbox) Fetch(keys []string, fn func(key string, it Item, found bool) error) error {
+	items := make([]Item, len(keys))
+	found := make([]bool, len(keys))
+	err := o.db.View(func(tx *bolt.Tx) error {
+		defer release(tx)
+		b := tx.Bucket(bucketItems)
+		for i, k := range keys {
+			if i%releaseEvery == releaseEvery-1 {
+				release(tx)
+			}
+			raw := b.Get([]byte(k))
+			if raw == nil {
+				continue
+			}
+			if err := json.Unmarshal(raw, &items[i]); err != nil {
+				return fmt.Errorf("outbox: item %s: %w", k, err)
+			}
+			found[i] = true
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for i, k := range keys {
+		if err := fn(k, items[i], found[i]); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Get returns the item with key.
@@ -303,13 +431,13 @@ func (o *Outbox) Get(key string) (Item, bool, error) {
 
 // Unfinished counts items that the next Run would process.
 func (o *Outbox) Unfinished() (int, error) {
-	items, err := o.Items()
 	n := 0
-	for _, it := range items {
+	err := o.Walk(func(it Item) error {
 		if runnable(it) {
 			n++
 		}
-	}
+		return nil
+	})
 	return n, err
 }
 
@@ -384,20 +512,9 @@ func (o *Outbox) Run(ctx context.Context, s Sender, opts Options) (Summary, erro
 	if n <= 0 {
 		n = 4
 	}
-	items, err := o.Items()
-	if err != nil {
-		return Summary{}, err
-	}
 	want := map[string]bool{}
 	for _, k := range opts.Keys {
 		want[k] = true
-	}
-	// Items that need no wait first; in-doubt ones in the order they become checkable.
-	var todo []Item
-	for _, it := range items {
-		if runnable(it) && (len(want) == 0 || want[it.Key]) {
-			todo = append(todo, it)
-		}
 	}
 	ready := func(it Item) time.Time {
 		if it.Attempts == 0 || it.Answered || opts.InDoubtAfter <= 0 {
@@ -405,7 +522,6 @@ func (o *Outbox) Run(ctx context.Context, s Sender, opts Options) (Summary, erro
 		}
 		return it.LastAttempt.Add(opts.InDoubtAfter)
 	}
-	sort.SliceStable(todo, func(i, j int) bool { return ready(todo[i]).Before(ready(todo[j])) })
 
 	var (
 		mu      sync.Mutex
@@ -434,53 +550,104 @@ func (o *Outbox) Run(ctx context.Context, s Sender, opts Options) (Summary, erro
 	}
 	jobs := make(chan Item)
 	var wg sync.WaitGroup
-	for range min(n, max(len(todo), 1)) {
+	for range n {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			o.work(ctx, s, opts, jobs, count)
 		}()
 	}
-	rest := func(from []Item) {
-		mu.Lock()
-		defer mu.Unlock()
-		for _, it := range from {
-			if it.IsInDoubt() {
-				sum.InDoubt++
-			} else {
-				sum.Interrupted++
-			}
+	// The feeder walks the outbox in enqueue order (a chunk at a time: nothing per item is
+	// kept) and hands over the items that need no wait; those that may have reached the
+	// region and must wait for their last attempt (InDoubtAfter) are kept aside, by key, and
+	// handed over last, in the order they become checkable.
+	stopped := false
+	feed := func(it Item) {
+		if !stopped {
+			mu.Lock()
+			stopped = firstDB != nil
+			mu.Unlock()
 		}
-	}
-feed:
-	for i, it := range todo {
+		if !stopped {
+			if wait := time.Until(ready(it)); wait > 0 {
+				t := time.NewTimer(wait)
+				select {
+				case <-t.C:
+				case <-ctx.Done():
+					t.Stop()
+				}
+			}
+			if ctx.Err() == nil {
+				select {
+				case jobs <- it:
+					return
+				case <-ctx.Done():
+				}
+			}
+			stopped = true
+		}
+		if ctx.Err() == nil {
+			return // stopped by a database error: not counted
+		}
 		mu.Lock()
-		stop := firstDB != nil
+		if it.IsInDoubt() {
+			sum.InDoubt++
+		} else {
+			sum.Interrupted++
+		}
 		mu.Unlock()
-		if stop {
+	}
+	type later struct {
+		key   string
+		ready time.Time
+	}
+	var waiting []later
+	take := func(it Item) error {
+		if !runnable(it) || len(want) > 0 && !want[it.Key] {
+			return nil
+		}
+		if r := ready(it); time.Until(r) > 0 && !stopped {
+			waiting = append(waiting, later{it.Key, r})
+			return nil
+		}
+		feed(it)
+		return nil
+	}
+	var err error
+	if len(opts.Keys) > 0 {
+		var its []Item
+		err = o.Fetch(opts.Keys, func(_ string, it Item, found bool) error {
+			if found {
+				its = append(its, it)
+			}
+			return nil
+		})
+		sort.Slice(its, func(i, j int) bool { return its[i].Seq < its[j].Seq })
+		for _, it := range its {
+			take(it)
+		}
+	} else {
+		err = o.Walk(take)
+	}
+	sort.SliceStable(waiting, func(i, j int) bool { return waiting[i].ready.Before(waiting[j].ready) })
+	for _, w := range waiting {
+		if err != nil {
 			break
 		}
-		if wait := time.Until(ready(it)); wait > 0 {
-			t := time.NewTimer(wait)
-			select {
-			case <-t.C:
-			case <-ctx.Done():
-				t.Stop()
-			}
+		it, ok, gerr := o.Get(w.key)
+		if gerr != nil {
+			err = gerr
+			break
 		}
-		if ctx.Err() != nil {
-			rest(todo[i:])
-			break feed
-		}
-		select {
-		case jobs <- it:
-		case <-ctx.Done():
-			rest(todo[i:])
-			break feed
+		if ok && runnable(it) {
+			feed(it)
 		}
 	}
 	close(jobs)
 	wg.Wait()
+	if err != nil {
+		count(0, err)
+	}
 	if firstDB != nil {
 		return sum, firstDB
 	}
@@ -776,6 +943,7 @@ func (o *Outbox) commitGroup(items []Item) error {
 		}
 		return nil
 	})
+	o.releaseAll()
 	o.commits.Add(1)
 	if err != nil {
 		err = fmt.Errorf("outbox: committing %d item(s): %w", len(group), err)
@@ -793,34 +961,58 @@ func (o *Outbox) commitGroup(items []Item) error {
 	return <-req.done
 }
 
-// Forget removes done items enqueued before t and returns how many it removed.
+// Forget removes done items enqueued before t and returns how many it removed. It works a
+// chunk at a time (one transaction per chunk of removed items), so memory does not grow with
+// the outbox.
 func (o *Outbox) Forget(before time.Time) (int, error) {
 	n := 0
-	err := o.db.Update(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketItems)
-		var del [][]byte
-		err := b.ForEach(func(k, v []byte) error {
-			var it Item
-			if err := json.Unmarshal(v, &it); err != nil {
-				return err
+	var after []byte
+	for {
+		removed, more := 0, false
+		err := o.db.Update(func(tx *bolt.Tx) error {
+			b, idx := tx.Bucket(bucketItems), tx.Bucket(bucketSeq)
+			var del []Item
+			c := b.Cursor()
+			k, v := c.First()
+			if after != nil {
+				if k, v = c.Seek(after); k != nil && bytes.Equal(k, after) {
+					k, v = c.Next()
+				}
 			}
-			if it.State == Done && it.Enqueued.Before(before) {
-				del = append(del, bytes.Clone(k))
+			for seen := 0; k != nil && len(del) < chunk*4; k, v = c.Next() {
+				if seen++; seen%releaseEvery == 0 {
+					release(tx)
+				}
+				after = bytes.Clone(k)
+				var it Item
+				if err := json.Unmarshal(v, &it); err != nil {
+					return fmt.Errorf("outbox: item %s: %w", k, err)
+				}
+				if it.State == Done && it.Enqueued.Before(before) {
+					del = append(del, Item{Key: it.Key, Seq: it.Seq})
+				}
 			}
+			more = k != nil
+			for _, it := range del {
+				if err := b.Delete([]byte(it.Key)); err != nil {
+					return err
+				}
+				if err := idx.Delete(seqKey(it.Seq)); err != nil {
+					return err
+				}
+			}
+			removed = len(del)
 			return nil
 		})
+		o.releaseAll()
 		if err != nil {
-			return err
+			return n, err
 		}
-		for _, k := range del {
-			if err := b.Delete(k); err != nil {
-				return err
-			}
+		n += removed
+		if !more {
+			return n, nil
 		}
-		n = len(del)
-		return nil
-	})
-	return n, err
+	}
 }
 
 // ErrNotFound is returned by Update, Retry and Remove for a key the outbox does not hold.
@@ -905,6 +1097,9 @@ func (o *Outbox) Remove(keys ...string) ([]Item, error) {
 				return fmt.Errorf("outbox: item %s: %w", k, err)
 			}
 			if err := b.Delete([]byte(k)); err != nil {
+				return err
+			}
+			if err := tx.Bucket(bucketSeq).Delete(seqKey(it.Seq)); err != nil {
 				return err
 			}
 			out = append(out, it)

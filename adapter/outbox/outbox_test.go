@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	bolt "go.etcd.io/bbolt"
 )
 
 // fakeRegion is an in-memory region: it records every Send and answers Lookup from that record.
@@ -829,5 +831,89 @@ func TestGroupCommit(t *testing.T) {
 	}
 	if st := states(t, o); st[Done] != 4 {
 		t.Fatalf("states %v: every caller's item must be committed", st)
+	}
+}
+
+// TestWalkInChunks: Items, Walk, Unfinished, Forget and Run read the outbox a chunk at a time
+// through the enqueue-order index; across chunk boundaries, with items removed and
+// forgotten, every item is seen once, in enqueue order.
+func TestWalkInChunks(t *testing.T) {
+	o, path := openTemp(t)
+	n := 3*chunk + 7
+	es := entries(n)
+	for i := range es { // key order differs from enqueue order
+		es[i].SHA256 = fmt.Sprintf("%064x", 10*n-i)
+	}
+	if _, err := o.Enqueue(es[:chunk+3]); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := o.Enqueue(es[chunk+3:]); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := o.Remove(Key(es[5].SHA256, es[5].UniqueID), Key(es[chunk].SHA256, es[chunk].UniqueID)); err != nil {
+		t.Fatal(err)
+	}
+	check := func(o *Outbox, want []Entry) {
+		t.Helper()
+		items, err := o.Items()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(items) != len(want) {
+			t.Fatalf("%d items, want %d", len(items), len(want))
+		}
+		for i, it := range items {
+			if it.UniqueID != want[i].UniqueID {
+				t.Fatalf("item %d is %s, want %s", i, it.UniqueID, want[i].UniqueID)
+			}
+		}
+	}
+	var left []Entry
+	for i, e := range es {
+		if i != 5 && i != chunk {
+			left = append(left, e)
+		}
+	}
+	check(o, left)
+	if u, _ := o.Unfinished(); u != n-2 {
+		t.Fatalf("unfinished %d, want %d", u, n-2)
+	}
+	// An outbox written before the index: Open builds it.
+	o.Close()
+	o2, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := o2.db.Update(func(tx *bolt.Tx) error { return tx.DeleteBucket(bucketSeq) }); err != nil {
+		t.Fatal(err)
+	}
+	o2.Close()
+	o3, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer o3.Close()
+	check(o3, left)
+	f := newFakeRegion()
+	sum, err := o3.Run(context.Background(), f, Options{Concurrency: 3})
+	if err != nil || sum.Sent != n-2 {
+		t.Fatalf("run %+v %v, want %d sent", sum, err, n-2)
+	}
+	for id, c := range f.tx {
+		if c != 1 {
+			t.Errorf("%s transmitted %d times", id, c)
+		}
+	}
+	if got, err := o3.Forget(time.Now().Add(time.Hour)); err != nil || got != n-2 {
+		t.Fatalf("forgot %d (%v), want %d", got, err, n-2)
+	}
+	check(o3, nil)
+	if err := o3.db.View(func(tx *bolt.Tx) error {
+		if k, _ := tx.Bucket(bucketSeq).Cursor().First(); k != nil {
+			return fmt.Errorf("index entry %x left after Forget", k)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
 	}
 }

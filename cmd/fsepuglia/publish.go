@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -133,30 +134,33 @@ func (a *appEnv) publish(c *cli.Context) error {
 	if n < 1 || n > 32 {
 		return &adapter.InputError{Field: "--concurrency", Value: fmt.Sprint(n), Msg: "out of range", Fix: "use 1 to 32"}
 	}
-	files := c.Args().Slice()
+	// The files in path order, the order of the output (and of the sends).
+	var files *fileList
 	if dir := c.String("dir"); dir != "" {
-		if len(files) > 0 {
+		if c.NArg() > 0 {
 			return usagef("publish takes FILE… or --dir DIR, not both")
 		}
 		var err error
-		if files, err = listDocuments(dir); err != nil {
+		if files, err = readDocumentList(dir); err != nil {
 			return err
 		}
-		if len(files) == 0 {
+		if files.len() == 0 {
 			return &adapter.InputError{Field: "--dir", Value: dir, Msg: "no .pdf or .p7m file in it", Fix: "check the directory"}
 		}
+	} else {
+		files = newFileList(c.Args().Slice())
 	}
-	if len(files) == 0 && !c.Bool("resume") {
+	if files.len() == 0 && !c.Bool("resume") {
 		return usagef("publish needs FILE…, --dir DIR or --resume")
 	}
-	if len(files) > 0 && c.Bool("resume") {
+	if files.len() > 0 && c.Bool("resume") {
 		return usagef("--resume takes no files: it finishes what is already in the outbox")
 	}
 	if c.IsSet("queue") { // serve's queue instead of the outbox (serve_cli.go)
 		if c.Bool("resume") {
 			return usagef("--resume is for the outbox; with --queue, fsepuglia serve (or publish --queue again) finishes the items")
 		}
-		return a.publishQueue(c, files)
+		return a.publishQueue(c, files.paths())
 	}
 	skipInvalid, jsonLines := c.Bool("skip-invalid"), c.Bool("json-lines")
 	var linesMu sync.Mutex
@@ -174,22 +178,46 @@ func (a *appEnv) publish(c *cli.Context) error {
 	// unless --skip-invalid leaves the invalid files out (untouched, reported).
 	// The router decides each file's route (legacy or middleware) and refuses what the
 	// FSE 2.0 workflow forbids (not validated, changed since, older than 5 days).
+	// Nothing per document is kept in memory (issue 13: a 10,000-document batch peaks like a
+	// 100-document one): the checked entries go to a spool file, the outbox is filled and
+	// read a chunk at a time, and the output is written from the spool and the outbox.
 	rt, err := a.newRouter()
 	if err != nil {
 		return err
 	}
 	defer rt.close()
-	var entries []outbox.Entry
+	path, err := a.outboxPath()
+	if err != nil {
+		return err
+	}
+	sp, err := newSpool(filepath.Dir(path))
+	if err != nil {
+		return err
+	}
+	defer sp.close()
 	var invalid []publishItemOutput
-	var problems []string
 	var firstErr error
-	byID := map[string]string{} // unique id -> first file that claims it
-	for _, f := range files {
-		doc, err := a.loadDocument(c, f, len(files) == 1)
+	ids := map[uint64]int32{} // hash of a unique id -> index of the first file that claims it
+	bad := func(f string, err error) {
+		invalid = append(invalid, publishItemOutput{Path: absPath(f), Result: resultInvalid, Reason: err.Error()})
+		if firstErr == nil {
+			firstErr = err
+		}
+	}
+	for i := range files.len() {
+		f := files.at(i)
+		doc, err := a.loadDocument(c, f, files.len() == 1)
 		if err == nil {
-			if prev, ok := byID[doc.meta.UniqueID]; ok {
-				err = &adapter.InputError{Field: "unique_id", Value: doc.meta.UniqueID, Msg: fmt.Sprintf("used by both %s and %s", prev, f),
-					Fix: "give each document its own unique id (use replace for a new version)"}
+			h := hashString(doc.meta.UniqueID)
+			if j, ok := ids[h]; ok {
+				j := int(j)
+				// The same hash: the same unique id unless the 64-bit hashes collide.
+				if prev, perr := a.loadDocument(c, files.at(j), false); perr == nil && prev.meta.UniqueID == doc.meta.UniqueID {
+					err = &adapter.InputError{Field: "unique_id", Value: doc.meta.UniqueID, Msg: fmt.Sprintf("used by both %s and %s", files.at(j), f),
+						Fix: "give each document its own unique id (use replace for a new version)"}
+				}
+			} else {
+				ids[h] = int32(i)
 			}
 		}
 		if err != nil {
@@ -197,39 +225,29 @@ func (a *appEnv) publish(c *cli.Context) error {
 			if errors.As(err, &ue) {
 				return err
 			}
-			problems = append(problems, err.Error())
-			invalid = append(invalid, publishItemOutput{Path: absPath(f), Result: resultInvalid, Reason: err.Error()})
-			if firstErr == nil {
-				firstErr = err
-			}
+			bad(f, err)
 			continue
 		}
-		byID[doc.meta.UniqueID] = f
 		meta, _, err := rt.metadata(doc)
 		if err != nil {
-			problems = append(problems, err.Error())
-			invalid = append(invalid, publishItemOutput{Path: absPath(f), Result: resultInvalid, Reason: err.Error()})
-			if firstErr == nil {
-				firstErr = err
-			}
+			bad(f, err)
 			continue
 		}
-		entries = append(entries, outbox.Entry{Path: absPath(f), SHA256: doc.sum, Size: doc.size, UniqueID: doc.meta.UniqueID, Metadata: meta})
+		if err := sp.add(i, outbox.Entry{Path: absPath(f), SHA256: doc.sum, Size: doc.size, UniqueID: doc.meta.UniqueID, Metadata: meta}); err != nil {
+			return err
+		}
 	}
-	for _, p := range problems {
-		fmt.Fprintf(a.stderr, "invalid: %s\n", redact.Text(p))
+	ids = nil
+	for _, p := range invalid {
+		fmt.Fprintf(a.stderr, "invalid: %s\n", redact.Text(p.Reason))
 	}
-	if len(problems) > 0 && !skipInvalid {
-		return fmt.Errorf("%d of %d file(s) invalid, nothing was recorded or sent (--skip-invalid publishes the others): %w", len(problems), len(files), firstErr)
+	if len(invalid) > 0 && !skipInvalid {
+		return fmt.Errorf("%d of %d file(s) invalid, nothing was recorded or sent (--skip-invalid publishes the others): %w", len(invalid), files.len(), firstErr)
 	}
 	for i := range invalid {
 		line(publishEvent{MessageType: "item", publishItemOutput: &invalid[i]})
 	}
 
-	path, err := a.outboxPath()
-	if err != nil {
-		return err
-	}
 	// The library's durable publication; the client is built only if something is sent.
 	lazy := &lazyDocs{a: a}
 	pub, err := batch.Open(path, lazy)
@@ -244,29 +262,51 @@ func (a *appEnv) publish(c *cli.Context) error {
 	if _, err := ob.Forget(a.deps.now().Add(-keepDone)); err != nil {
 		return fmt.Errorf("outbox %s: %w", path, err)
 	}
-	enq, err := pub.AddEntries(entries)
+	// Recorded a chunk at a time (each chunk in one transaction). A run killed meanwhile
+	// leaves the chunks recorded so far, which the next publish or publish --resume finishes;
+	// the files of the others are untouched and recorded when given again.
+	var enq outbox.EnqueueResult
+	skipped := make([]bool, files.len()) // done by an earlier run (by file index)
+	nSkipped := 0
+	var inBatch []uint64 // hashes of the keys of this batch's items, sorted before the run
+	err = sp.each(func(chunk []spoolEntry) error {
+		entries := make([]outbox.Entry, len(chunk))
+		keys := make([]string, len(chunk))
+		for i, e := range chunk {
+			entries[i], keys[i] = e.Entry, outbox.Key(e.SHA256, e.UniqueID)
+			inBatch = append(inBatch, hashString(keys[i]))
+		}
+		r, err := pub.AddEntries(entries)
+		if err != nil {
+			return fmt.Errorf("recording the batch in %s: %w", path, err)
+		}
+		enq.Added, enq.Requeued, enq.Existing, enq.AlreadyDone = enq.Added+r.Added, enq.Requeued+r.Requeued, enq.Existing+r.Existing, enq.AlreadyDone+r.AlreadyDone
+		if r.AlreadyDone == 0 {
+			return nil
+		}
+		return ob.Fetch(keys, func(_ string, it outbox.Item, found bool) error {
+			if found && it.State == outbox.Done {
+				i := chunk[slices.Index(keys, it.Key)].I
+				skipped[i] = true
+				nSkipped++
+				o := itemOutput(it, resultSkipped)
+				line(publishEvent{MessageType: "item", publishItemOutput: &o})
+			}
+			return nil
+		})
+	})
 	if err != nil {
-		return fmt.Errorf("recording the batch in %s: %w", path, err)
+		return err
 	}
+	slices.Sort(inBatch)
 	todo, err := ob.Unfinished()
 	if err != nil {
 		return err
 	}
-	a.log.Info("publish", map[string]any{"files": len(entries), "new": enq.Added, "already_done": enq.AlreadyDone, "to_send": todo, "invalid": len(invalid)})
-
-	out := publishOutput{Items: []publishItemOutput{}}
-	skipped := map[string]bool{}
-	for _, e := range entries {
-		k := outbox.Key(e.SHA256, e.UniqueID)
-		if it, ok, _ := ob.Get(k); ok && it.State == outbox.Done {
-			skipped[k] = true
-			o := itemOutput(it, resultSkipped)
-			line(publishEvent{MessageType: "item", publishItemOutput: &o})
-		}
-	}
+	a.log.Info("publish", map[string]any{"files": sp.n, "new": enq.Added, "already_done": enq.AlreadyDone, "to_send": todo, "invalid": len(invalid)})
 
 	var sum outbox.Summary
-	final := map[string]outbox.Item{}
+	extra := map[string]outbox.Item{} // items of earlier batches that this run processed
 	if todo > 0 {
 		if _, err := lazy.get(); err != nil {
 			return err
@@ -294,7 +334,9 @@ func (a *appEnv) publish(c *cli.Context) error {
 					sending[it.Key] = true
 				} else {
 					delete(sending, it.Key)
-					final[it.Key] = it
+					if _, ok := slices.BinarySearch(inBatch, hashString(it.Key)); !ok {
+						extra[it.Key] = it
+					}
 					finished++
 				}
 				a.log.Debug("outbox item", map[string]any{"unique_id": it.UniqueID, "state": string(it.State), "outcome": string(it.Outcome), "attempts": it.Attempts})
@@ -312,63 +354,65 @@ func (a *appEnv) publish(c *cli.Context) error {
 		}
 	}
 
-	out.Summary = publishSummary{Sent: sum.Sent, AlreadyPresent: sum.AlreadyPresent, Failed: sum.Failed, Skipped: len(skipped),
+	summary := publishSummary{Sent: sum.Sent, AlreadyPresent: sum.AlreadyPresent, Failed: sum.Failed, Skipped: nSkipped,
 		Interrupted: sum.Interrupted, InDoubt: sum.InDoubt, Invalid: len(invalid)}
-	// Every item of this batch (and whatever an earlier run left that this one processed).
-	rows := map[string]publishItemOutput{}
-	for k, it := range final {
-		rows[k] = itemOutput(it, resultOf(it))
+	// Every item of this batch, the invalid files and whatever an earlier run left that this
+	// one processed, sorted by path: the batch's items come from the spool (in file order,
+	// which is path order) with their state read back from the outbox.
+	var others []publishItemOutput
+	for _, it := range extra {
+		others = append(others, itemOutput(it, resultOf(it)))
 	}
-	for _, e := range entries {
-		k := outbox.Key(e.SHA256, e.UniqueID)
-		if _, ok := rows[k]; ok {
-			continue
-		}
-		if it, ok, _ := ob.Get(k); ok {
-			r := resultOf(it)
-			if skipped[k] {
-				r = resultSkipped
+	others = append(others, invalid...)
+	sort.SliceStable(others, func(i, j int) bool { return others[i].Path < others[j].Path })
+	rows := func(fn func(publishItemOutput) error) error {
+		k := 0
+		err := sp.each(func(chunk []spoolEntry) error {
+			keys := make([]string, len(chunk))
+			for i, e := range chunk {
+				keys[i] = outbox.Key(e.SHA256, e.UniqueID)
 			}
-			rows[k] = itemOutput(it, r)
-		}
-	}
-	for _, r := range rows {
-		out.Items = append(out.Items, r)
-	}
-	out.Items = append(out.Items, invalid...)
-	sort.Slice(out.Items, func(i, j int) bool { return out.Items[i].Path < out.Items[j].Path })
-	if jsonLines {
-		line(publishEvent{MessageType: "summary", Summary: &out.Summary})
-	} else if err := a.emit(out, func(w io.Writer) {
-		fmt.Fprintln(w, "FILE\tUNIQUE ID\tRESULT\tDETAIL")
-		for _, it := range out.Items {
-			detail := it.Outcome
-			switch {
-			case it.Reason != "":
-				detail = it.Reason
-			case it.Result == resultSkipped:
-				detail = "done by an earlier run (" + it.Outcome + ")"
-			}
-			fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", filepath.Base(it.Path), it.UniqueID, it.Result, detail)
-		}
-		if sc, _ := gateway.ParseScenario(a.cfg.Gateway.Scenario); sc != gateway.ScenarioCurrent {
-			for _, it := range out.Items {
-				if it.Result != resultInvalid {
-					fmt.Fprintf(w, "route %s\t%s\t%s\n", filepath.Base(it.Path), it.Route, it.RouteReason)
+			i := 0
+			return ob.Fetch(keys, func(_ string, it outbox.Item, found bool) error {
+				e := chunk[i]
+				i++
+				if !found {
+					return nil
 				}
+				for ; k < len(others) && others[k].Path < it.Path; k++ {
+					if err := fn(others[k]); err != nil {
+						return err
+					}
+				}
+				r := resultOf(it)
+				if skipped[e.I] {
+					r = resultSkipped
+				}
+				return fn(itemOutput(it, r))
+			})
+		})
+		if err != nil {
+			return err
+		}
+		for ; k < len(others); k++ {
+			if err := fn(others[k]); err != nil {
+				return err
 			}
 		}
-		s := out.Summary
-		line := fmt.Sprintf("sent %d, already present %d, failed %d, skipped %d, interrupted %d", s.Sent, s.AlreadyPresent, s.Failed, s.Skipped, s.Interrupted)
-		if s.InDoubt > 0 {
-			line += fmt.Sprintf(", in doubt %d", s.InDoubt)
+		return nil
+	}
+	if jsonLines {
+		line(publishEvent{MessageType: "summary", Summary: &summary})
+	} else if a.opts.Output == "json" {
+		if err := writePublishJSON(a.stdout, summary, rows); err != nil {
+			return fmt.Errorf("writing JSON output: %w", err)
 		}
-		if s.Invalid > 0 {
-			line += fmt.Sprintf(", invalid %d", s.Invalid)
+		a.emittedJSON = true
+	} else {
+		sc, _ := gateway.ParseScenario(a.cfg.Gateway.Scenario)
+		if err := writePublishTable(a.stdout, summary, rows, sc != gateway.ScenarioCurrent); err != nil {
+			return err
 		}
-		fmt.Fprintln(w, line)
-	}); err != nil {
-		return err
 	}
 	if sum.Failed > 0 || sum.Interrupted > 0 || sum.InDoubt > 0 || len(invalid) > 0 {
 		return &batchError{failed: sum.Failed, interrupted: sum.Interrupted, inDoubt: sum.InDoubt, invalid: len(invalid)}
@@ -417,18 +461,86 @@ func absPath(p string) string {
 	return p
 }
 
-// listDocuments returns the .pdf and .p7m files of dir, sorted.
-func listDocuments(dir string) ([]string, error) {
-	des, err := os.ReadDir(dir)
-	if err != nil {
-		return nil, &adapter.InputError{Field: "--dir", Value: dir, Msg: fmt.Sprintf("cannot read: %v", unwrapPath(err)), Fix: "check the directory"}
+// fileList is a batch's files in path order, their names packed in one string (10,000 names
+// cost their bytes and 4 bytes each, not a string each: issue 13, flat memory).
+type fileList struct {
+	dir  string   // joined to each name; "" when the names are the paths as given
+	buf  string   // the names, one after the other
+	ends []uint32 // where each name ends in buf
+}
+
+// newFileList is the list of the paths given, sorted by their absolute path.
+func newFileList(paths []string) *fileList {
+	abs := make(map[string]string, len(paths))
+	for _, p := range paths {
+		abs[p] = absPath(p)
 	}
-	var files []string
-	for _, de := range des {
-		ext := strings.ToLower(filepath.Ext(de.Name()))
-		if de.Type().IsRegular() && (ext == ".pdf" || ext == ".p7m") {
-			files = append(files, filepath.Join(dir, de.Name()))
+	sorted := slices.Clone(paths)
+	sort.SliceStable(sorted, func(i, j int) bool { return abs[sorted[i]] < abs[sorted[j]] })
+	return packFileList("", sorted)
+}
+
+func packFileList(dir string, names []string) *fileList {
+	var b strings.Builder
+	l := &fileList{dir: dir, ends: make([]uint32, 0, len(names))}
+	for _, n := range names {
+		b.WriteString(n)
+		l.ends = append(l.ends, uint32(b.Len()))
+	}
+	l.buf = b.String()
+	return l
+}
+
+func (l *fileList) len() int { return len(l.ends) }
+
+// at returns the i-th file's path.
+func (l *fileList) at(i int) string {
+	start := uint32(0)
+	if i > 0 {
+		start = l.ends[i-1]
+	}
+	name := l.buf[start:l.ends[i]]
+	if l.dir == "" {
+		return name
+	}
+	return filepath.Join(l.dir, name)
+}
+
+func (l *fileList) paths() []string {
+	out := make([]string, l.len())
+	for i := range out {
+		out[i] = l.at(i)
+	}
+	return out
+}
+
+// readDocumentList lists the .pdf and .p7m files of dir (not recursive), sorted by name,
+// reading the directory a few hundred entries at a time.
+func readDocumentList(dir string) (*fileList, error) {
+	bad := func(err error) error {
+		return &adapter.InputError{Field: "--dir", Value: dir, Msg: fmt.Sprintf("cannot read: %v", unwrapPath(err)), Fix: "check the directory"}
+	}
+	d, err := os.Open(dir)
+	if err != nil {
+		return nil, bad(err)
+	}
+	defer d.Close()
+	var names []string
+	for {
+		des, err := d.ReadDir(256)
+		for _, de := range des {
+			ext := strings.ToLower(filepath.Ext(de.Name()))
+			if de.Type().IsRegular() && (ext == ".pdf" || ext == ".p7m") {
+				names = append(names, de.Name())
+			}
+		}
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, bad(err)
 		}
 	}
-	return files, nil
+	slices.Sort(names)
+	return packFileList(dir, names), nil
 }
