@@ -18,7 +18,9 @@ import (
 //     one for the same key was sent less than the freshness bound ago (or used a prepared
 //     header): one-off calls cost no extra signature and an idle client burns no CPU;
 //   - bounded: at most one header ready or being prepared per key, at most presignMaxKeys
-//     keys at once;
+//     keys at once; a message whose key's header is still being prepared waits for it (it
+//     started earlier than an inline signature would) instead of signing a second one at
+//     the same time;
 //   - fresh: a header older than min(2 s, TimestampTTL/20) when it is needed (or whose
 //     assertion is past the cache's half-life) is discarded and the message signed inline,
 //     so a sent Timestamp always has at least its normal lifetime minus that bound left;
@@ -33,9 +35,9 @@ import (
 type Presigner struct {
 	mu       sync.Mutex
 	ready    map[presignKey]pugliaSigned
-	inflight map[presignKey]bool
-	seen     map[presignKey]time.Time // when a message for the key was last secured
-	last     time.Time                // the latest Created handed out (uniqueness)
+	inflight map[presignKey]chan struct{} // closed when the preparation ends
+	seen     map[presignKey]time.Time     // when a message for the key was last secured
+	last     time.Time                    // the latest Created handed out (uniqueness)
 	closed   bool
 	wg       sync.WaitGroup
 	stats    PresignStats
@@ -123,9 +125,19 @@ func (ps *Presigner) stampLocked(now time.Time) time.Time {
 // ready for p's key, else one signed now. It schedules the next preparation as the rules
 // above say. p is normalised, ProfilePuglia, without SignBody.
 func (ps *Presigner) header(p *Params) (pugliaSigned, error) {
-	now := p.Clock()
 	k := presignKeyOf(p)
 	ps.mu.Lock()
+	if done, busy := ps.inflight[k]; busy {
+		if _, ready := ps.ready[k]; !ready {
+			// The key's next header is being signed: it started earlier, so waiting for it is
+			// shorter than signing another, and a sequential caller's signatures stay
+			// sequential (a smart card need not sign two at once). Once only.
+			ps.mu.Unlock()
+			<-done
+			ps.mu.Lock()
+		}
+	}
+	now := p.Clock()
 	s, ok := ps.ready[k]
 	if ok {
 		delete(ps.ready, k)
@@ -140,12 +152,15 @@ func (ps *Presigner) header(p *Params) (pugliaSigned, error) {
 		ps.seen = make(map[presignKey]time.Time)
 	}
 	ps.seen[k] = now
-	schedule := hot && !ps.closed && !ps.inflight[k] && len(ps.ready)+len(ps.inflight) < presignMaxKeys
+	_, busy := ps.inflight[k]
+	schedule := hot && !ps.closed && !busy && len(ps.ready)+len(ps.inflight) < presignMaxKeys
+	var done chan struct{}
 	if schedule {
 		if ps.inflight == nil {
-			ps.inflight = make(map[presignKey]bool)
+			ps.inflight = make(map[presignKey]chan struct{})
 		}
-		ps.inflight[k] = true
+		done = make(chan struct{})
+		ps.inflight[k] = done
 		ps.wg.Add(1)
 	}
 	var created time.Time
@@ -167,18 +182,19 @@ func (ps *Presigner) header(p *Params) (pugliaSigned, error) {
 			a := *p.Attributes
 			q.Attributes = &a
 		}
-		go ps.prepare(k, q)
+		go ps.prepare(k, q, done)
 	}
 	return s, err
 }
 
 // prepare signs one header for k in the background and keeps it ready.
-func (ps *Presigner) prepare(k presignKey, p Params) {
+func (ps *Presigner) prepare(k presignKey, p Params, done chan struct{}) {
 	defer ps.wg.Done()
 	now := p.Clock()
 	s, err := signPuglia(&p, now, ps.stamp(now), nil)
 	ps.mu.Lock()
 	defer ps.mu.Unlock()
+	defer close(done)
 	delete(ps.inflight, k)
 	ps.stats.Prepared++
 	switch {

@@ -249,3 +249,46 @@ func preparing() int {
 	buf = buf[:runtime.Stack(buf, true)]
 	return strings.Count(string(buf), "wssec.(*Presigner).prepare(")
 }
+
+// slowKey is a signing key that takes 20 ms per signature and records how many signatures
+// ran at once.
+type slowKey struct {
+	crypto.Signer
+	n, now, max atomic.Int64
+}
+
+func (k *slowKey) Sign(r io.Reader, digest []byte, o crypto.SignerOpts) ([]byte, error) {
+	k.n.Add(1)
+	if c := k.now.Add(1); c > k.max.Load() {
+		k.max.Store(c)
+	}
+	defer k.now.Add(-1)
+	time.Sleep(20 * time.Millisecond)
+	return k.Signer.Sign(r, digest, o)
+}
+
+// TestPresignWaitsForTheOneInFlight: calls one after the other, each faster than one
+// signature (nothing waits for the background here), still carry prepared headers: a call
+// waits for its key's preparation in flight instead of signing a second one beside it, so
+// the key never signs two at once and no message after the second is signed inline.
+func TestPresignWaitsForTheOneInFlight(t *testing.T) {
+	base := testSigner(t)
+	key := &slowKey{Signer: base.Key}
+	s := wssec.Signer{Key: key, Cert: base.Cert}
+	var ps wssec.Presigner
+	const n = 6
+	for range n {
+		presignEnv(t, s, &ps, time.Now, nil)
+	}
+	ps.Close()
+	st := ps.Stats()
+	if st.Inline != 2 || st.Used != n-2 || st.Discarded != 1 {
+		t.Errorf("stats %+v: want 2 inline, %d prepared and used, the last one dropped at Close", st, n-2)
+	}
+	if got := key.max.Load(); got != 1 {
+		t.Errorf("%d signatures computed at once for a caller making one call at a time", got)
+	}
+	if got := key.n.Load(); got != n+1 {
+		t.Errorf("%d RSA operations for %d messages", got, n)
+	}
+}
