@@ -59,8 +59,13 @@ type replayCache struct {
 	lastSweep atomic.Int64 // unix nanoseconds of the last sweep
 	soonest   atomic.Int64 // earliest expiry held (approximate: may be earlier than the truth)
 
-	logMu   sync.Mutex // guards pending, log and logged
-	pending []byte     // records not yet written
+	// Requests only append to pending (pendMu, held for an append): the write and fsync of a
+	// flush happen under fileMu, so no request waits for the disk.
+	pendMu  sync.Mutex
+	pending []byte // records not yet written
+	closed  bool   // under pendMu: no more records
+
+	fileMu  sync.Mutex // guards log and logged
 	log     *os.File
 	logPath string
 	logged  int64 // records in the log file
@@ -180,7 +185,8 @@ func readReplayLog(path string, add func(replayKey, int64)) error {
 }
 
 // rewrite replaces the log by one holding the live entries only (temporary file, fsync,
-// rename, directory fsync), and keeps it open for appending.
+// rename, directory fsync), and keeps it open for appending. The caller holds fileMu (or is
+// Open).
 func (c *replayCache) rewrite() error {
 	tmp := c.logPath + ".tmp"
 	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
@@ -244,14 +250,16 @@ func (c *replayCache) flusher(every time.Duration) {
 // flush appends the pending records to the log (one write, one fsync) and compacts the log
 // when it holds more than twice the live entries.
 func (c *replayCache) flush() error {
-	c.logMu.Lock()
-	defer c.logMu.Unlock()
+	c.fileMu.Lock()
+	defer c.fileMu.Unlock()
 	if c.log == nil {
 		return ErrClosed
 	}
-	if len(c.pending) > 0 {
-		buf := c.pending
-		c.pending = nil
+	c.pendMu.Lock()
+	buf := c.pending
+	c.pending = nil
+	c.pendMu.Unlock()
+	if len(buf) > 0 {
 		if _, err := c.log.Write(buf); err != nil {
 			return fmt.Errorf("store: replay log: %w", err)
 		}
@@ -272,9 +280,12 @@ func (c *replayCache) flush() error {
 func (c *replayCache) close() error {
 	close(c.stop)
 	<-c.done
+	c.pendMu.Lock()
+	c.closed = true
+	c.pendMu.Unlock()
 	err := c.flush()
-	c.logMu.Lock()
-	defer c.logMu.Unlock()
+	c.fileMu.Lock()
+	defer c.fileMu.Unlock()
 	if c.log != nil {
 		if cerr := c.log.Close(); err == nil {
 			err = cerr
@@ -344,12 +355,12 @@ func (c *replayCache) seen(id string, expires time.Time) (bool, error) {
 	var rec [replayRecord]byte
 	binary.BigEndian.PutUint64(rec[:8], uint64(exp))
 	copy(rec[8:], k[:])
-	c.logMu.Lock()
-	closed := c.log == nil
+	c.pendMu.Lock()
+	closed := c.closed
 	if !closed {
 		c.pending = append(c.pending, rec[:]...)
 	}
-	c.logMu.Unlock()
+	c.pendMu.Unlock()
 	if closed {
 		return false, ErrClosed
 	}
