@@ -304,11 +304,16 @@ func pdfFor(patient, idExt string) []byte {
 // pdfAt is pdfFor with the CDA's effectiveTime (the publication's creationTime) and
 // confidentialityCode.
 func pdfAt(patient, idExt string, created time.Time, confidentiality string) []byte {
+	return pdfSized(patient, idExt, created, confidentiality, 0)
+}
+
+// pdfSized is pdfAt padded to at least size bytes.
+func pdfSized(patient, idExt string, created time.Time, confidentiality string, size int) []byte {
 	if _, ext, ok := strings.Cut(idExt, "^"); ok {
 		idExt = ext
 	}
 	return pdfcdatest.PDF{Attachment: signedCDA(pdfcdatest.CDA{PatientCF: patient, IDExtension: idExt,
-		EffectiveTime: created.UTC().Format("20060102150405") + "+0000", Confidential: confidentiality}.Bytes())}.Bytes()
+		EffectiveTime: created.UTC().Format("20060102150405") + "+0000", Confidential: confidentiality}.Bytes()), PadTo: size}.Bytes()
 }
 
 var cdaSigner struct {

@@ -2,6 +2,7 @@ package sim
 
 import (
 	"context"
+	"encoding/base64"
 	"fmt"
 	"os"
 	"os/exec"
@@ -30,7 +31,14 @@ func TestZeepInterop(t *testing.T) {
 	h := startSim(t, func(o *Options) { o.Relaxed = true; o.PlainHTTP = true })
 	dir := t.TempDir()
 	pdf, pdf3 := filepath.Join(dir, "doc.pdf"), filepath.Join(dir, "doc3.pdf")
-	if err := os.WriteFile(pdf, pdfFor(patA, "zeep.1"), 0o600); err != nil {
+	// The first document's base64 is over elideThreshold: zeep's addDocument, its duplicate
+	// and the retrieval take the large-text path (file on arrival, streamed answer); the
+	// replacement is small (held in memory).
+	big := pdfSized(patA, "zeep.1", recent, "N", 4*elideThreshold)
+	if base64.StdEncoding.EncodedLen(len(big)) <= elideThreshold {
+		t.Fatal("zeep's first document too small for the large-text path")
+	}
+	if err := os.WriteFile(pdf, big, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.WriteFile(pdf3, pdfFor(patA, "zeep.3"), 0o600); err != nil {
