@@ -31,6 +31,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/fsepuglia/fsepuglia/adapter"
@@ -91,12 +92,10 @@ func Entry(f File) (outbox.Entry, error) {
 		return outbox.Entry{}, fmt.Errorf("batch: %w", err)
 	}
 	defer fh.Close()
-	h := sha256.New()
-	n, err := io.Copy(h, fh)
+	n, sum, err := hashReader(fh)
 	if err != nil {
 		return outbox.Entry{}, fmt.Errorf("batch: reading %s: %w", f.Path, err)
 	}
-	sum := hex.EncodeToString(h.Sum(nil))
 	m := f.Metadata
 	if m.Hash != "" && !strings.EqualFold(m.Hash, sum) {
 		return outbox.Entry{}, &adapter.InputError{Field: "hash", Msg: "does not match the file's SHA-256", Fix: "leave hash empty: it is computed from the file"}
@@ -137,6 +136,31 @@ func (p *Publisher) Add(files ...File) (outbox.EnqueueResult, error) {
 // given a chunk at a time, as the CLI does, to keep memory flat).
 func (p *Publisher) AddEntries(entries []outbox.Entry) (outbox.EnqueueResult, error) {
 	return p.ob.Enqueue(entries)
+}
+
+// copyBufs are the read buffers of hashReader: a batch hashes every file twice (recorded,
+// then sent), and a new 32 KiB buffer each time was most of its garbage (issue 13).
+var copyBufs = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
+
+// HashFile returns the size and hex SHA-256 of the file at path, read as a stream.
+func HashFile(path string) (int64, string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, "", err
+	}
+	defer f.Close()
+	return hashReader(f)
+}
+
+func hashReader(r io.Reader) (int64, string, error) {
+	buf := copyBufs.Get().(*[]byte)
+	defer copyBufs.Put(buf)
+	h := sha256.New()
+	n, err := io.CopyBuffer(h, struct{ io.Reader }{r}, *buf) // the struct hides File.WriteTo, which would allocate its own
+	if err != nil {
+		return n, "", err
+	}
+	return n, hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // DefaultCallTimeout is adapter.Config.Timeout's default.
@@ -228,13 +252,12 @@ func streamRequest(it outbox.Item) (adapter.PublishRequest, error) {
 		}
 		return adapter.PublishRequest{}, fmt.Errorf("%s: %w (the file was recorded in the outbox but is gone: restore it, or publish it again from its new place)", it.Path, err)
 	}
-	h := sha256.New()
-	_, err = io.Copy(h, f)
+	_, sum, err := hashReader(f)
 	f.Close()
 	if err != nil {
 		return adapter.PublishRequest{}, fmt.Errorf("%s: %w", it.Path, err)
 	}
-	if hex.EncodeToString(h.Sum(nil)) != it.SHA256 {
+	if sum != it.SHA256 {
 		return adapter.PublishRequest{}, fmt.Errorf("%s changed since it was recorded in the outbox: publish it again (it becomes a new item)", it.Path)
 	}
 	if meta.Hash == "" {

@@ -419,6 +419,7 @@ func (o *Outbox) Get(key string) (Item, bool, error) {
 	var it Item
 	var ok bool
 	err := o.db.View(func(tx *bolt.Tx) error {
+		defer release(tx) // a Run gets every item: its pages would add up
 		raw := tx.Bucket(bucketItems).Get([]byte(key))
 		if raw == nil {
 			return nil

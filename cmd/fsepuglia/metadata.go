@@ -7,13 +7,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/fsepuglia/fsepuglia/adapter"
+	"github.com/fsepuglia/fsepuglia/adapter/batch"
 	"github.com/urfave/cli/v2"
 )
 
@@ -62,17 +62,7 @@ func (d *loadedDoc) bytes() ([]byte, error) {
 
 // hashFile returns the size and SHA-256 of the file at path, read as a stream.
 func hashFile(path string) (int64, string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return 0, "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	n, err := io.Copy(h, f)
-	if err != nil {
-		return 0, "", err
-	}
-	return n, hex.EncodeToString(h.Sum(nil)), nil
+	return batch.HashFile(path) // its read buffer is reused: a batch hashes thousands of files
 }
 
 // loadDocument reads path (as a stream: it is never held in memory) and builds its
