@@ -159,6 +159,10 @@ var (
 
 func seqKey(seq uint64) []byte { return binary.BigEndian.AppendUint64(nil, seq) }
 
+// keyIndexed, in bucketSeq (sorted after every 8-byte key), holds the items bucket's sequence
+// as of the last item indexed.
+var keyIndexed = []byte("\xff\xffindexed")
+
 // chunk is how many items a walk reads per read transaction.
 const chunk = 64
 
@@ -204,21 +208,38 @@ func Open(path string) (*Outbox, error) {
 		if err != nil {
 			return err
 		}
-		if tx.Bucket(bucketSeq) != nil {
-			return nil
+		defer release(tx)
+		if idx := tx.Bucket(bucketSeq); idx != nil {
+			// A version of fsepuglia without the index may have added items since (it
+			// advances the items' sequence without indexing them): then the index is built
+			// again, or the items it lacks would never be sent.
+			if bytes.Equal(idx.Get(keyIndexed), seqKey(items.Sequence())) {
+				return nil
+			}
+			if err := tx.DeleteBucket(bucketSeq); err != nil {
+				return err
+			}
 		}
-		// An outbox written before the enqueue-order index: build it once.
+		// An outbox written before the enqueue-order index: build it.
 		idx, err := tx.CreateBucket(bucketSeq)
 		if err != nil {
 			return err
 		}
-		return items.ForEach(func(k, v []byte) error {
+		n := 0
+		err = items.ForEach(func(k, v []byte) error {
+			if n++; n%releaseEvery == 0 {
+				release(tx)
+			}
 			var it Item
 			if err := json.Unmarshal(v, &it); err != nil {
 				return fmt.Errorf("outbox: item %s: %w", k, err)
 			}
 			return idx.Put(seqKey(it.Seq), k)
 		})
+		if err != nil {
+			return err
+		}
+		return idx.Put(keyIndexed, seqKey(items.Sequence()))
 	}); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("outbox %s: %w", path, err)
@@ -290,6 +311,9 @@ func (o *Outbox) Enqueue(entries []Entry) (EnqueueResult, error) {
 			if err := tx.Bucket(bucketSeq).Put(seqKey(seq), []byte(key)); err != nil {
 				return err
 			}
+			if err := tx.Bucket(bucketSeq).Put(keyIndexed, seqKey(seq)); err != nil {
+				return err
+			}
 			res.Added++
 		}
 		return nil
@@ -344,6 +368,9 @@ func (o *Outbox) Walk(fn func(Item) error) error {
 					release(tx)
 				}
 				after = bytes.Clone(k)
+				if len(k) != 8 {
+					continue // keyIndexed
+				}
 				raw := items.Get(v)
 				if raw == nil {
 					continue // removed meanwhile

@@ -197,7 +197,7 @@ func (a *appEnv) publish(c *cli.Context) error {
 	defer sp.close()
 	var invalid []publishItemOutput
 	var firstErr error
-	ids := map[uint64]int32{} // hash of a unique id -> index of the first file that claims it
+	ids := make(map[uint64]int32, files.len()) // sized once (growing doubles it with garbage); hash of a unique id -> index of the first file that claims it
 	bad := func(f string, err error) {
 		invalid = append(invalid, publishItemOutput{Path: absPath(f), Result: resultInvalid, Reason: err.Error()})
 		if firstErr == nil {
@@ -268,7 +268,7 @@ func (a *appEnv) publish(c *cli.Context) error {
 	var enq outbox.EnqueueResult
 	skipped := make([]bool, files.len()) // done by an earlier run (by file index)
 	nSkipped := 0
-	var inBatch []uint64 // hashes of the keys of this batch's items, sorted before the run
+	inBatch := make([]uint64, 0, sp.n) // hashes of the keys of this batch's items, sorted before the run
 	err = sp.each(func(chunk []spoolEntry) error {
 		entries := make([]outbox.Entry, len(chunk))
 		keys := make([]string, len(chunk))
@@ -525,13 +525,18 @@ func readDocumentList(dir string) (*fileList, error) {
 		return nil, bad(err)
 	}
 	defer d.Close()
-	var names []string
+	// The names are packed as they are read, then their (start, end) pairs sorted: no
+	// string per name, even for a moment.
+	var b strings.Builder
+	var spans [][2]uint32
 	for {
 		des, err := d.ReadDir(256)
 		for _, de := range des {
 			ext := strings.ToLower(filepath.Ext(de.Name()))
 			if de.Type().IsRegular() && (ext == ".pdf" || ext == ".p7m") {
-				names = append(names, de.Name())
+				start := uint32(b.Len())
+				b.WriteString(de.Name())
+				spans = append(spans, [2]uint32{start, uint32(b.Len())})
 			}
 		}
 		if errors.Is(err, io.EOF) {
@@ -541,6 +546,16 @@ func readDocumentList(dir string) (*fileList, error) {
 			return nil, bad(err)
 		}
 	}
-	slices.Sort(names)
-	return packFileList(dir, names), nil
+	all := b.String()
+	name := func(s [2]uint32) string { return all[s[0]:s[1]] }
+	slices.SortFunc(spans, func(x, y [2]uint32) int { return strings.Compare(name(x), name(y)) })
+	var sorted strings.Builder
+	sorted.Grow(len(all))
+	l := &fileList{dir: dir, ends: make([]uint32, 0, len(spans))}
+	for _, s := range spans {
+		sorted.WriteString(name(s))
+		l.ends = append(l.ends, uint32(sorted.Len()))
+	}
+	l.buf = sorted.String()
+	return l, nil
 }
