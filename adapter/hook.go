@@ -172,7 +172,7 @@ func (h hook) Do(req *http.Request) (*http.Response, error) {
 	cl.log.Info("call", fields)
 	if t := answerFrom(req.Context()); t != nil && res.StatusCode < 300 {
 		// soapdec decodes the answer; gowsdl gets an empty Envelope (wire.go).
-		if err := t.read(res, sink != nil); err != nil {
+		if err := t.read(res, cc, sink != nil); err != nil {
 			return nil, err
 		}
 	}

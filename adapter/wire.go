@@ -1,6 +1,7 @@
 package adapter
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -8,8 +9,10 @@ import (
 	"net/http"
 	"reflect"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/hooklift/gowsdl/soap"
 
@@ -224,6 +227,12 @@ func (b *cappedBody) Read(p []byte) (int, error) {
 
 func (b *cappedBody) Close() error { return b.c.Close() }
 
+// answerBufs are the buffers answers of unknown length are read into before their one copy;
+// one that grew past answerBufMax is left to the collector.
+var answerBufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+const answerBufMax = 1 << 20
+
 // emptyEnvelope is what gowsdl decodes once soapdec has decoded the answer.
 const emptyEnvelope = `<Envelope xmlns="http://schemas.xmlsoap.org/soap/envelope/"><Body></Body></Envelope>`
 
@@ -262,7 +271,12 @@ func into[Req, Resp any](ctx context.Context, out *Resp, in *Req, call func(cont
 // returned as *soap.SOAPFault, a malformed answer as soapdec's error (a truncated one is an
 // *xml.SyntaxError "unexpected EOF", transient as before). With a sink (RetrieveTo), the body
 // has been filtered: the document went to the file, what is read here is the rest.
-func (t *answerTarget) read(res *http.Response, filtered bool) error {
+//
+// An answer read whole is read past the hook's headTee (its copy of the first bytes would
+// duplicate what is already in memory): cc.head is set from the answer itself when it is
+// not decoded into the target (a fault, a malformed answer, one left to gowsdl). A filtered
+// answer went through the tee (its head is what arrived, the document included).
+func (t *answerTarget) read(res *http.Response, cc *call, filtered bool) error {
 	if !filtered && res.ContentLength > maxAnswer {
 		res.Body.Close()
 		return errAnswerTooLarge
@@ -275,24 +289,56 @@ func (t *answerTarget) read(res *http.Response, filtered bool) error {
 		res.Body = &cappedBody{r: res.Body, c: res.Body, left: maxAnswer + 1}
 		return nil
 	}
-	var sb strings.Builder
+	src := res.Body
+	if h, ok := src.(*headTee); ok && !filtered {
+		src = h.ReadCloser
+	}
+	var s string
 	if n := res.ContentLength; n > 0 && !filtered {
-		sb.Grow(int(n))
-	}
-	n, err := io.Copy(&sb, io.LimitReader(res.Body, maxDecoded+1))
-	if err != nil {
-		res.Body.Close()
-		return err
-	}
-	if n > maxDecoded {
-		// Larger than announced (or not announced): gowsdl reads it all, as before.
-		res.Body = &cappedBody{r: io.MultiReader(strings.NewReader(sb.String()), res.Body), c: res.Body, left: maxAnswer + 1}
-		return nil
+		// The announced size (≤ maxDecoded), read into one slice of that size: no growing
+		// buffer, no io.Copy buffer, no copy into a string. net/http's body ends at n bytes
+		// (a shorter one fails with io.ErrUnexpectedEOF, as io.Copy did).
+		b := make([]byte, n)
+		if _, err := io.ReadFull(src, b); err != nil {
+			res.Body.Close()
+			if err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+			return err
+		}
+		// b is never written again: the string (and the substrings soapdec keeps of it)
+		// share its memory, as strings.Builder's String does.
+		s = unsafe.String(unsafe.SliceData(b), len(b))
+	} else {
+		// Length unknown (chunked) or filtered: read into a reused buffer, then one copy of
+		// the exact size (a growing string would allocate about twice the answer).
+		buf := answerBufs.Get().(*bytes.Buffer)
+		buf.Reset()
+		m, err := buf.ReadFrom(io.LimitReader(src, maxDecoded+1))
+		s = buf.String()
+		if buf.Cap() <= answerBufMax {
+			answerBufs.Put(buf)
+		}
+		if err != nil {
+			res.Body.Close()
+			return err
+		}
+		if m > maxDecoded {
+			// Larger than announced (or not announced): gowsdl reads it all, as before.
+			if !filtered {
+				cc.head = []byte(s[:headLimit])
+			}
+			res.Body = &cappedBody{r: io.MultiReader(strings.NewReader(s), src), c: res.Body, left: maxAnswer + 1}
+			return nil
+		}
 	}
 	res.Body.Close()
 	v := reflect.ValueOf(t.out).Elem()
 	v.SetZero() // a retried call starts afresh
-	f, err := soapdec.DecodeString(sb.String(), t.out, soapdec.DefaultLimits)
+	f, err := soapdec.DecodeString(s, t.out, soapdec.DefaultLimits)
+	if (err != nil || f != nil) && !filtered {
+		cc.head = []byte(s[:min(len(s), headLimit)])
+	}
 	if err != nil {
 		return fmt.Errorf("adapter: reading the answer: %w", err)
 	}

@@ -51,6 +51,7 @@ type PresignStats struct {
 	Used      uint64 // prepared headers a message carried (each exactly once)
 	Discarded uint64 // prepared headers dropped unused: stale, or left at Close
 	Failed    uint64 // background signatures that failed (the next message signs inline)
+	Waited    uint64 // messages that waited for their key's header still being signed
 }
 
 // presignMaxKeys bounds the keys with a header ready or being prepared.
@@ -132,6 +133,7 @@ func (ps *Presigner) header(p *Params) (pugliaSigned, error) {
 			// The key's next header is being signed: it started earlier, so waiting for it is
 			// shorter than signing another, and a sequential caller's signatures stay
 			// sequential (a smart card need not sign two at once). Once only.
+			ps.stats.Waited++
 			ps.mu.Unlock()
 			<-done
 			ps.mu.Lock()

@@ -44,6 +44,7 @@ import (
 	"github.com/fsepuglia/fsepuglia/adapter/docmeta"
 	"github.com/fsepuglia/fsepuglia/adapter/pdfcda/pdfcdatest"
 	"github.com/fsepuglia/fsepuglia/adapter/transport"
+	"github.com/fsepuglia/fsepuglia/adapter/wssec"
 )
 
 // Published test identities: searches read patient's documents, publications go to
@@ -69,6 +70,7 @@ var (
 	rssSizes    = flag.String("rss-sizes", "20,100", "document sizes in MB for -rss")
 	workDir     = flag.String("work", "", "working directory (a temporary one when empty, removed at the end)")
 	cpuProfile  = flag.String("cpuprofile", "", "write a CPU profile of the signed legs (this process: client and raw POST) to this file")
+	profileLeg  = flag.String("profile-leg", "", "with -cpuprofile: profile only this signed leg (search/client, search/raw, publish/client, publish/raw)")
 	only        = flag.String("only", "", "run only these parts, comma-separated: signed, peers, rss, batch (default: all enabled)")
 )
 
@@ -99,7 +101,7 @@ func run() error {
 	}
 	fmt.Printf("# fsepuglia bench: %d rounds, medians; %s\n", *rounds, time.Now().UTC().Format(time.RFC3339))
 	if enabled("signed") {
-		if *cpuProfile != "" {
+		if *cpuProfile != "" && *profileLeg == "" {
 			f, err := os.Create(*cpuProfile)
 			if err != nil {
 				return err
@@ -402,6 +404,22 @@ func seed(ctx context.Context, c *adapter.Client, tag string, n int) error {
 	return nil
 }
 
+// sigStats are the client's signature counts during its legs (Client.SignatureStats).
+var sigStats = map[string]wssec.PresignStats{}
+
+// startLegProfile starts the CPU profile of -profile-leg in round r (one file per round:
+// cpuprofile.r, merged by go tool pprof when given them all).
+func startLegProfile(r int) error {
+	f, err := os.Create(fmt.Sprintf("%s.%d", *cpuProfile, r))
+	if err != nil {
+		return err
+	}
+	legProfile = f
+	return pprof.StartCPUProfile(f)
+}
+
+var legProfile *os.File
+
 var searchQuery = adapter.SearchQuery{PatientCF: patient, Limit: 100}
 
 func signedLegs(dir string) error {
@@ -469,11 +487,31 @@ func signedLegs(dir string) error {
 		}
 		for _, k := range order {
 			l := legs[k]
+			if l.name == *profileLeg && *cpuProfile != "" {
+				if err := startLegProfile(r); err != nil {
+					return err
+				}
+			}
+			st0 := c.SignatureStats()
 			x, err := measure(l.n, l.f)
+			if l.name == *profileLeg && legProfile != nil {
+				pprof.StopCPUProfile()
+				legProfile.Close()
+				legProfile = nil
+			}
 			if err != nil {
 				return fmt.Errorf("%s: %w", l.name, err)
 			}
 			res[l.name] = append(res[l.name], x)
+			if strings.HasSuffix(l.name, "/client") {
+				st := c.SignatureStats()
+				sigs := sigStats[l.name]
+				sigs.Used += st.Used - st0.Used
+				sigs.Inline += st.Inline - st0.Inline
+				sigs.Waited += st.Waited - st0.Waited
+				sigs.Discarded += st.Discarded - st0.Discarded
+				sigStats[l.name] = sigs
+			}
 		}
 	}
 	// Simulator throughput: sim-clients connections posting pre-signed statoConsensi at once
@@ -537,6 +575,11 @@ func signedLegs(dir string) error {
 			label = fmt.Sprintf("addDocument %d KiB", *docSize>>10)
 		}
 		fmt.Printf("| %s | %.0f | %.2f | %.0f | %.2f | %.2f |\n", label, a.rate, a.cpuMs, b.rate, b.cpuMs, a.rate/b.rate)
+	}
+	for _, op := range []string{"search", "publish"} {
+		st := sigStats[op+"/client"]
+		fmt.Printf("fsepuglia %s, all rounds: %d messages with a prepared signature (%d of them waited for it), %d signed inline, %d prepared ones discarded\n",
+			op, st.Used, st.Waited, st.Inline, st.Discarded)
 	}
 	fmt.Printf("\n## simulator throughput: %d connections posting pre-signed statoConsensi (goal ≥ 1,000 verified requests/s)\n", *simClients)
 	// The simulator's own CPU per request does not move with the machine's load as the rate does.
