@@ -33,6 +33,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime/pprof"
+	"runtime/trace"
 	"slices"
 	"strconv"
 	"strings"
@@ -70,6 +71,7 @@ var (
 	rssSizes    = flag.String("rss-sizes", "20,100", "document sizes in MB for -rss")
 	workDir     = flag.String("work", "", "working directory (a temporary one when empty, removed at the end)")
 	cpuProfile  = flag.String("cpuprofile", "", "write a CPU profile of the signed legs (this process: client and raw POST) to this file")
+	traceFile   = flag.String("trace", "", "with -profile-leg: write an execution trace (runtime/trace) of that leg's first round to this file")
 	profileLeg  = flag.String("profile-leg", "", "with -cpuprofile: profile only this signed leg (search/client, search/raw, publish/client, publish/raw)")
 	only        = flag.String("only", "", "run only these parts, comma-separated: signed, peers, rss, batch (default: all enabled)")
 )
@@ -492,8 +494,21 @@ func signedLegs(dir string) error {
 					return err
 				}
 			}
+			var tf *os.File
+			if l.name == *profileLeg && *traceFile != "" && r == 0 {
+				if tf, err = os.Create(*traceFile); err != nil {
+					return err
+				}
+				if err := trace.Start(tf); err != nil {
+					return err
+				}
+			}
 			st0 := c.SignatureStats()
 			x, err := measure(l.n, l.f)
+			if tf != nil {
+				trace.Stop()
+				tf.Close()
+			}
 			if l.name == *profileLeg && legProfile != nil {
 				pprof.StopCPUProfile()
 				legProfile.Close()
