@@ -930,7 +930,7 @@ func TestWalkInChunks(t *testing.T) {
 	}
 	check(o3, nil)
 	if err := o3.db.View(func(tx *bolt.Tx) error {
-		if k, _ := tx.Bucket(bucketSeq).Cursor().First(); k != nil && len(k) == 8 {
+		if k, _ := tx.Bucket(bucketSeq).Cursor().First(); len(k) == 8 {
 			return fmt.Errorf("index entry %x left after Forget", k)
 		}
 		return nil
