@@ -236,10 +236,34 @@ func Request(it outbox.Item) (adapter.PublishRequest, error) {
 	return adapter.PublishRequest{Metadata: meta, Body: body, DocumentName: meta.DocumentName}, nil
 }
 
-// streamRequest is Request without reading the file into memory: the file is checked
-// against the recorded hash by streaming it, and the library streams it again as it sends
-// it (PublishRequest.Path), checking the same hash on the way.
-func streamRequest(it outbox.Item) (adapter.PublishRequest, error) {
+// HashVerifier is implemented by a Documents that, given a PublishRequest.Path, refuses
+// before any byte is sent a file whose SHA-256 is not Metadata.Hash, with an
+// *adapter.InputError on field "metadata.hash" (*adapter.DocumentService does: it hashes
+// the file before it writes the request, and again on the way). A Sender over such a
+// Documents leaves that check to it instead of reading every file once more (issue 13);
+// over any other Documents it checks the file itself first.
+type HashVerifier interface {
+	VerifiesHash() bool
+}
+
+func verifiesHash(docs Documents) bool {
+	if _, ok := docs.(*adapter.DocumentService); ok {
+		return true
+	}
+	hv, ok := docs.(HashVerifier)
+	return ok && hv.VerifiesHash()
+}
+
+// errChanged is the error of an item whose file no longer hashes to the recorded SHA-256.
+func errChanged(it outbox.Item) error {
+	return fmt.Errorf("%s changed since it was recorded in the outbox: publish it again (it becomes a new item)", it.Path)
+}
+
+// streamRequest is Request without reading the file into memory: the library streams it
+// (PublishRequest.Path) with Metadata.Hash the recorded SHA-256, which it checks on the
+// way. When check is set the file is first hashed here too (a Documents that does not
+// verify the hash before sending, see HashVerifier).
+func streamRequest(it outbox.Item, check bool) (adapter.PublishRequest, error) {
 	var meta adapter.Metadata
 	if err := json.Unmarshal(it.Metadata, &meta); err != nil {
 		return adapter.PublishRequest{}, fmt.Errorf("metadata of %s in the outbox: %w", it.Path, err)
@@ -252,27 +276,35 @@ func streamRequest(it outbox.Item) (adapter.PublishRequest, error) {
 		}
 		return adapter.PublishRequest{}, fmt.Errorf("%s: %w (the file was recorded in the outbox but is gone: restore it, or publish it again from its new place)", it.Path, err)
 	}
-	_, sum, err := hashReader(f)
+	if check {
+		_, sum, err := hashReader(f)
+		if err != nil {
+			f.Close()
+			return adapter.PublishRequest{}, fmt.Errorf("%s: %w", it.Path, err)
+		}
+		if sum != it.SHA256 {
+			f.Close()
+			return adapter.PublishRequest{}, errChanged(it)
+		}
+	}
 	f.Close()
-	if err != nil {
-		return adapter.PublishRequest{}, fmt.Errorf("%s: %w", it.Path, err)
-	}
-	if sum != it.SHA256 {
-		return adapter.PublishRequest{}, fmt.Errorf("%s changed since it was recorded in the outbox: publish it again (it becomes a new item)", it.Path)
-	}
-	if meta.Hash == "" {
-		meta.Hash = it.SHA256
-	}
+	// The recorded hash, whatever the metadata says: the bytes sent must be the recorded ones.
+	meta.Hash = it.SHA256
 	return adapter.PublishRequest{Metadata: meta, Path: it.Path, DocumentName: meta.DocumentName}, nil
 }
 
 // Send publishes the item's file, streamed (its bytes never sit in memory whole).
 func (s *sender) Send(ctx context.Context, it outbox.Item) error {
-	req, err := streamRequest(it)
+	verified := verifiesHash(s.docs)
+	req, err := streamRequest(it, !verified)
 	if err != nil {
 		return err
 	}
 	if _, err := s.docs.Publish(ctx, req); err != nil {
+		var ie *adapter.InputError
+		if verified && errors.As(err, &ie) && ie.Field == "metadata.hash" {
+			return fmt.Errorf("%w: %w", errChanged(it), err)
+		}
 		if IsClass(err, fault.Duplicate) {
 			return fmt.Errorf("%w: %w", outbox.ErrDuplicate, err)
 		}

@@ -18,7 +18,9 @@ func main() {
 		<-ctx.Done()
 		stop()
 	}()
+	stopProfiles := startProfiles()
 	code := run(ctx, os.Args, os.Stdout, os.Stderr)
 	stop()
+	stopProfiles()
 	os.Exit(code)
 }

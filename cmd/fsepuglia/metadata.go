@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -70,17 +71,37 @@ func hashFile(path string) (int64, string, error) {
 // inside the PDF), the sidecar <path>.json, the flags.
 // Then it checks the required fields and fills hash, size, name and MIME type.
 func (a *appEnv) loadDocument(c *cli.Context, path string, single bool) (*loadedDoc, error) {
-	size, sum, err := hashFile(path)
-	if err != nil {
-		return nil, &adapter.InputError{Field: "file", Value: path, Msg: fmt.Sprintf("cannot read: %v", unwrapPath(err)), Fix: "check the path"}
+	cannotRead := func(err error) error {
+		return &adapter.InputError{Field: "file", Value: path, Msg: fmt.Sprintf("cannot read: %v", unwrapPath(err)), Fix: "check the path"}
 	}
+	var size int64
+	var sum string
 	var meta adapter.Metadata
 	if a.deps.docMetadata != nil {
+		// The inspection hashes the file as it reads it (and fails if it changed meanwhile):
+		// its hash and size are the file's, so it is not read a second time to hash it.
+		f, err := os.Open(path)
+		if err == nil {
+			var b [1]byte
+			if _, err = f.Read(b[:]); err == io.EOF {
+				err = nil
+			}
+			_ = f.Close()
+		}
+		if err != nil {
+			return nil, cannotRead(err)
+		}
 		m, err := a.deps.docMetadata(a.cfg, path, nil, c.Bool("skip-checks"))
 		if err != nil {
 			return nil, fmt.Errorf("%s: reading metadata from the document: %w", path, err)
 		}
-		meta = m
+		meta, size, sum = m, m.Size, m.Hash
+	}
+	if sum == "" || size == 0 {
+		var err error
+		if size, sum, err = hashFile(path); err != nil {
+			return nil, cannotRead(err)
+		}
 	}
 	side := path + ".json"
 	if raw, err := os.ReadFile(side); err == nil {

@@ -559,3 +559,15 @@ func readDocumentList(dir string) (*fileList, error) {
 	l.buf = sorted.String()
 	return l, nil
 }
+
+// VerifiesHash implements batch.HashVerifier: the library's DocumentService checks a
+// streamed file against Metadata.Hash before it writes the request (a test's fake region
+// does not, and the sender then checks the file itself).
+func (l *lazyDocs) VerifiesHash() bool {
+	be, err := l.get()
+	if err != nil {
+		return false
+	}
+	_, ok := be.docs.(*adapter.DocumentService)
+	return ok
+}

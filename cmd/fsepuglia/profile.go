@@ -1,0 +1,44 @@
+package main
+
+import (
+	"os"
+	"runtime"
+	"runtime/pprof"
+	"strconv"
+	"strings"
+)
+
+// startProfiles starts the developer profiles named by the hidden variables
+// FSEPUGLIA_CPUPROFILE and FSEPUGLIA_MEMPROFILE (README.md, developer section): a CPU
+// profile for the whole process, and an allocation profile written when it ends. "%p" in a
+// path is replaced by the process id, so that every process of a benchmark writes its own.
+// The returned function stops them; it does nothing when neither variable is set.
+func startProfiles() func() {
+	path := func(v string) string {
+		return strings.ReplaceAll(os.Getenv(v), "%p", strconv.Itoa(os.Getpid()))
+	}
+	cpu, mem := path("FSEPUGLIA_CPUPROFILE"), path("FSEPUGLIA_MEMPROFILE")
+	var cpuFile *os.File
+	if cpu != "" {
+		if f, err := os.Create(cpu); err == nil {
+			if pprof.StartCPUProfile(f) == nil {
+				cpuFile = f
+			} else {
+				_ = f.Close()
+			}
+		}
+	}
+	return func() {
+		if cpuFile != nil {
+			pprof.StopCPUProfile()
+			_ = cpuFile.Close()
+		}
+		if mem != "" {
+			if f, err := os.Create(mem); err == nil {
+				runtime.GC()
+				_ = pprof.Lookup("allocs").WriteTo(f, 0)
+				_ = f.Close()
+			}
+		}
+	}
+}
