@@ -21,6 +21,7 @@ import (
 
 	"github.com/hooklift/gowsdl/soap"
 
+	"github.com/fsepuglia/fsepuglia/adapter/internal/testenv"
 	"github.com/fsepuglia/fsepuglia/generated/consenso"
 	"github.com/fsepuglia/fsepuglia/generated/document"
 	"github.com/fsepuglia/fsepuglia/generated/taccuino"
@@ -45,23 +46,8 @@ var responses = map[string]func() any{
 	"taccuino.GetDocumentiPersonaliResponse": func() any { return new(taccuino.GetDocumentiPersonaliResponse) },
 }
 
-func moduleRoot(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found")
-		}
-		dir = parent
-	}
-}
+// moduleRoot is testenv.ModuleRoot (one place for walking up to go.mod).
+func moduleRoot(t testing.TB) string { return testenv.ModuleRoot(t) }
 
 // TestResponsesListed: every struct type named *Response in generated/ is in responses.
 func TestResponsesListed(t *testing.T) {
