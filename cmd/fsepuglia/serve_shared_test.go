@@ -67,9 +67,14 @@ func TestServeSharedPostgres(t *testing.T) {
 	// Even documents go to the intake folders, odd ones to the APIs (A and B alternately).
 	var wg sync.WaitGroup
 	var postErrs atomic.Int32
-	post := func(p *serveProc, i int) {
+	// The instance a post goes to is looked up at every try: B restarts on a new port, and a
+	// client of a restarted service finds it again (its address is stable in production).
+	var current [2]atomic.Pointer[serveProc]
+	current[0].Store(a)
+	current[1].Store(b)
+	post := func(which, i int) {
 		for try := 0; ; try++ {
-			code, _, err := p.post(fmt.Sprintf("doc%04d.pdf", i), docs[i])
+			code, _, err := current[which].Load().post(fmt.Sprintf("doc%04d.pdf", i), docs[i])
 			if err == nil && (code == http.StatusAccepted || code == http.StatusOK) {
 				return
 			}
@@ -98,13 +103,13 @@ func TestServeSharedPostgres(t *testing.T) {
 		var pw sync.WaitGroup
 		sem := make(chan struct{}, 4)
 		for i := 1; i < nDocs; i += 2 {
-			p := a
+			which := 0
 			if i%4 == 3 {
-				p = b
+				which = 1
 			}
 			sem <- struct{}{}
 			pw.Add(1)
-			go func() { defer pw.Done(); defer func() { <-sem }(); post(p, i) }()
+			go func() { defer pw.Done(); defer func() { <-sem }(); post(which, i) }()
 		}
 		pw.Wait()
 	}()
@@ -120,10 +125,11 @@ func TestServeSharedPostgres(t *testing.T) {
 	b.kill()
 	killedAt := s.Calls("addDocument")
 	t.Logf("B SIGKILLed after %d transmissions (%.1fs)", killedAt, time.Since(start).Seconds())
-	// B's API is gone: the remaining posts meant for B go to A meanwhile? No: they are retried
-	// until B is back, as a client of a restarted service would.
+	// B's API is gone: the remaining posts meant for B are retried until B is back, as a
+	// client of a restarted service would.
 	time.Sleep(500 * time.Millisecond)
 	b = startServe(t, bin, cfg, dataB, append(args(watchB), "--instance", "B2")...)
+	current[1].Store(b)
 	wg.Wait()
 	<-postsDone
 	if postErrs.Load() > 0 {
