@@ -736,10 +736,11 @@ func TestDuplicateButNotFoundIsRetryable(t *testing.T) {
 
 // TestCommitsPerDocument counts the outbox's commits (each is two fdatasync in bbolt: pages,
 // then meta) in a run of n documents. At concurrency 1 a document's "done" shares the next
-// document's "sending" transaction: n+1 commits instead of 2n. The region takes 5 ms per
+// document's "sending" transaction: n+1 commits instead of 2n. The region takes 20 ms per
 // send, long enough for the feeder to hand over the next item while a send is in flight
-// (when it cannot, the done is committed alone: a few extra commits are allowed). At
-// concurrency 4 the workers' commits also share transactions.
+// (5 ms was once too short on a loaded machine: 51 commits). When it cannot, the done is
+// committed alone: a few extra commits are allowed. At concurrency 4 the workers' commits
+// also share transactions.
 func TestCommitsPerDocument(t *testing.T) {
 	const n = 40
 	for _, tt := range []struct {
@@ -748,7 +749,7 @@ func TestCommitsPerDocument(t *testing.T) {
 		t.Run(fmt.Sprint("concurrency ", tt.conc), func(t *testing.T) {
 			o, _ := openTemp(t)
 			f := newFakeRegion()
-			f.gate = func() { time.Sleep(5 * time.Millisecond) }
+			f.gate = func() { time.Sleep(20 * time.Millisecond) }
 			o.Enqueue(entries(n))
 			var mu sync.Mutex
 			seen := map[string][]State{}
