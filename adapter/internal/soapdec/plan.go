@@ -120,16 +120,10 @@ func build(t reflect.Type) *plan {
 		} else {
 			p.kind, p.elem = kindSlice, build(t.Elem())
 		}
-	case reflect.Bool:
-		p.kind = kindBool
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-		p.kind = kindInt
-	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
-		p.kind = kindUint
-	case reflect.Float32, reflect.Float64:
-		p.kind = kindFloat
-	case reflect.String:
-		p.kind = kindString
+	case reflect.Bool, reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr,
+		reflect.Float32, reflect.Float64, reflect.String:
+		p.kind, _ = scalarKind(t)
 	case reflect.Struct:
 		if t == nameType {
 			p.kind = kindName
@@ -222,17 +216,11 @@ func attrPlan(t reflect.Type) *plan {
 	case reflect.PointerTo(t).Implements(textUnmarshalerType):
 		p.kind, p.textPtr = kindText, true
 	default:
+		if k, ok := scalarKind(t); ok {
+			p.kind = k
+			break
+		}
 		switch t.Kind() {
-		case reflect.String:
-			p.kind = kindString
-		case reflect.Bool:
-			p.kind = kindBool
-		case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-			p.kind = kindInt
-		case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
-			p.kind = kindUint
-		case reflect.Float32, reflect.Float64:
-			p.kind = kindFloat
 		case reflect.Slice:
 			if t.Elem().Kind() != reflect.Uint8 {
 				return nil
@@ -246,6 +234,24 @@ func attrPlan(t reflect.Type) *plan {
 		return &plan{typ: ptr, kind: kindPtr, elem: p}
 	}
 	return p
+}
+
+// scalarKind is the plan kind of a string, bool or number type (one place for both the
+// element and the attribute plans); false for any other kind.
+func scalarKind(t reflect.Type) (planKind, bool) {
+	switch t.Kind() {
+	case reflect.String:
+		return kindString, true
+	case reflect.Bool:
+		return kindBool, true
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return kindInt, true
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		return kindUint, true
+	case reflect.Float32, reflect.Float64:
+		return kindFloat, true
+	}
+	return 0, false
 }
 
 type tagMode uint8
