@@ -14,7 +14,6 @@ import (
 	"runtime"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 
 	"github.com/fsepuglia/fsepuglia/adapter"
@@ -22,18 +21,8 @@ import (
 	"github.com/fsepuglia/fsepuglia/adapter/sim"
 	"github.com/fsepuglia/fsepuglia/adapter/transport"
 	"github.com/fsepuglia/fsepuglia/adapter/wssec"
+	"github.com/fsepuglia/fsepuglia/adapter/wssec/wssectest"
 )
-
-// countingKey counts the RSA operations done with the client's signing key.
-type countingKey struct {
-	crypto.Signer
-	n atomic.Int64
-}
-
-func (k *countingKey) Sign(r io.Reader, digest []byte, o crypto.SignerOpts) ([]byte, error) {
-	k.n.Add(1)
-	return k.Signer.Sign(r, digest, o)
-}
 
 // wire keeps every request body the client transmits and the status of its answer.
 type wire struct {
@@ -91,7 +80,7 @@ func TestPreparedSignaturesOnTheWire(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	key := &countingKey{Signer: tc.PrivateKey.(crypto.Signer)}
+	key := &wssectest.CountingSigner{Signer: tc.PrivateKey.(crypto.Signer)}
 	hc, _, err := transport.New(transport.Config{Environment: cfg.Environment, CertFile: cfg.TLS.CertFile, KeyFile: cfg.TLS.KeyFile,
 		PKCS12File: cfg.TLS.PKCS12File, KeyPassword: cfg.TLS.KeyPassword, CAFile: cfg.TLS.CAFile})
 	if err != nil {
@@ -146,7 +135,7 @@ func TestPreparedSignaturesOnTheWire(t *testing.T) {
 	if msgs < 10+20 || st.Inline+st.Used != uint64(msgs) { // the consent change makes a few calls too
 		t.Errorf("%d messages sent, stats %+v", msgs, st)
 	}
-	if ops := key.n.Load(); ops != int64(msgs)+int64(st.Discarded) || ops != int64(st.Inline+st.Prepared) || st.Failed != 0 {
+	if ops := key.N.Load(); ops != int64(msgs)+int64(st.Discarded) || ops != int64(st.Inline+st.Prepared) || st.Failed != 0 {
 		t.Errorf("%d RSA operations for %d messages, stats %+v", ops, msgs, st)
 	}
 	if st.Discarded > 3 { // each key of the consent change and the search key may leave one at Close

@@ -11,18 +11,8 @@ import (
 	"time"
 
 	"github.com/fsepuglia/fsepuglia/adapter/wssec"
+	"github.com/fsepuglia/fsepuglia/adapter/wssec/wssectest"
 )
-
-// countingKey counts the RSA operations done with a key.
-type countingKey struct {
-	crypto.Signer
-	n atomic.Int64
-}
-
-func (k *countingKey) Sign(r io.Reader, digest []byte, o crypto.SignerOpts) ([]byte, error) {
-	k.n.Add(1)
-	return k.Signer.Sign(r, digest, o)
-}
 
 // clock is a test clock that moves only when told.
 type clock struct {
@@ -76,7 +66,7 @@ func presignEnv(t *testing.T, s wssec.Signer, ps *wssec.Presigner, clk func() ti
 // a prepared header.
 func TestPresignOneRSAPerMessage(t *testing.T) {
 	base := testSigner(t)
-	key := &countingKey{Signer: base.Key}
+	key := &wssectest.CountingSigner{Signer: base.Key}
 	s := wssec.Signer{Key: key, Cert: base.Cert}
 	var ps wssec.Presigner
 	clk := &clock{t: time.Now()}
@@ -110,7 +100,7 @@ func TestPresignOneRSAPerMessage(t *testing.T) {
 	if st.Used != n-2 || st.Inline != 2 {
 		t.Errorf("stats %+v: want the first two inline (the key is not yet known to be busy), the rest prepared", st)
 	}
-	if got := key.n.Load(); got != int64(st.Inline+st.Prepared) || got != n+1 || st.Discarded != 1 || st.Failed != 0 {
+	if got := key.N.Load(); got != int64(st.Inline+st.Prepared) || got != n+1 || st.Discarded != 1 || st.Failed != 0 {
 		t.Errorf("%d RSA operations for %d messages, stats %+v: want one per message and the one left at Close", got, n, st)
 	}
 }
