@@ -6,7 +6,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,6 +14,7 @@ import (
 	"time"
 
 	"github.com/fsepuglia/fsepuglia/adapter/docmeta"
+	"github.com/fsepuglia/fsepuglia/adapter/internal/readcount"
 	"github.com/fsepuglia/fsepuglia/adapter/internal/testenv"
 	"github.com/fsepuglia/fsepuglia/adapter/pdfcda/pdfcdatest"
 )
@@ -229,31 +229,6 @@ func TestInspectReaderAndFile(t *testing.T) {
 	}
 }
 
-// countingReader is an io.ReaderAt that is not a *bytes.Reader (what Inspect sees of an
-// *os.File): it counts the bytes read and fails reads past fail (when > 0).
-type countingReader struct {
-	data []byte
-	read int64
-	fail int64
-}
-
-var errDisk = errors.New("disk on fire")
-
-func (r *countingReader) ReadAt(p []byte, off int64) (int, error) {
-	if r.fail > 0 && off+int64(len(p)) > r.fail {
-		return 0, errDisk
-	}
-	if off >= int64(len(r.data)) {
-		return 0, io.EOF
-	}
-	n := copy(p, r.data[off:])
-	r.read += int64(n)
-	if n < len(p) {
-		return n, io.EOF
-	}
-	return n, nil
-}
-
 // TestInspectStreams: Inspect of a 20 MB PDF from a file reports what InspectBytes reports of
 // the same bytes, reading them once for the hash and little more (the padding stream is
 // skipped, never read into memory); a read error is Inspect's error, not a failed check.
@@ -261,7 +236,7 @@ func TestInspectStreams(t *testing.T) {
 	data := gen{Attachment: cdaGen{}.Bytes(), Sign: true, PadTo: 20 << 20}.Bytes()
 	for _, opts := range []docmeta.Options{{RequireSignature: true}, {RequireSignature: true, VerifySignatures: true}, {Repairable: true}} {
 		want := docmeta.InspectBytes(data, "big.pdf", opts)
-		r := &countingReader{data: data}
+		r := readcount.Bytes(data)
 		got, err := docmeta.Inspect(r, int64(len(data)), "big.pdf", opts)
 		if err != nil {
 			t.Fatal(err)
@@ -271,16 +246,16 @@ func TestInspectStreams(t *testing.T) {
 		if !bytes.Equal(j1, j2) {
 			t.Fatalf("Inspect and InspectBytes differ:\n%s\n%s", j2, j1)
 		}
-		if extra := r.read - int64(len(data)); extra > 1<<20 {
+		if extra := r.BytesRead() - int64(len(data)); extra > 1<<20 {
 			t.Fatalf("%+v: read %d bytes beyond the hash's one pass over %d", opts, extra, len(data))
 		}
 	}
-	if _, err := docmeta.Inspect(&countingReader{data: data, fail: int64(len(data)) - 100}, int64(len(data)), "big.pdf", docmeta.Options{}); !errors.Is(err, errDisk) {
+	if _, err := docmeta.Inspect(readcount.Bytes(data).FailBeyond(int64(len(data))-100), int64(len(data)), "big.pdf", docmeta.Options{}); !errors.Is(err, readcount.ErrDisk) {
 		t.Fatalf("read error: %v", err)
 	}
 	xml := cdaGen{}.Bytes()
 	want := docmeta.InspectBytes(xml, "cda.xml", docmeta.Options{AllowXML: true})
-	got, err := docmeta.Inspect(&countingReader{data: xml}, int64(len(xml)), "cda.xml", docmeta.Options{AllowXML: true})
+	got, err := docmeta.Inspect(readcount.Bytes(xml), int64(len(xml)), "cda.xml", docmeta.Options{AllowXML: true})
 	j1, _ := json.Marshal(want)
 	j2, _ := json.Marshal(got)
 	if err != nil || !bytes.Equal(j1, j2) {

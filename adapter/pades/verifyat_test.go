@@ -2,31 +2,13 @@ package pades
 
 import (
 	"bytes"
-	"io"
 	"reflect"
 	"testing"
 
+	"github.com/fsepuglia/fsepuglia/adapter/internal/readcount"
 	"github.com/fsepuglia/fsepuglia/adapter/pdfcda/pdfcdatest"
 	"github.com/fsepuglia/fsepuglia/adapter/sign"
 )
-
-// countingFile is an io.ReaderAt that is not a *bytes.Reader and counts the bytes read.
-type countingFile struct {
-	data []byte
-	read int64
-}
-
-func (r *countingFile) ReadAt(p []byte, off int64) (int, error) {
-	if off >= int64(len(r.data)) {
-		return 0, io.EOF
-	}
-	n := copy(p, r.data[off:])
-	r.read += int64(n)
-	if n < len(p) {
-		return n, io.EOF
-	}
-	return n, nil
-}
 
 // TestVerifyAt: verifying from a file says what verifying the bytes says, valid or
 // changed, and reads the signed ranges once (hashed as they are read, never whole).
@@ -42,16 +24,16 @@ func TestVerifyAt(t *testing.T) {
 	opt := sign.VerifyOptions{Roots: p.ca.Pool()}
 	for name, data := range map[string][]byte{"signed": signed, "changed": changed, "appended": appended} {
 		want, werr := Verify(data, opt)
-		f := &countingFile{data: data}
+		f := readcount.Bytes(data)
 		got, gerr := VerifyAt(f, int64(len(data)), opt)
 		if (werr == nil) != (gerr == nil) || !reflect.DeepEqual(got, want) {
 			t.Fatalf("%s: VerifyAt %v %+v, Verify %v %+v", name, gerr, got, werr, want)
 		}
-		if f.read > int64(len(data))+1<<20 {
-			t.Fatalf("%s: read %d bytes of a %d-byte file", name, f.read, len(data))
+		if f.BytesRead() > int64(len(data))+1<<20 {
+			t.Fatalf("%s: read %d bytes of a %d-byte file", name, f.BytesRead(), len(data))
 		}
 	}
-	if sigs, _ := VerifyAt(&countingFile{data: signed}, int64(len(signed)), opt); !Intact(sigs) {
+	if sigs, _ := VerifyAt(readcount.Bytes(signed), int64(len(signed)), opt); !Intact(sigs) {
 		t.Fatalf("not intact: %+v", sigs)
 	}
 }

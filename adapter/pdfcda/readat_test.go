@@ -9,36 +9,10 @@ import (
 	"reflect"
 	"testing"
 
+	"github.com/fsepuglia/fsepuglia/adapter/internal/readcount"
 	"github.com/fsepuglia/fsepuglia/adapter/pdfcda"
 	"github.com/fsepuglia/fsepuglia/adapter/pdfcda/pdfcdatest"
 )
-
-// fileLike is an io.ReaderAt that is not a *bytes.Reader and counts what is read from it:
-// what ReadAt sees of an *os.File.
-type fileLike struct {
-	data  []byte
-	read  int64
-	calls int
-	fail  int64 // > 0: reads reaching beyond this offset fail with errDisk
-}
-
-var errDisk = errors.New("disk on fire")
-
-func (r *fileLike) ReadAt(p []byte, off int64) (int, error) {
-	r.calls++
-	if r.fail > 0 && off+int64(len(p)) > r.fail {
-		return 0, errDisk
-	}
-	if off >= int64(len(r.data)) {
-		return 0, io.EOF
-	}
-	n := copy(p, r.data[off:])
-	r.read += int64(n)
-	if n < len(p) {
-		return n, io.EOF
-	}
-	return n, nil
-}
 
 // sameAt asserts that reading data through an io.ReaderAt, with the default windows and
 // with tiny ones (every parse crosses window boundaries), says exactly what Read (and
@@ -64,9 +38,9 @@ func sameAtWindows(t *testing.T, name string, data []byte, lim pdfcda.Limits, wi
 				if repair {
 					at = pdfcda.ReadRepairAt
 				}
-				got, gerr = at(&fileLike{data: data}, int64(len(data)), lim)
+				got, gerr = at(readcount.Bytes(data), int64(len(data)), lim)
 			} else {
-				got, gerr = pdfcda.ReadAtWindows(&fileLike{data: data}, int64(len(data)), lim, repair, w[0], w[1])
+				got, gerr = pdfcda.ReadAtWindows(readcount.Bytes(data), int64(len(data)), lim, repair, w[0], w[1])
 			}
 			if (werr == nil) != (gerr == nil) || (werr != nil && werr.Error() != gerr.Error()) {
 				t.Fatalf("%s (repair %v, windows %v): ReadAt error %v, Read error %v", name, repair, w, gerr, werr)
@@ -132,15 +106,15 @@ func TestReadAtSame(t *testing.T) {
 // cross-reference without reading that stream: a few read-ahead chunks, not the file.
 func TestReadAtReadsLittle(t *testing.T) {
 	data := pdfcdatest.PDF{Attachment: lab, Sign: true, PadTo: 20 << 20}.Bytes()
-	r := &fileLike{data: data}
+	r := readcount.Bytes(data)
 	doc, err := pdfcda.ReadAt(r, int64(len(data)), pdfcda.Limits{})
 	if err != nil || !bytes.Equal(doc.CDA, lab) || len(doc.Signatures) != 1 || !doc.Signatures[0].CoversWholeFile {
 		t.Fatalf("ReadAt: %v", err)
 	}
-	if r.read > 1<<20 {
-		t.Fatalf("read %d bytes of a %d-byte file (%d calls): the stream was read", r.read, len(data), r.calls)
+	if r.BytesRead() > 1<<20 {
+		t.Fatalf("read %d bytes of a %d-byte file (%d calls): the stream was read", r.BytesRead(), len(data), r.Calls())
 	}
-	t.Logf("read %d bytes of %d in %d calls", r.read, len(data), r.calls)
+	t.Logf("read %d bytes of %d in %d calls", r.BytesRead(), len(data), r.Calls())
 }
 
 // TestReadAtErrors: a read error is reported as one (not as a broken PDF), and so is a
@@ -153,14 +127,14 @@ func TestReadAtErrors(t *testing.T) {
 			if repair {
 				at = pdfcda.ReadRepairAt
 			}
-			_, err := at(&fileLike{data: data, fail: fail}, int64(len(data)), pdfcda.Limits{})
+			_, err := at(readcount.Bytes(data).FailBeyond(fail), int64(len(data)), pdfcda.Limits{})
 			var re *pdfcda.ReadError
-			if !errors.Is(err, errDisk) || !errors.As(err, &re) {
+			if !errors.Is(err, readcount.ErrDisk) || !errors.As(err, &re) {
 				t.Fatalf("failing at %d (repair %v): %v, want the read error", fail, repair, err)
 			}
 		}
 	}
-	_, err := pdfcda.ReadAt(&fileLike{data: data[:len(data)-100]}, int64(len(data)), pdfcda.Limits{})
+	_, err := pdfcda.ReadAt(readcount.Bytes(data[:len(data)-100]), int64(len(data)), pdfcda.Limits{})
 	if !errors.Is(err, io.ErrUnexpectedEOF) {
 		t.Fatalf("short file: %v, want io.ErrUnexpectedEOF", err)
 	}
@@ -180,7 +154,7 @@ func BenchmarkReadAt100MB(b *testing.B) {
 	}
 	defer f.Close()
 	st, _ := f.Stat()
-	r := &countingAt{r: f}
+	r := readcount.New(f)
 	b.SetBytes(st.Size())
 	b.ReportAllocs()
 	for b.Loop() {
@@ -190,17 +164,5 @@ func BenchmarkReadAt100MB(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(st.Size())/(1<<20), "file-MiB")
-	b.ReportMetric(float64(r.n)/float64(b.N)/(1<<20), "read-MiB")
-}
-
-// countingAt counts the bytes read through it.
-type countingAt struct {
-	r io.ReaderAt
-	n int64
-}
-
-func (c *countingAt) ReadAt(p []byte, off int64) (int, error) {
-	n, err := c.r.ReadAt(p, off)
-	c.n += int64(n)
-	return n, err
+	b.ReportMetric(float64(r.BytesRead())/float64(b.N)/(1<<20), "read-MiB")
 }
