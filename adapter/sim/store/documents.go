@@ -87,49 +87,65 @@ func (s *Store) putStaged(oldID string, meta DocumentMeta, blob *stagedBlob) (Do
 	if meta.CreationTime.IsZero() {
 		meta.CreationTime = meta.PublishedAt
 	}
-	placed := false
-	err := s.update(func(tx *bolt.Tx) error {
-		docs := tx.Bucket(bDocs)
-		if raw := docs.Get([]byte(meta.UniqueID)); raw != nil {
+	// The checks run twice: in a read transaction first, so that a refused publication
+	// leaves no blob, and again in the write transaction, where they decide. In between, the
+	// blob is put in place outside bbolt's writer lock (its directory fsync no longer holds up
+	// the other publications), and the write is committed with those of the publications that
+	// arrived meanwhile (boltgroup: one commit for many). A publication refused only by the
+	// second check (a concurrent one with the same uniqueId won) leaves its blob behind:
+	// content-addressed, unreferenced, harmless (DESIGN.md).
+	check := func(tx *bolt.Tx) (*DocumentMeta, error) {
+		if raw := tx.Bucket(bDocs).Get([]byte(meta.UniqueID)); raw != nil {
 			var existing DocumentMeta
 			if err := json.Unmarshal(raw, &existing); err != nil {
-				return fmt.Errorf("store: decode %s: %w", meta.UniqueID, err)
+				return nil, fmt.Errorf("store: decode %s: %w", meta.UniqueID, err)
 			}
-			return &DuplicateError{Existing: existing, NewHash: blob.hash}
+			return nil, &DuplicateError{Existing: existing, NewHash: blob.hash}
 		}
-		if oldID != "" {
-			old, err := getMeta(tx, oldID)
-			if err != nil {
-				return err
-			}
-			if old.Status != StatusApproved {
-				return fmt.Errorf("store: replace: document is %s: %w", old.Status, ErrNotFound)
-			}
-			if old.PatientCF != meta.PatientCF {
-				return fmt.Errorf("store: replace: the replacement belongs to another patient: %w", ErrInvalid)
-			}
-			old.Status, old.ReplacedBy = StatusDeprecated, meta.UniqueID
-			if err := putMeta(tx, old); err != nil {
-				return err
-			}
-			if err := index(tx, old, true); err != nil { // refresh the filter fields
-				return err
-			}
+		if oldID == "" {
+			return nil, nil
 		}
-		// The blob is in place before the metadata that names it is committed.
-		if err := s.commit(blob); err != nil {
+		old, err := getMeta(tx, oldID)
+		if err != nil {
+			return nil, err
+		}
+		if old.Status != StatusApproved {
+			return nil, fmt.Errorf("store: replace: document is %s: %w", old.Status, ErrNotFound)
+		}
+		if old.PatientCF != meta.PatientCF {
+			return nil, fmt.Errorf("store: replace: the replacement belongs to another patient: %w", ErrInvalid)
+		}
+		return &old, nil
+	}
+	if err := s.view(func(tx *bolt.Tx) error { _, err := check(tx); return err }); err != nil {
+		blob.discard()
+		return DocumentMeta{}, err
+	}
+	// The blob is in place before the metadata that names it is committed.
+	if err := s.commit(blob); err != nil {
+		blob.discard()
+		return DocumentMeta{}, err
+	}
+	err := s.groupUpdate(func(tx *bolt.Tx) error {
+		old, err := check(tx)
+		if err != nil {
 			return err
 		}
-		placed = true
+		if old != nil {
+			old.Status, old.ReplacedBy = StatusDeprecated, meta.UniqueID
+			if err := putMeta(tx, *old); err != nil {
+				return err
+			}
+			if err := index(tx, *old, true); err != nil { // refresh the filter fields
+				return err
+			}
+		}
 		if err := putMeta(tx, meta); err != nil {
 			return err
 		}
 		return index(tx, meta, true)
 	})
 	if err != nil {
-		if !placed {
-			blob.discard()
-		}
 		return DocumentMeta{}, err
 	}
 	return meta, nil
@@ -138,7 +154,7 @@ func (s *Store) putStaged(oldID string, meta DocumentMeta, blob *stagedBlob) (Do
 // Delete voids a document: its status becomes Deleted and it disappears from Search and Get.
 // The body file is kept (it may be shared by content with other documents).
 func (s *Store) Delete(id string) error {
-	return s.update(func(tx *bolt.Tx) error {
+	return s.groupUpdate(func(tx *bolt.Tx) error {
 		m, err := getMeta(tx, id)
 		if err != nil {
 			return err

@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/fsepuglia/fsepuglia/adapter/internal/boltgroup"
 	bolt "go.etcd.io/bbolt"
 	berrors "go.etcd.io/bbolt/errors"
 )
@@ -54,6 +55,7 @@ type Store struct {
 
 	replay *replayCache
 	closed atomic.Bool
+	group  boltgroup.Committer // publications and deletions: group commit
 }
 
 // Open opens (creating it if needed) the store in dir: dir/sim.db and dir/blobs/.
@@ -93,7 +95,9 @@ func Open(dir string, opt Options) (*Store, error) {
 		_ = db.Close()
 		return nil, err
 	}
-	return &Store{db: db, dir: dir, blobs: blobs, now: now, sync: !opt.NoSync, replay: replay}, nil
+	st := &Store{db: db, dir: dir, blobs: blobs, now: now, sync: !opt.NoSync, replay: replay}
+	st.group.DB = db
+	return st, nil
 }
 
 // Dir returns the data directory.
@@ -126,6 +130,17 @@ func (s *Store) view(fn func(*bolt.Tx) error) error {
 
 func (s *Store) update(fn func(*bolt.Tx) error) error {
 	err := s.db.Update(fn)
+	if errors.Is(err, berrors.ErrDatabaseNotOpen) {
+		return ErrClosed
+	}
+	return err
+}
+
+// groupUpdate is update in a transaction shared with the callers that arrive during the
+// previous commit (boltgroup). fn may run more than once: it must keep no state outside the
+// transaction.
+func (s *Store) groupUpdate(fn func(*bolt.Tx) error) error {
+	err := s.group.Update(fn)
 	if errors.Is(err, berrors.ErrDatabaseNotOpen) {
 		return ErrClosed
 	}

@@ -134,6 +134,12 @@ func TestPublishErrors(t *testing.T) {
 	if n, _ := s.Count(); n != 1 {
 		t.Fatalf("failed publications left records: count %d", n)
 	}
+	// The checks run before the blob is put in place: a refused body leaves no file.
+	for _, body := range []string{"two", "x"} {
+		if _, err := os.Stat(s.blobPath(sha([]byte(body)))); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("refused body %q left a blob: %v", body, err)
+		}
+	}
 }
 
 // TestRealSampleRoundTrip stores a real signed PDF and checks the bytes and the hash
