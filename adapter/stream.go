@@ -13,6 +13,9 @@ import (
 	"io"
 	"os"
 	"strings"
+	"sync"
+
+	"github.com/fsepuglia/fsepuglia/adapter/internal/filehash"
 )
 
 // A document published from a file (PublishRequest.Path) is never held in memory: gowsdl
@@ -81,7 +84,7 @@ func (s *streamDoc) body(envelope []byte) (io.ReadCloser, int64, error) {
 	}
 	if s.data != nil {
 		r := io.MultiReader(bytes.NewReader(envelope[:i]), &base64Mem{src: s.data}, bytes.NewReader(envelope[i+len(s.marker):]))
-		return io.NopCloser(r), int64(len(envelope)-len(s.marker)) + s.encodedLen(), nil
+		return &streamBody{r: r}, int64(len(envelope)-len(s.marker)) + s.encodedLen(), nil
 	}
 	f, err := os.Open(s.path)
 	if err != nil {
@@ -91,36 +94,75 @@ func (s *streamDoc) body(envelope []byte) (io.ReadCloser, int64, error) {
 		f.Close()
 		return nil, 0, &InputError{Field: "body", Msg: "changed since its metadata was computed (size differs)", Fix: "publish the file again"}
 	}
-	enc := &base64File{src: io.LimitReader(f, s.size), h: sha256.New(), want: s.sha256}
+	enc := newBase64File(io.LimitReader(f, s.size), s.size, s.sha256)
 	r := io.MultiReader(bytes.NewReader(envelope[:i]), enc, bytes.NewReader(envelope[i+len(s.marker):]))
-	return fileBody{Reader: r, f: f}, int64(len(envelope)-len(s.marker)) + s.encodedLen(), nil
+	return &streamBody{r: r, f: f}, int64(len(envelope)-len(s.marker)) + s.encodedLen(), nil
 }
 
-type fileBody struct {
-	io.Reader
+// streamBody is a request body streamed from r; closing it closes f, the document's file
+// (nil for a document in memory).
+type streamBody struct {
+	r io.Reader
 	f *os.File
 }
 
-func (b fileBody) Close() error { return b.f.Close() }
+func (b *streamBody) Read(p []byte) (int, error) { return b.r.Read(p) }
+
+func (b *streamBody) Close() error {
+	if b.f == nil {
+		return nil
+	}
+	return b.f.Close()
+}
+
+// b64Chunk is base64File's read size, a multiple of 3: only the last chunk pads.
+const b64Chunk = 48 << 10
+
+// b64Bufs are the buffers of a base64File of at least one chunk, reused across sends (a
+// batch sends thousands of documents; they were most of its garbage, issue 13).
+type b64Bufs struct {
+	in  [b64Chunk]byte
+	out [b64Chunk / 3 * 4]byte
+}
+
+var b64Pool = sync.Pool{New: func() any { return new(b64Bufs) }}
 
 // base64File reads src as base64, hashing what it reads; at the end a hash other than want
 // is an error instead of EOF.
 type base64File struct {
-	src  io.Reader
-	h    hash.Hash
-	want string
-	in   [48 << 10]byte // a multiple of 3: only the last chunk pads
-	out  [64 << 10]byte
-	pend []byte
-	done bool
+	src     io.Reader
+	h       hash.Hash
+	want    string
+	in, out []byte
+	pooled  *b64Bufs // in and out, when they came from b64Pool
+	pend    []byte
+	done    bool
+}
+
+// newBase64File returns the base64 reader of src's size bytes. A document smaller than a
+// chunk gets buffers of its size.
+func newBase64File(src io.Reader, size int64, want string) *base64File {
+	r := &base64File{src: src, h: sha256.New(), want: want}
+	if size >= b64Chunk {
+		r.pooled = b64Pool.Get().(*b64Bufs)
+		r.in, r.out = r.pooled.in[:], r.pooled.out[:]
+	} else {
+		n := int(size+2) / 3 * 3
+		r.in, r.out = make([]byte, n+3), make([]byte, (n+3)/3*4) // +3: room to see EOF in one read
+	}
+	return r
 }
 
 func (r *base64File) Read(p []byte) (int, error) {
 	for len(r.pend) == 0 {
 		if r.done {
+			if r.pooled != nil { // the last chunk has been read: nothing refers to the buffers
+				b64Pool.Put(r.pooled)
+				r.pooled, r.in, r.out = nil, nil, nil
+			}
 			return 0, io.EOF
 		}
-		n, err := io.ReadFull(r.src, r.in[:])
+		n, err := io.ReadFull(r.src, r.in)
 		switch {
 		case err == io.EOF || err == io.ErrUnexpectedEOF:
 			r.done = true
@@ -128,7 +170,7 @@ func (r *base64File) Read(p []byte) (int, error) {
 			return 0, fmt.Errorf("adapter: reading the document: %w", err)
 		}
 		r.h.Write(r.in[:n])
-		base64.StdEncoding.Encode(r.out[:], r.in[:n])
+		base64.StdEncoding.Encode(r.out, r.in[:n])
 		r.pend = r.out[:base64.StdEncoding.EncodedLen(n)]
 		if r.done && hex.EncodeToString(r.h.Sum(nil)) != r.want {
 			return 0, &InputError{Field: "body", Msg: "changed while it was being sent (SHA-256 differs from its metadata's): the request was cut short, nothing was published", Fix: "publish the file again"}
@@ -172,16 +214,4 @@ func (r *base64Mem) Read(p []byte) (int, error) {
 }
 
 // hashFile returns the size and hex SHA-256 of the file at path, reading it in chunks.
-func hashFile(path string) (int64, string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return 0, "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	n, err := io.Copy(h, f)
-	if err != nil {
-		return 0, "", err
-	}
-	return n, hex.EncodeToString(h.Sum(nil)), nil
-}
+func hashFile(path string) (int64, string, error) { return filehash.File(path) }

@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"testing"
 )
 
@@ -27,7 +28,7 @@ func sumHex(b []byte) string { s := sha256.Sum256(b); return hex.EncodeToString(
 // TestStreamBody: the body is the envelope with the placeholder replaced by the file's
 // base64, of the announced length, for sizes around the 3-byte and chunk boundaries.
 func TestStreamBody(t *testing.T) {
-	for _, n := range []int{1, 2, 3, 4, 48 << 10, 48<<10 + 1, 48<<10 + 2, 300_001} {
+	for _, n := range []int{1, 2, 3, 4, 5, 1000, 48<<10 - 1, 48 << 10, 48<<10 + 1, 48<<10 + 2, 96 << 10, 300_001} {
 		content := testPDF(t, n)
 		s, raw := newStreamDoc(writeTemp(t, content), int64(n), sumHex(content))
 		env := []byte("<Envelope><Body><document>" + base64.StdEncoding.EncodeToString(raw) + "</document></Body></Envelope>")
@@ -47,23 +48,66 @@ func TestStreamBody(t *testing.T) {
 	}
 }
 
+// TestStreamBodyReusesItsBuffers: the encoding buffers of a document of a chunk or more come
+// from a pool (a batch sends thousands; issue 13), and a small one's are of its size.
+func TestStreamBodyReusesItsBuffers(t *testing.T) {
+	for _, c := range []struct{ n, max int }{
+		{3 << 10, 4 * 3 << 10}, // buffers of its size: 2.3 times the document
+		{200 << 10, 16 << 10},  // the 112 KiB of chunk buffers reused
+	} {
+		n := c.n
+		content := testPDF(t, n)
+		path := writeTemp(t, content)
+		send := func() {
+			s, raw := newStreamDoc(path, int64(n), sumHex(content))
+			rc, _, err := s.body([]byte("<a>" + base64.StdEncoding.EncodeToString(raw) + "</a>"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := io.Copy(io.Discard, rc); err != nil {
+				t.Fatal(err)
+			}
+			rc.Close()
+		}
+		send()
+		var m runtime.MemStats
+		runtime.ReadMemStats(&m)
+		before := m.TotalAlloc
+		const sends = 20
+		for range sends {
+			send()
+		}
+		runtime.ReadMemStats(&m)
+		// What is left per send is the file, the hash state, the readers and, for a small
+		// document, buffers of its size.
+		per := (m.TotalAlloc - before) / sends
+		t.Logf("%d-byte document: %d bytes allocated per send", n, per)
+		if per > uint64(c.max) {
+			t.Errorf("%d-byte document: %d bytes allocated per send, want at most %d", n, per, c.max)
+		}
+	}
+}
+
 // TestStreamBodyRefusesAChangedFile: a file whose bytes differ from the hash fails the
 // read before its end; one whose size differs fails before anything is sent.
 func TestStreamBodyRefusesAChangedFile(t *testing.T) {
+	var ie *InputError
+	for _, n := range []int{3000, 100_000} { // one chunk, several
+		content := testPDF(t, n)
+		s, raw := newStreamDoc(writeTemp(t, content), int64(len(content)), sumHex([]byte("something else")))
+		rc, _, err := s.body([]byte("<a>" + base64.StdEncoding.EncodeToString(raw) + "</a>"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = io.ReadAll(rc)
+		rc.Close()
+		if !errors.As(err, &ie) || ie.Field != "body" {
+			t.Errorf("%d bytes, changed content: err = %v", n, err)
+		}
+	}
 	content := testPDF(t, 100_000)
 	path := writeTemp(t, content)
-	s, raw := newStreamDoc(path, int64(len(content)), sumHex([]byte("something else")))
-	rc, _, err := s.body([]byte("<a>" + base64.StdEncoding.EncodeToString(raw) + "</a>"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = io.ReadAll(rc)
-	rc.Close()
-	var ie *InputError
-	if !errors.As(err, &ie) || ie.Field != "body" {
-		t.Errorf("changed content: err = %v", err)
-	}
-	s, raw = newStreamDoc(path, int64(len(content))+1, sumHex(content))
+	s, raw := newStreamDoc(path, int64(len(content))+1, sumHex(content))
 	if _, _, err := s.body([]byte("<a>" + base64.StdEncoding.EncodeToString(raw) + "</a>")); !errors.As(err, &ie) {
 		t.Errorf("changed size: err = %v", err)
 	}

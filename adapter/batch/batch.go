@@ -31,11 +31,11 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/fsepuglia/fsepuglia/adapter"
 	"github.com/fsepuglia/fsepuglia/adapter/fault"
+	"github.com/fsepuglia/fsepuglia/adapter/internal/filehash"
 	"github.com/fsepuglia/fsepuglia/adapter/outbox"
 )
 
@@ -138,30 +138,11 @@ func (p *Publisher) AddEntries(entries []outbox.Entry) (outbox.EnqueueResult, er
 	return p.ob.Enqueue(entries)
 }
 
-// copyBufs are the read buffers of hashReader: a batch hashes every file twice (recorded,
-// then sent), and a new 32 KiB buffer each time was most of its garbage (issue 13).
-var copyBufs = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
+// HashFile returns the size and hex SHA-256 of the file at path, read as a stream (through
+// a reused buffer: a batch hashes thousands of files).
+func HashFile(path string) (int64, string, error) { return filehash.File(path) }
 
-// HashFile returns the size and hex SHA-256 of the file at path, read as a stream.
-func HashFile(path string) (int64, string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return 0, "", err
-	}
-	defer f.Close()
-	return hashReader(f)
-}
-
-func hashReader(r io.Reader) (int64, string, error) {
-	buf := copyBufs.Get().(*[]byte)
-	defer copyBufs.Put(buf)
-	h := sha256.New()
-	n, err := io.CopyBuffer(h, struct{ io.Reader }{r}, *buf) // the struct hides File.WriteTo, which would allocate its own
-	if err != nil {
-		return n, "", err
-	}
-	return n, hex.EncodeToString(h.Sum(nil)), nil
-}
+func hashReader(r io.Reader) (int64, string, error) { return filehash.Reader(r) }
 
 // DefaultCallTimeout is adapter.Config.Timeout's default.
 const DefaultCallTimeout = 60 * time.Second
