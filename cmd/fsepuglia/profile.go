@@ -4,13 +4,15 @@ import (
 	"os"
 	"runtime"
 	"runtime/pprof"
+	"runtime/trace"
 	"strconv"
 	"strings"
 )
 
 // startProfiles starts the developer profiles named by the hidden variables
-// FSEPUGLIA_CPUPROFILE and FSEPUGLIA_MEMPROFILE (README.md, developer section): a CPU
-// profile for the whole process, and an allocation profile written when it ends. "%p" in a
+// FSEPUGLIA_CPUPROFILE, FSEPUGLIA_MEMPROFILE and FSEPUGLIA_EXECTRACE (README.md, developer
+// section): a CPU profile for the whole process, an allocation profile written when it
+// ends, and an execution trace (go tool trace: where goroutines wait). "%p" in a
 // path is replaced by the process id, so that every process of a benchmark writes its own.
 // The returned function stops them; it does nothing when neither variable is set.
 func startProfiles() func() {
@@ -28,7 +30,21 @@ func startProfiles() func() {
 			}
 		}
 	}
+	var traceFile *os.File
+	if t := path("FSEPUGLIA_EXECTRACE"); t != "" {
+		if f, err := os.Create(t); err == nil {
+			if trace.Start(f) == nil {
+				traceFile = f
+			} else {
+				_ = f.Close()
+			}
+		}
+	}
 	return func() {
+		if traceFile != nil {
+			trace.Stop()
+			_ = traceFile.Close()
+		}
 		if cpuFile != nil {
 			pprof.StopCPUProfile()
 			_ = cpuFile.Close()
