@@ -27,9 +27,9 @@ import (
 	"fmt"
 	"sort"
 	"sync"
-	"sync/atomic"
 	"time"
 
+	"github.com/fsepuglia/fsepuglia/adapter/internal/boltgroup"
 	bolt "go.etcd.io/bbolt"
 	berrors "go.etcd.io/bbolt/errors"
 )
@@ -180,13 +180,9 @@ type Outbox struct {
 	mu     sync.Mutex
 	claims map[string]bool // items being processed by a Run of this process
 
-	gmu     sync.Mutex   // guards queue and leading (commitGroup)
-	queue   []*commitReq // waiting for the commit in progress to end
-	leading bool         // a commit is in progress
-	commits atomic.Int64 // commits made by commitGroup (tests count them)
-
-	// beforeCommit, when set (tests), runs before commitGroup's transaction.
-	beforeCommit func()
+	// group commits the workers' state changes (commitGroup); tests count its commits and
+	// hold one with its BeforeCommit.
+	group boltgroup.Committer
 
 	// afterSend, when set (tests), runs after a successful or failed Send and before its
 	// state is committed; a non-nil error aborts the item without committing anything.
@@ -244,7 +240,9 @@ func Open(path string) (*Outbox, error) {
 		db.Close()
 		return nil, fmt.Errorf("outbox %s: %w", path, err)
 	}
-	return &Outbox{db: db, now: time.Now, claims: map[string]bool{}}, nil
+	o := &Outbox{db: db, now: time.Now, claims: map[string]bool{}}
+	o.group.DB, o.group.AfterCommit = db, o.releaseAll
+	return o, nil
 }
 
 // Close closes the database file.
@@ -929,64 +927,25 @@ func (o *Outbox) save(opts Options, items ...Item) error {
 	return nil
 }
 
-// commitReq is one caller's part of a group commit.
-type commitReq struct {
-	items []Item
-	done  chan error    // the group's commit result
-	lead  chan struct{} // closed when this caller is to commit the queue itself
-}
-
 // commitGroup commits items durably, in one transaction with whatever other callers queued
-// meanwhile (group commit, no added delay): the first caller commits; callers arriving during
-// its commit queue up, and when it is done the first of them commits the whole queue in one
-// transaction. Each caller returns once its own items are committed (or the commit failed).
+// meanwhile (group commit, no added delay: adapter/internal/boltgroup): the first caller
+// commits; callers arriving during its commit queue up, and when it is done the first of them
+// commits the whole queue in one transaction. Each caller returns once its own items are
+// committed (or the commit failed). After each commit the mapped pages it read are released.
 func (o *Outbox) commitGroup(items []Item) error {
-	req := &commitReq{items: items, done: make(chan error, 1), lead: make(chan struct{})}
-	o.gmu.Lock()
-	o.queue = append(o.queue, req)
-	if o.leading {
-		o.gmu.Unlock()
-		select {
-		case err := <-req.done:
-			return err
-		case <-req.lead:
-		}
-		o.gmu.Lock()
-	}
-	o.leading = true
-	group := o.queue
-	o.queue = nil
-	o.gmu.Unlock()
-	if o.beforeCommit != nil {
-		o.beforeCommit()
-	}
-	err := o.db.Update(func(tx *bolt.Tx) error {
+	err := o.group.Update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketItems)
-		for _, r := range group {
-			for _, it := range r.items {
-				if err := put(b, it); err != nil {
-					return err
-				}
+		for _, it := range items {
+			if err := put(b, it); err != nil {
+				return err
 			}
 		}
 		return nil
 	})
-	o.releaseAll()
-	o.commits.Add(1)
 	if err != nil {
-		err = fmt.Errorf("outbox: committing %d item(s): %w", len(group), err)
+		return fmt.Errorf("outbox: committing %d item(s): %w", len(items), err)
 	}
-	for _, r := range group {
-		r.done <- err
-	}
-	o.gmu.Lock()
-	if len(o.queue) > 0 {
-		close(o.queue[0].lead) // its caller commits the queue
-	} else {
-		o.leading = false
-	}
-	o.gmu.Unlock()
-	return <-req.done
+	return nil
 }
 
 // Forget removes done items enqueued before t and returns how many it removed. It works a

@@ -753,7 +753,7 @@ func TestCommitsPerDocument(t *testing.T) {
 			o.Enqueue(entries(n))
 			var mu sync.Mutex
 			seen := map[string][]State{}
-			before := o.commits.Load()
+			before := o.group.Commits()
 			sum, err := o.Run(context.Background(), f, Options{Concurrency: tt.conc, OnChange: func(it Item) {
 				mu.Lock()
 				seen[it.Key] = append(seen[it.Key], it.State)
@@ -762,7 +762,7 @@ func TestCommitsPerDocument(t *testing.T) {
 			if err != nil || sum.Sent != n {
 				t.Fatalf("%+v %v", sum, err)
 			}
-			c := int(o.commits.Load() - before)
+			c := int(o.group.Commits() - before)
 			t.Logf("%d commits for %d documents at concurrency %d (%.2f per document; before grouping: 2)", c, n, tt.conc, float64(c)/n)
 			if c > tt.max {
 				t.Fatalf("%d commits for %d documents, want at most %d", c, n, tt.max)
@@ -785,11 +785,12 @@ func TestGroupCommit(t *testing.T) {
 	o, _ := openTemp(t)
 	o.Enqueue(entries(4))
 	items, _ := o.Items()
-	release := make(chan struct{})
+	release, holding := make(chan struct{}), make(chan struct{})
 	first := true
-	o.beforeCommit = func() {
+	o.group.BeforeCommit = func() {
 		if first {
 			first = false
+			close(holding)
 			<-release // hold the first commit until the three others have queued
 		}
 	}
@@ -805,29 +806,22 @@ func TestGroupCommit(t *testing.T) {
 		}()
 	}
 	start(0)
-	waitFor := func(cond func() bool) {
-		for range 2000 {
-			o.gmu.Lock()
-			ok := cond()
-			o.gmu.Unlock()
-			if ok {
-				return
-			}
-			time.Sleep(time.Millisecond)
-		}
-		t.Fatal("condition not reached")
-	}
-	waitFor(func() bool { return o.leading })
+	<-holding
 	for i := 1; i < len(items); i++ {
 		start(i)
 	}
-	waitFor(func() bool { return len(o.queue) == 3 })
+	for i := 0; o.group.Waiting() != 3; i++ {
+		if i == 2000 {
+			t.Fatal("the three callers never queued")
+		}
+		time.Sleep(time.Millisecond)
+	}
 	close(release)
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
 		t.Fatal(err)
 	}
-	if c := o.commits.Load(); c != 2 {
+	if c := o.group.Commits(); c != 2 {
 		t.Fatalf("%d commits for 4 callers (one held), want 2", c)
 	}
 	if st := states(t, o); st[Done] != 4 {

@@ -28,6 +28,12 @@ import (
 type Committer struct {
 	// DB is the database the transactions are made on.
 	DB *bolt.DB
+	// BeforeCommit, when set, is called before each group transaction (tests hold a commit
+	// with it).
+	BeforeCommit func()
+	// AfterCommit, when set, is called after each group transaction, committed or not,
+	// before its callers return.
+	AfterCommit func()
 
 	mu      sync.Mutex
 	leading bool // a caller is committing
@@ -90,6 +96,9 @@ func (c *Committer) result(fn func(*bolt.Tx) error, err error) error {
 func (c *Committer) run(group []*call) {
 	for len(group) > 0 {
 		failed := -1
+		if c.BeforeCommit != nil {
+			c.BeforeCommit()
+		}
 		err := c.DB.Update(func(tx *bolt.Tx) error {
 			for i, k := range group {
 				if err := safely(k.fn, tx); err != nil {
@@ -99,6 +108,9 @@ func (c *Committer) run(group []*call) {
 			}
 			return nil
 		})
+		if c.AfterCommit != nil {
+			c.AfterCommit()
+		}
 		if failed >= 0 {
 			group[failed].done <- errSolo
 			group = append(group[:failed:failed], group[failed+1:]...)
@@ -123,6 +135,13 @@ func safely(fn func(*bolt.Tx) error, tx *bolt.Tx) (err error) {
 		}
 	}()
 	return fn(tx)
+}
+
+// Waiting returns the number of callers queued behind the commit in progress.
+func (c *Committer) Waiting() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.queue)
 }
 
 // Commits returns the number of group transactions committed so far (one per group, however

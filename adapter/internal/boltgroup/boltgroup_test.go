@@ -71,10 +71,7 @@ func hold(t *testing.T, c *Committer, wg *sync.WaitGroup) (release chan struct{}
 func waitQueued(t *testing.T, c *Committer, n int) {
 	t.Helper()
 	for range 2000 {
-		c.mu.Lock()
-		q := len(c.queue)
-		c.mu.Unlock()
-		if q == n {
+		if c.Waiting() == n {
 			return
 		}
 		time.Sleep(time.Millisecond)
@@ -206,5 +203,22 @@ func TestPanicSurfacesInItsCaller(t *testing.T) {
 	}
 	if errOK != nil || get(t, c, "ok") != "v" {
 		t.Fatalf("the other caller: %v", errOK)
+	}
+}
+
+func TestHooksRunAroundEachGroupTransaction(t *testing.T) {
+	c := open(t)
+	var log []string
+	c.BeforeCommit = func() { log = append(log, "before") }
+	c.AfterCommit = func() { log = append(log, "after") }
+	if err := c.Update(putNew("a", "v")); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Update(putNew("a", "w")); !errors.Is(err, errExists) {
+		t.Fatalf("got %v", err)
+	}
+	// The failing one: its group transaction (rolled back) has the hooks; its solo run does not.
+	if got := fmt.Sprint(log); got != "[before after before after]" {
+		t.Fatalf("hooks ran %s", got)
 	}
 }
