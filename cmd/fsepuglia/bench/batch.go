@@ -9,9 +9,9 @@ package main
 //     is its whole process (start, configuration, inspection of each file, outbox, TLS
 //     handshake, sends); docs/s = N / wall time. The simulator's CPU during each leg is
 //     read from /proc, to show when it is the limit.
-//   - memory: peak RSS (/usr/bin/time -v) of `publish --dir` of -batch-rss-small documents
-//     and of -batch-rss-large documents of -batch-rss-size bytes: a flat batch peaks within
-//     10 % whatever its length.
+//   - memory: peak RSS (/usr/bin/time -v) of `publish --dir` of each of -batch-rss-counts
+//     documents of -batch-rss-size bytes, each against the first: a flat batch peaks within
+//     10 % whatever its length; the middle size shows where the peak is reached.
 
 import (
 	"context"
@@ -22,6 +22,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -32,11 +33,10 @@ import (
 )
 
 var (
-	nBatch        = flag.Int("n-batch", 150, "documents per batch leg and round (batch part)")
-	batchConc     = flag.String("batch-conc", "1,2,4", "concurrencies of the batch legs (CLI --concurrency and raw POST connections)")
-	batchRSSSmall = flag.Int("batch-rss-small", 100, "documents of the small batch of the memory leg")
-	batchRSSLarge = flag.Int("batch-rss-large", 10000, "documents of the large batch of the memory leg (0: leg skipped)")
-	batchRSSSize  = flag.Int("batch-rss-size", 3<<10, "size of the memory leg's documents")
+	nBatch         = flag.Int("n-batch", 150, "documents per batch leg and round (batch part)")
+	batchConc      = flag.String("batch-conc", "1,2,4", "concurrencies of the batch legs (CLI --concurrency and raw POST connections)")
+	batchRSSCounts = flag.String("batch-rss-counts", "100,1000,10000", "documents of the memory leg's batches, the first the reference (empty: leg skipped)")
+	batchRSSSize   = flag.Int("batch-rss-size", 3<<10, "size of the memory leg's documents")
 )
 
 // simCPU returns the simulator process's CPU time so far (user+sys).
@@ -200,11 +200,11 @@ func batchLegs(dir string) error {
 		return batchSample{rate: med(a), simPct: med(b), cliMs: med(c)}
 	}
 	fmt.Printf("\n## batch: `publish --dir` of %d × %d KiB (whole CLI process) vs raw POST of pre-signed addDocument (simulator: separate process)\n", n, *docSize>>10)
-	fmt.Printf("| concurrency | fsepuglia docs/s (CLI CPU ms/doc, sim CPU %%) | raw POST docs/s (sim CPU %%) | ratio (goal ≥ 0.6 at 1) | CLI speed-up over concurrency %d |\n|---|---|---|---|---|\n", concs[0])
+	fmt.Printf("| concurrency | fsepuglia docs/s (CLI CPU ms/doc, sim CPU %%) | CLI + sim CPU, of %d %% | raw POST docs/s (sim CPU %%) | ratio (goal ≥ 0.6 at 1) | CLI speed-up over concurrency %d |\n|---|---|---|---|---|---|\n", 100*runtime.NumCPU(), concs[0])
 	base := medOf(fmt.Sprintf("cli/%d", concs[0])).rate
 	for _, c := range concs {
 		a, b := medOf(fmt.Sprintf("cli/%d", c)), medOf(fmt.Sprintf("raw/%d", c))
-		fmt.Printf("| %d | %.1f (%.1f ms, %.0f %%) | %.1f (%.0f %%) | %.2f | %.2f |\n", c, a.rate, a.cliMs, a.simPct, b.rate, b.simPct, a.rate/b.rate, a.rate/base)
+		fmt.Printf("| %d | %.1f (%.1f ms, %.0f %%) | %.0f %% | %.1f (%.0f %%) | %.2f | %.2f |\n", c, a.rate, a.cliMs, a.simPct, a.rate*a.cliMs/10+a.simPct, b.rate, b.simPct, a.rate/b.rate, a.rate/base)
 	}
 	if err := batchFsyncs(dir, s, n); err != nil {
 		return err
@@ -251,9 +251,20 @@ func batchFsyncs(dir string, s *simProc, n int) error {
 	return nil
 }
 
-// batchRSS measures the peak RSS of `publish --dir` of a small and a large batch.
+// batchRSS measures the peak RSS of `publish --dir` of batches of -batch-rss-counts documents.
 func batchRSS(dir string, s *simProc) error {
-	if *batchRSSLarge <= 0 {
+	var counts []int
+	for _, f := range strings.Split(*batchRSSCounts, ",") {
+		if f = strings.TrimSpace(f); f == "" {
+			continue
+		}
+		n, err := strconv.Atoi(f)
+		if err != nil || n < 1 {
+			return fmt.Errorf("-batch-rss-counts: %q", f)
+		}
+		counts = append(counts, n)
+	}
+	if len(counts) < 2 {
 		return nil
 	}
 	if _, err := os.Stat("/usr/bin/time"); err != nil {
@@ -266,7 +277,7 @@ func batchRSS(dir string, s *simProc) error {
 		wall time.Duration
 	}
 	var outs []out
-	for _, n := range []int{*batchRSSSmall, *batchRSSLarge} {
+	for _, n := range counts {
 		docDir := filepath.Join(dir, "batch-rss", fmt.Sprintf("docs%d", n))
 		if err := writeDocs(docDir, fmt.Sprintf("brss%d", n), n, *batchRSSSize); err != nil {
 			return err
@@ -282,13 +293,16 @@ func batchRSS(dir string, s *simProc) error {
 		_ = os.RemoveAll(docDir)
 	}
 	_ = os.RemoveAll(filepath.Join(dir, "batch-rss"))
-	fmt.Printf("\n## batch memory: peak RSS of `publish --dir` (real binary, /usr/bin/time -v, %d KiB documents, concurrency 4; goal: within 10 %%)\n", *batchRSSSize>>10)
-	fmt.Printf("| documents | peak RSS | wall |\n|---|---|---|\n")
-	for _, o := range outs {
-		fmt.Printf("| %d | %.1f MB | %.1f s |\n", o.n, float64(o.peak)/(1<<20), o.wall.Seconds())
+	fmt.Printf("\n## batch memory: peak RSS of `publish --dir` (real binary, /usr/bin/time -v, %d KiB documents, concurrency 4; goal: within 10 %% of %d documents)\n", *batchRSSSize>>10, outs[0].n)
+	fmt.Printf("| documents | peak RSS | ÷ %d documents | per extra document | wall |\n|---|---|---|---|---|\n", outs[0].n)
+	a := outs[0]
+	for i, o := range outs {
+		if i == 0 {
+			fmt.Printf("| %d | %.1f MB | | | %.1f s |\n", o.n, float64(o.peak)/(1<<20), o.wall.Seconds())
+			continue
+		}
+		fmt.Printf("| %d | %.1f MB | **%.3f** | %+.2f KB | %.1f s |\n", o.n, float64(o.peak)/(1<<20), float64(o.peak)/float64(a.peak),
+			float64(o.peak-a.peak)/1024/float64(o.n-a.n), o.wall.Seconds())
 	}
-	a, b := outs[0], outs[1]
-	fmt.Printf("| ratio %d ÷ %d | **%.3f** (%+.1f KB per extra document) | |\n", b.n, a.n, float64(b.peak)/float64(a.peak),
-		float64(b.peak-a.peak)/1024/float64(b.n-a.n))
 	return nil
 }
