@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"sort"
 	"strings"
@@ -18,6 +19,7 @@ import (
 	"github.com/fsepuglia/fsepuglia/adapter/batch"
 	"github.com/fsepuglia/fsepuglia/adapter/gateway"
 	"github.com/fsepuglia/fsepuglia/adapter/outbox"
+	"github.com/fsepuglia/fsepuglia/cmd/fsepuglia/internal/ordered"
 	"github.com/fsepuglia/fsepuglia/cmd/fsepuglia/internal/redact"
 	"github.com/urfave/cli/v2"
 )
@@ -204,9 +206,18 @@ func (a *appEnv) publish(c *cli.Context) error {
 			firstErr = err
 		}
 	}
-	for i := range files.len() {
-		f := files.at(i)
-		doc, err := a.loadDocument(c, f, files.len() == 1)
+	// The files are inspected on all cores (each is CPU work of its own: the PDF, its CDA, the
+	// hash) and taken in order here, where the duplicate check, the router and the spool see
+	// them one at a time (internal/ordered: at most a few inspected ahead).
+	type loaded struct {
+		doc *loadedDoc
+		err error
+	}
+	err = ordered.Each(files.len(), runtime.GOMAXPROCS(0), func(i int) loaded {
+		doc, err := a.loadDocument(c, files.at(i), files.len() == 1)
+		return loaded{doc, err}
+	}, func(i int, l loaded) error {
+		f, doc, err := files.at(i), l.doc, l.err
 		if err == nil {
 			h := hashString(doc.meta.UniqueID)
 			if j, ok := ids[h]; ok {
@@ -226,16 +237,17 @@ func (a *appEnv) publish(c *cli.Context) error {
 				return err
 			}
 			bad(f, err)
-			continue
+			return nil
 		}
 		meta, _, err := rt.metadata(doc)
 		if err != nil {
 			bad(f, err)
-			continue
+			return nil
 		}
-		if err := sp.add(i, outbox.Entry{Path: absPath(f), SHA256: doc.sum, Size: doc.size, UniqueID: doc.meta.UniqueID, Metadata: meta}); err != nil {
-			return err
-		}
+		return sp.add(i, outbox.Entry{Path: absPath(f), SHA256: doc.sum, Size: doc.size, UniqueID: doc.meta.UniqueID, Metadata: meta})
+	})
+	if err != nil {
+		return err
 	}
 	ids = nil
 	for _, p := range invalid {
