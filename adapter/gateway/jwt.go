@@ -17,6 +17,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/fsepuglia/fsepuglia/adapter/codicefiscale"
+	"github.com/fsepuglia/fsepuglia/adapter/roles"
 )
 
 // Operation is a gateway operation. It fixes the allowed action_id and purpose_of_use of the
@@ -75,8 +76,8 @@ const (
 // that does not match its table).
 var Organizations = map[string]string{RegionPugliaID: RegionPuglia}
 
-// SubjectRoles are the subject_role values of GWDOC §15.3.5.
-var SubjectRoles = []string{"AAS", "APR", "PSS", "INF", "FAR", "DSA", "DAM", "OAM", "ASS", "TUT", "ING", "GEN", "NOR", "DRS", "RSA", "MRP", "INI", "DAP"}
+// SubjectRoles are the subject_role values of GWDOC §15.3.5 (roles.National).
+var SubjectRoles = slices.Clone(roles.National)
 
 // LocalityPattern is the dispatcher's XON check of the locality claim (JwtSRV#isValidLocality).
 var LocalityPattern = regexp.MustCompile(`^[^\^]*\^{5}\&[^&]*\&ISO\^{4}[^\^&]*$`)

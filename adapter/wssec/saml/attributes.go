@@ -16,6 +16,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/fsepuglia/fsepuglia/adapter/roles"
 )
 
 // Attribute names carried by the assertions.
@@ -255,9 +257,8 @@ func AttributesFrom(assertions ...*Assertion) Attributes {
 }
 
 // SubjectRoles are the subject role codes an assertion may carry: the national list (the
-// FSE 2.0 gateway's) and the Puglia services' consent operators (OGC, OPI).
-var SubjectRoles = []string{"AAS", "APR", "PSS", "INF", "FAR", "DSA", "DAM", "OAM", "ASS", "TUT", "ING", "GEN", "NOR",
-	"DRS", "RSA", "MRP", "INI", "DAP", "OGC", "OPI"}
+// FSE 2.0 gateway's) and the Puglia services' consent operators (OGC, OPI): roles.Legacy.
+var SubjectRoles = roles.Legacy()
 
 // KnownRole reports whether role is one of SubjectRoles (case-insensitive) or a regional role
 // code of the form observed on the wire (it-fse-support #2501, #2511: "RIS000044", three
