@@ -11,6 +11,7 @@ import (
 
 	"github.com/hooklift/gowsdl/soap"
 
+	"github.com/fsepuglia/fsepuglia/adapter/internal/filehash"
 	"github.com/fsepuglia/fsepuglia/adapter/wssec/saml"
 	"github.com/fsepuglia/fsepuglia/generated/document"
 )
@@ -169,7 +170,7 @@ func (c *Client) documentType(req PublishRequest) (wireDocument, string, error) 
 			body, err = os.ReadFile(req.Path)
 			size = int64(len(body))
 		} else {
-			size, h, err = hashFile(req.Path)
+			size, h, err = filehash.File(req.Path)
 		}
 		if err != nil {
 			return wireDocument{}, "", &InputError{Field: "path", Msg: fmt.Sprintf("cannot read the document: %v", errors.Unwrap(err)), Fix: "give a readable file"}

@@ -14,8 +14,6 @@ import (
 	"os"
 	"strings"
 	"sync"
-
-	"github.com/fsepuglia/fsepuglia/adapter/internal/filehash"
 )
 
 // A document published from a file (PublishRequest.Path) is never held in memory: gowsdl
@@ -212,6 +210,3 @@ func (r *base64Mem) Read(p []byte) (int, error) {
 	r.src = r.src[k:]
 	return base64.StdEncoding.EncodedLen(k), nil
 }
-
-// hashFile returns the size and hex SHA-256 of the file at path, reading it in chunks.
-func hashFile(path string) (int64, string, error) { return filehash.File(path) }

@@ -92,7 +92,7 @@ func Entry(f File) (outbox.Entry, error) {
 		return outbox.Entry{}, fmt.Errorf("batch: %w", err)
 	}
 	defer fh.Close()
-	n, sum, err := hashReader(fh)
+	n, sum, err := filehash.Reader(fh)
 	if err != nil {
 		return outbox.Entry{}, fmt.Errorf("batch: reading %s: %w", f.Path, err)
 	}
@@ -141,8 +141,6 @@ func (p *Publisher) AddEntries(entries []outbox.Entry) (outbox.EnqueueResult, er
 // HashFile returns the size and hex SHA-256 of the file at path, read as a stream (through
 // a reused buffer: a batch hashes thousands of files).
 func HashFile(path string) (int64, string, error) { return filehash.File(path) }
-
-func hashReader(r io.Reader) (int64, string, error) { return filehash.Reader(r) }
 
 // DefaultCallTimeout is adapter.Config.Timeout's default.
 const DefaultCallTimeout = 60 * time.Second
@@ -258,7 +256,7 @@ func streamRequest(it outbox.Item, check bool) (adapter.PublishRequest, error) {
 		return adapter.PublishRequest{}, fmt.Errorf("%s: %w (the file was recorded in the outbox but is gone: restore it, or publish it again from its new place)", it.Path, err)
 	}
 	if check {
-		_, sum, err := hashReader(f)
+		_, sum, err := filehash.Reader(f)
 		if err != nil {
 			f.Close()
 			return adapter.PublishRequest{}, fmt.Errorf("%s: %w", it.Path, err)
