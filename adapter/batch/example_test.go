@@ -2,7 +2,6 @@ package batch_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"log"
 	"os"
@@ -25,9 +24,8 @@ func Example() {
 		log.Fatal(err)
 	}
 	defer srv.Close()
-	var cfg adapter.Config
-	raw, _ := os.ReadFile(srv.ClientConfigPath())
-	if err := json.Unmarshal(raw, &cfg); err != nil {
+	cfg, err := adapter.LoadConfig(srv.ClientConfigPath())
+	if err != nil {
 		log.Fatal(err)
 	}
 	client, err := adapter.New(cfg)

@@ -2,7 +2,6 @@ package batch_test
 
 import (
 	"context"
-	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -27,9 +26,8 @@ func TestChangedFileNotSentThroughLibrary(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer srv.Close()
-	var cfg adapter.Config
-	raw, _ := os.ReadFile(srv.ClientConfigPath())
-	if err := json.Unmarshal(raw, &cfg); err != nil {
+	cfg, err := adapter.LoadConfig(srv.ClientConfigPath())
+	if err != nil {
 		t.Fatal(err)
 	}
 	client, err := adapter.New(cfg)
