@@ -42,5 +42,6 @@ bench:
 	$(GO) run ./cmd/fsepuglia/bench -bin $(BENCH_CACHE)/fsepuglia -node-modules $(BENCH_CACHE)/node $(BENCH_FLAGS)
 	$(GO) test -run='^$$' -bench='^BenchmarkSimPublish$$' -benchtime=3x -benchmem ./cmd/fsepuglia/
 	$(GO) test -run='^$$' -bench='^BenchmarkSimSearch$$' -benchtime=2s -benchmem ./cmd/fsepuglia/
+	$(GO) test -run='^$$' -bench='^BenchmarkPublishSimulator$$' -benchtime=5x -benchmem ./cmd/fsepuglia/
 	$(GO) test -run='^$$' -bench=. -benchmem ./adapter/wssec/ ./adapter/docmeta/ ./adapter/pdfcda/ ./adapter/cda/ ./adapter/sim/store/ ./adapter/transport/ ./adapter/outbox/ ./adapter/gateway/ ./generated/wiretest/
 	$(GO) test -run='^$$' -bench='^BenchmarkSign100MB$$' -benchtime=2x ./adapter/pades/
