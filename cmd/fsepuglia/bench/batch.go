@@ -8,7 +8,8 @@ package main
 //     the timer started (1, 2 and 4 connections: the simulator's own limit). The CLI's time
 //     is its whole process (start, configuration, inspection of each file, outbox, TLS
 //     handshake, sends); docs/s = N / wall time. The simulator's CPU during each leg is
-//     read from /proc, to show when it is the limit.
+//     read from /proc, to show when it is the limit, and the whole machine's (user, system,
+//     iowait, idle from /proc/stat) to show what is when neither process is.
 //   - memory: peak RSS (/usr/bin/time -v) of `publish --dir` of each of -batch-rss-counts
 //     documents of -batch-rss-size bytes, each against the first: a flat batch peaks within
 //     10 % whatever its length; the middle size shows where the peak is reached.
@@ -63,6 +64,41 @@ type batchSample struct {
 	rate   float64 // documents per second
 	simPct float64 // simulator CPU during the leg, % of one core
 	cliMs  float64 // the CLI process's CPU per document (user+sys), ms
+	mach   machineCPU
+}
+
+// machineCPU is how the whole machine's CPU time was spent during a leg, in % of one core
+// (all cores together add up to 100 × cores), from /proc/stat: it shows what a leg is bound
+// by when neither process uses its cores to the full (the kernel, the disk's waits).
+type machineCPU struct {
+	user, system, iowait, idle float64
+}
+
+// cpuTicks reads the aggregate "cpu" line of /proc/stat: user+nice, system+irq+softirq,
+// iowait, idle (USER_HZ ticks). ok is false where /proc/stat is not there.
+func cpuTicks() (t [4]float64, ok bool) {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return t, false
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	f := strings.Fields(line)
+	if len(f) < 8 || f[0] != "cpu" {
+		return t, false
+	}
+	v := make([]float64, 7)
+	for i := range v {
+		v[i], _ = strconv.ParseFloat(f[i+1], 64)
+	}
+	// user nice system idle iowait irq softirq
+	return [4]float64{v[0] + v[1], v[2] + v[5] + v[6], v[4], v[3]}, true
+}
+
+// since returns the machine's CPU use between two cpuTicks readings over wall.
+func since(a, b [4]float64, wall time.Duration) machineCPU {
+	ms := float64(max(wall.Milliseconds(), 1))
+	pct := func(i int) float64 { return (b[i] - a[i]) * 10 * 100 / ms } // a tick is 10 ms
+	return machineCPU{user: pct(0), system: pct(1), iowait: pct(2), idle: pct(3)}
 }
 
 func concList() ([]int, error) {
@@ -174,37 +210,42 @@ func batchLegs(dir string) error {
 			}
 		}
 		for _, l := range legs {
+			m0, _ := cpuTicks()
 			cpu0, t0 := s.simCPU(), time.Now()
 			if err := l.f(); err != nil {
 				return fmt.Errorf("%s: %w", l.name, err)
 			}
 			wall := time.Since(t0)
+			m1, _ := cpuTicks()
 			cnt := n
 			if strings.HasPrefix(l.name, "raw/") {
 				c, _ := strconv.Atoi(strings.TrimPrefix(l.name, "raw/"))
 				cnt = n - c
 			}
 			res[l.name] = append(res[l.name], batchSample{rate: float64(cnt) / wall.Seconds(),
-				simPct: 100 * (s.simCPU() - cpu0).Seconds() / wall.Seconds(), cliMs: cliCPU.Seconds() * 1000 / float64(cnt)})
+				simPct: 100 * (s.simCPU() - cpu0).Seconds() / wall.Seconds(), cliMs: cliCPU.Seconds() * 1000 / float64(cnt),
+				mach: since(m0, m1, wall)})
 		}
 		_ = os.RemoveAll(filepath.Join(dir, "batch"))
 	}
 	medOf := func(name string) batchSample {
-		var a, b, c []float64
+		var a, b, c, mu, ms, mw, mi []float64
 		for _, x := range res[name] {
 			a, b, c = append(a, x.rate), append(b, x.simPct), append(c, x.cliMs)
+			mu, ms, mw, mi = append(mu, x.mach.user), append(ms, x.mach.system), append(mw, x.mach.iowait), append(mi, x.mach.idle)
 		}
 		if len(a) == 0 {
 			return batchSample{}
 		}
-		return batchSample{rate: med(a), simPct: med(b), cliMs: med(c)}
+		return batchSample{rate: med(a), simPct: med(b), cliMs: med(c), mach: machineCPU{med(mu), med(ms), med(mw), med(mi)}}
 	}
 	fmt.Printf("\n## batch: `publish --dir` of %d × %d KiB (whole CLI process) vs raw POST of pre-signed addDocument (simulator: separate process)\n", n, *docSize>>10)
-	fmt.Printf("| concurrency | fsepuglia docs/s (CLI CPU ms/doc, sim CPU %%) | CLI + sim CPU, of %d %% | raw POST docs/s (sim CPU %%) | ratio (goal ≥ 0.6 at 1) | CLI speed-up over concurrency %d |\n|---|---|---|---|---|---|\n", 100*runtime.NumCPU(), concs[0])
+	fmt.Printf("| concurrency | fsepuglia docs/s (CLI CPU ms/doc, sim CPU %%) | CLI + sim CPU, of %d %% | machine during the CLI leg: user / system / iowait / idle %% | raw POST docs/s (sim CPU %%) | ratio (goal ≥ 0.6 at 1) | CLI speed-up over concurrency %d |\n|---|---|---|---|---|---|---|\n", 100*runtime.NumCPU(), concs[0])
 	base := medOf(fmt.Sprintf("cli/%d", concs[0])).rate
 	for _, c := range concs {
 		a, b := medOf(fmt.Sprintf("cli/%d", c)), medOf(fmt.Sprintf("raw/%d", c))
-		fmt.Printf("| %d | %.1f (%.1f ms, %.0f %%) | %.0f %% | %.1f (%.0f %%) | %.2f | %.2f |\n", c, a.rate, a.cliMs, a.simPct, a.rate*a.cliMs/10+a.simPct, b.rate, b.simPct, a.rate/b.rate, a.rate/base)
+		fmt.Printf("| %d | %.1f (%.1f ms, %.0f %%) | %.0f %% | %.0f / %.0f / %.0f / %.0f | %.1f (%.0f %%) | %.2f | %.2f |\n", c, a.rate, a.cliMs, a.simPct, a.rate*a.cliMs/10+a.simPct,
+			a.mach.user, a.mach.system, a.mach.iowait, a.mach.idle, b.rate, b.simPct, a.rate/b.rate, a.rate/base)
 	}
 	if err := batchFsyncs(dir, s, n); err != nil {
 		return err
