@@ -14,7 +14,9 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/fsepuglia/fsepuglia/adapter/sim"
+	"github.com/fsepuglia/fsepuglia/adapter/sim/core"
 	"github.com/fsepuglia/fsepuglia/adapter/sim/inject"
+	"github.com/fsepuglia/fsepuglia/adapter/sim/store"
 )
 
 // simCommand is `fsepuglia sim`: it runs the local simulator of the three FSE services until
@@ -35,6 +37,7 @@ func simCommand() *cli.Command {
 			&cli.GenericFlag{Name: "inject", Value: &specList{}, Usage: "fault injection, OPERATION:latency=200ms,rate=0.2,kinds=fault|503|reset|truncate|malformed,code=FSE-00503 (repeatable; middleware operations are gtw-validation, gtw-create, gtw-replace, gtw-delete, gtw-update-metadata, gtw-validate-and-create, gtw-status)"},
 			&cli.Uint64Flag{Name: "inject-seed", Usage: "seed of the injected failure sequence"},
 			&cli.Int64Flag{Name: "max-body", Usage: "largest request accepted, in bytes (0: the simulator's default, 64 MiB; a 100 MB document needs about 140 MB)"},
+			&cli.BoolFlag{Name: "no-sync", Usage: "do not fsync the simulator's store (benchmarks and throwaway data: a crash of the machine may lose what it stored)"},
 			// Hidden: profiling the simulator process for BENCH.md (issue 13).
 			&cli.StringFlag{Name: "cpuprofile", Hidden: true, EnvVars: []string{"FSEPUGLIA_SIM_CPUPROFILE"}, Usage: "write a CPU profile of the simulator process to this file until it stops"},
 		},
@@ -73,10 +76,7 @@ func simCommand() *cli.Command {
 			log.SetOutput(c.App.ErrWriter)
 			ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			srv, err := sim.Start(ctx, sim.Options{
-				DataDir: dir, Addr: c.String("addr"), PlainHTTP: c.Bool("plain-http"), Relaxed: c.Bool("relaxed"),
-				Inject: rules, InjectSeed: c.Uint64("inject-seed"), MaxBody: c.Int64("max-body"), Logger: log,
-			})
+			srv, err := sim.Start(ctx, simOptions(c, dir, rules, log))
 			if err != nil {
 				return err
 			}
@@ -107,3 +107,14 @@ func (l *specList) Set(v string) error { *l = append(*l, v); return nil }
 
 // String lists the values given.
 func (l *specList) String() string { return strings.Join(*l, " ") }
+
+// simOptions are the simulator's options as `fsepuglia sim`'s flags give them.
+func simOptions(c *cli.Context, dir string, rules []inject.Rule, log sim.Logger) sim.Options {
+	return sim.Options{
+		DataDir: dir, Addr: c.String("addr"), PlainHTTP: c.Bool("plain-http"), Relaxed: c.Bool("relaxed"),
+		Inject: rules, InjectSeed: c.Uint64("inject-seed"), MaxBody: c.Int64("max-body"), Logger: log,
+		// --no-sync: the harness's second batch table (issue 13), where the simulator's disk
+		// waits are taken out to show where the two processes' CPU is the limit.
+		Core: core.Options{Store: store.Options{NoSync: c.Bool("no-sync")}},
+	}
+}

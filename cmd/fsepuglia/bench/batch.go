@@ -10,6 +10,9 @@ package main
 //     handshake, sends); docs/s = N / wall time. The simulator's CPU during each leg is
 //     read from /proc, to show when it is the limit, and the whole machine's (user, system,
 //     iowait, idle from /proc/stat) to show what is when neither process is.
+//   - the same throughput table against a second simulator started with --no-sync
+//     (-batch-nosync-conc, default 1,4,8): without the simulator's fsyncs the disk is out of
+//     the way, and what is left to limit the batch is the CPU the two processes share.
 //   - memory: peak RSS (/usr/bin/time -v) of `publish --dir` of each of -batch-rss-counts
 //     documents of -batch-rss-size bytes, each against the first: a flat batch peaks within
 //     10 % whatever its length; the middle size shows where the peak is reached.
@@ -34,10 +37,11 @@ import (
 )
 
 var (
-	nBatch         = flag.Int("n-batch", 150, "documents per batch leg and round (batch part)")
-	batchConc      = flag.String("batch-conc", "1,2,4", "concurrencies of the batch legs (CLI --concurrency and raw POST connections)")
-	batchRSSCounts = flag.String("batch-rss-counts", "100,1000,10000", "documents of the memory leg's batches, the first the reference (empty: leg skipped)")
-	batchRSSSize   = flag.Int("batch-rss-size", 3<<10, "size of the memory leg's documents")
+	nBatch          = flag.Int("n-batch", 150, "documents per batch leg and round (batch part)")
+	batchConc       = flag.String("batch-conc", "1,2,4", "concurrencies of the batch legs (CLI --concurrency and raw POST connections)")
+	batchNoSyncConc = flag.String("batch-nosync-conc", "1,4,8", "concurrencies of the batch legs against a simulator started with --no-sync (empty: skipped)")
+	batchRSSCounts  = flag.String("batch-rss-counts", "100,1000,10000", "documents of the memory leg's batches, the first the reference (empty: leg skipped)")
+	batchRSSSize    = flag.Int("batch-rss-size", 3<<10, "size of the memory leg's documents")
 )
 
 // simCPU returns the simulator process's CPU time so far (user+sys).
@@ -101,12 +105,12 @@ func since(a, b [4]float64, wall time.Duration) machineCPU {
 	return machineCPU{user: pct(0), system: pct(1), iowait: pct(2), idle: pct(3)}
 }
 
-func concList() ([]int, error) {
+func concList(list, flagName string) ([]int, error) {
 	var out []int
-	for _, f := range strings.Split(*batchConc, ",") {
+	for _, f := range strings.Split(list, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(f))
 		if err != nil || n < 1 {
-			return nil, fmt.Errorf("-batch-conc: %q", f)
+			return nil, fmt.Errorf("%s: %q", flagName, f)
 		}
 		out = append(out, n)
 	}
@@ -138,12 +142,32 @@ func rawParallel(hc *http.Client, envs []captured, conc int) error {
 	return errors.Join(errs...)
 }
 
+// batchLegs runs the batch part: the throughput table against the simulator as it runs by
+// default, the fsync count and the memory leg; then the throughput table again against a
+// simulator that does not fsync (-batch-nosync-conc), where the disk's waits are out of the
+// way and the two processes' CPU shows as the limit.
 func batchLegs(dir string) error {
-	concs, err := concList()
+	concs, err := concList(*batchConc, "-batch-conc")
 	if err != nil {
 		return err
 	}
-	s, err := startSim(filepath.Join(dir, "sim-batch"))
+	if err := batchTable(dir, "sim-batch", nil, concs, true); err != nil {
+		return err
+	}
+	if *batchNoSyncConc == "" {
+		return nil
+	}
+	concs, err = concList(*batchNoSyncConc, "-batch-nosync-conc")
+	if err != nil {
+		return err
+	}
+	return batchTable(dir, "sim-batch-nosync", []string{"--no-sync"}, concs, false)
+}
+
+// batchTable measures the CLI against raw POST at each concurrency against a simulator started
+// with simArgs, and prints the table; with extras also the fsync count and the memory leg.
+func batchTable(dir, simName string, simArgs []string, concs []int, extras bool) error {
+	s, err := startSim(filepath.Join(dir, simName), simArgs...)
 	if err != nil {
 		return err
 	}
@@ -239,13 +263,20 @@ func batchLegs(dir string) error {
 		}
 		return batchSample{rate: med(a), simPct: med(b), cliMs: med(c), mach: machineCPU{med(mu), med(ms), med(mw), med(mi)}}
 	}
-	fmt.Printf("\n## batch: `publish --dir` of %d × %d KiB (whole CLI process) vs raw POST of pre-signed addDocument (simulator: separate process)\n", n, *docSize>>10)
+	if len(simArgs) == 0 {
+		fmt.Printf("\n## batch: `publish --dir` of %d × %d KiB (whole CLI process) vs raw POST of pre-signed addDocument (simulator: separate process)\n", n, *docSize>>10)
+	} else {
+		fmt.Printf("\n## batch, simulator started with `%s` (it waits on no disk: where the CPU of the two processes is the limit)\n", strings.Join(simArgs, " "))
+	}
 	fmt.Printf("| concurrency | fsepuglia docs/s (CLI CPU ms/doc, sim CPU %%) | CLI + sim CPU, of %d %% | machine during the CLI leg: user / system / iowait / idle %% | raw POST docs/s (sim CPU %%) | ratio (goal ≥ 0.6 at 1) | CLI speed-up over concurrency %d |\n|---|---|---|---|---|---|---|\n", 100*runtime.NumCPU(), concs[0])
 	base := medOf(fmt.Sprintf("cli/%d", concs[0])).rate
 	for _, c := range concs {
 		a, b := medOf(fmt.Sprintf("cli/%d", c)), medOf(fmt.Sprintf("raw/%d", c))
 		fmt.Printf("| %d | %.1f (%.1f ms, %.0f %%) | %.0f %% | %.0f / %.0f / %.0f / %.0f | %.1f (%.0f %%) | %.2f | %.2f |\n", c, a.rate, a.cliMs, a.simPct, a.rate*a.cliMs/10+a.simPct,
 			a.mach.user, a.mach.system, a.mach.iowait, a.mach.idle, b.rate, b.simPct, a.rate/b.rate, a.rate/base)
+	}
+	if !extras {
+		return nil
 	}
 	if err := batchFsyncs(dir, s, n); err != nil {
 		return err
