@@ -172,7 +172,7 @@ const chunk = 64
 // touches its path from the root (depth 4 for 10,000 items). Measured through
 // /proc/self/pagemap in a 10,000-document batch (issue 13): one item read maps 190-380 KB;
 // releasing every 8 items left a median of 572 KB mapped at each release (2.5 MB at most),
-// every item 380 KB (2.0 MB at most), and the batch's peak RSS went down by ≈ 0.5 MB.
+// every item 380 KB (2.0 MB at most), and the batch's peak RSS went down by ≈ 0.7 MB.
 
 // Outbox is a durable queue in one bbolt file. It is safe for concurrent use within one
 // process; a second process opening the same file gets ErrLocked.
