@@ -151,27 +151,43 @@ func batchLegs(dir string) error {
 	if err != nil {
 		return err
 	}
-	if err := batchTable(dir, "sim-batch", nil, concs, true); err != nil {
+	var noSyncConcs []int // parsed before anything runs, so that a bad list fails at once
+	if *batchNoSyncConc != "" {
+		if noSyncConcs, err = concList(*batchNoSyncConc, "-batch-nosync-conc"); err != nil {
+			return err
+		}
+	}
+	err = withSim(filepath.Join(dir, "sim-batch"), nil, func(s *simProc) error {
+		title := fmt.Sprintf("batch: `publish --dir` of %d × %d KiB (whole CLI process) vs raw POST of pre-signed addDocument (simulator: separate process)", *nBatch, *docSize>>10)
+		if err := batchTable(dir, s, concs, title); err != nil {
+			return err
+		}
+		if err := batchFsyncs(dir, s, *nBatch); err != nil {
+			return err
+		}
+		return batchRSS(dir, s)
+	})
+	if err != nil || noSyncConcs == nil {
 		return err
 	}
-	if *batchNoSyncConc == "" {
-		return nil
-	}
-	concs, err = concList(*batchNoSyncConc, "-batch-nosync-conc")
-	if err != nil {
-		return err
-	}
-	return batchTable(dir, "sim-batch-nosync", []string{"--no-sync"}, concs, false)
+	return withSim(filepath.Join(dir, "sim-batch-nosync"), []string{"--no-sync"}, func(s *simProc) error {
+		return batchTable(dir, s, noSyncConcs, "batch, simulator started with `--no-sync` (it waits on no disk: where the CPU of the two processes is the limit)")
+	})
 }
 
-// batchTable measures the CLI against raw POST at each concurrency against a simulator started
-// with simArgs, and prints the table; with extras also the fsync count and the memory leg.
-func batchTable(dir, simName string, simArgs []string, concs []int, extras bool) error {
-	s, err := startSim(filepath.Join(dir, simName), simArgs...)
+// withSim runs fn against a simulator started in dir with args, stopped when fn returns.
+func withSim(dir string, args []string, fn func(*simProc) error) error {
+	s, err := startSim(dir, args...)
 	if err != nil {
 		return err
 	}
 	defer s.stop()
+	return fn(s)
+}
+
+// batchTable measures the CLI against raw POST at each concurrency against simulator s and
+// prints the table under title.
+func batchTable(dir string, s *simProc, concs []int, title string) error {
 	cfg, err := adapter.LoadConfig(s.config)
 	if err != nil {
 		return err
@@ -263,11 +279,7 @@ func batchTable(dir, simName string, simArgs []string, concs []int, extras bool)
 		}
 		return batchSample{rate: med(a), simPct: med(b), cliMs: med(c), mach: machineCPU{med(mu), med(ms), med(mw), med(mi)}}
 	}
-	if len(simArgs) == 0 {
-		fmt.Printf("\n## batch: `publish --dir` of %d × %d KiB (whole CLI process) vs raw POST of pre-signed addDocument (simulator: separate process)\n", n, *docSize>>10)
-	} else {
-		fmt.Printf("\n## batch, simulator started with `%s` (it waits on no disk: where the CPU of the two processes is the limit)\n", strings.Join(simArgs, " "))
-	}
+	fmt.Printf("\n## %s\n", title)
 	fmt.Printf("| concurrency | fsepuglia docs/s (CLI CPU ms/doc, sim CPU %%) | CLI + sim CPU, of %d %% | machine during the CLI leg: user / system / iowait / idle %% | raw POST docs/s (sim CPU %%) | ratio (goal ≥ 0.6 at 1) | CLI speed-up over concurrency %d |\n|---|---|---|---|---|---|---|\n", 100*runtime.NumCPU(), concs[0])
 	base := medOf(fmt.Sprintf("cli/%d", concs[0])).rate
 	for _, c := range concs {
@@ -275,13 +287,7 @@ func batchTable(dir, simName string, simArgs []string, concs []int, extras bool)
 		fmt.Printf("| %d | %.1f (%.1f ms, %.0f %%) | %.0f %% | %.0f / %.0f / %.0f / %.0f | %.1f (%.0f %%) | %.2f | %.2f |\n", c, a.rate, a.cliMs, a.simPct, a.rate*a.cliMs/10+a.simPct,
 			a.mach.user, a.mach.system, a.mach.iowait, a.mach.idle, b.rate, b.simPct, a.rate/b.rate, a.rate/base)
 	}
-	if !extras {
-		return nil
-	}
-	if err := batchFsyncs(dir, s, n); err != nil {
-		return err
-	}
-	return batchRSS(dir, s)
+	return nil
 }
 
 // batchFsyncs counts the fdatasync/fsync calls of one `publish --dir` of n documents at
